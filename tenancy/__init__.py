@@ -1,0 +1,1 @@
+"""Tenancy: the roster, the table definitions, the Pulumi components and local provisioning."""

@@ -1,0 +1,313 @@
+"""The `salestalk` command line.
+
+Command groups are discovered through the `salestalk.commands` entry point group, so tenancy
+does not import the packages built on top of it (ingestion registers its own commands).
+
+Exit status: 0 success; 1 the work ran but something in it failed; 2 a usage, roster, stack
+file or connection problem, found before anything was changed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from importlib.metadata import entry_points
+from pathlib import Path
+
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
+
+from tenancy.connection import RealAwsRefusedError, Target, dynamodb_client, resolve_target
+from tenancy.local_endpoint import DEFAULT_PORT, STATE_DIR_NAME, EndpointError, LocalEndpoint
+from tenancy.provisioner import Outcome, ProvisionError, Provisioner, observe
+from tenancy.roster import Plan, RosterError, Tenant, TenantStatus
+from tenancy.settings import StackConfigError
+from tenancy.stack_file import StackFile, StackFileError, find_project_dir
+from tenancy.tables import all_table_specs
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+DEFAULT_STACK = "local"
+
+
+class CommandError(Exception):
+    """A failure to report as one message and an exit status, without a traceback."""
+
+    def __init__(self, message: str, status: int = EXIT_USAGE):
+        super().__init__(message)
+        self.status = status
+
+
+def add_stack_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--stack", "-s", default=DEFAULT_STACK, help="stack name: reads Pulumi.<stack>.yaml"
+    )
+
+
+def load_stack(args: argparse.Namespace) -> StackFile:
+    try:
+        return StackFile.load(args.stack)
+    except StackFileError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def connect(args: argparse.Namespace, stack_file: StackFile | None = None):
+    """A DynamoDB client for the stack's endpoint, refusing real AWS unless --allow-aws."""
+    stack_file = stack_file or load_stack(args)
+    try:
+        target = resolve_target(stack_file)
+        client = dynamodb_client(target, allow_aws=getattr(args, "allow_aws", False))
+    except (ValueError, RealAwsRefusedError) as exc:
+        raise CommandError(str(exc)) from None
+    return target, client
+
+
+def connection_problem(target: Target, exc: Exception) -> CommandError:
+    hint = ""
+    if target.is_local:
+        hint = " Is it running? `salestalk local start` starts the embedded one."
+    return CommandError(f"cannot reach DynamoDB at {target.describe()}: {exc}.{hint}")
+
+
+# --- salestalk local -------------------------------------------------------------------------
+
+
+def _endpoint(args: argparse.Namespace) -> LocalEndpoint:
+    try:
+        state_dir = find_project_dir() / STATE_DIR_NAME
+    except StackFileError:
+        state_dir = Path.cwd() / STATE_DIR_NAME
+    return LocalEndpoint(state_dir, port=args.port)
+
+
+def cmd_local_start(args: argparse.Namespace) -> int:
+    endpoint = _endpoint(args)
+    try:
+        started, status = endpoint.start()
+    except EndpointError as exc:
+        raise CommandError(str(exc), EXIT_FAILED) from None
+    if started:
+        print(f"started the embedded DynamoDB endpoint: {status.describe()}")
+    else:
+        print(f"nothing to start: {status.describe()}")
+    return EXIT_OK
+
+
+def cmd_local_stop(args: argparse.Namespace) -> int:
+    stopped, status = _endpoint(args).stop()
+    if stopped:
+        print(f"stopped the embedded DynamoDB endpoint at {status.url}")
+    else:
+        print(f"nothing to stop: {status.describe()}")
+    return EXIT_OK
+
+
+def cmd_local_status(args: argparse.Namespace) -> int:
+    print(_endpoint(args).status().describe())
+    return EXIT_OK
+
+
+# --- salestalk provision / tables ------------------------------------------------------------
+
+
+def _settings(stack_file: StackFile):
+    try:
+        return stack_file.settings()
+    except (RosterError, StackConfigError) as exc:
+        raise CommandError(str(exc)) from None
+
+
+def cmd_provision(args: argparse.Namespace) -> int:
+    stack_file = load_stack(args)
+    settings = _settings(stack_file)
+    target, client = connect(args, stack_file)
+    print(f"provisioning stack {settings.stack!r} at {target.describe()}")
+    results = []
+    try:
+        for spec in all_table_specs(settings):
+            result = Provisioner(client).apply_one(spec)
+            results.append(result)
+            detail = f": {'; '.join(result.changes)}" if result.changes else ""
+            print(f"  {result.outcome:<9} {result.name}{detail}")
+            for warning in result.warnings:
+                print(f"  warning   {result.name}: {warning}")
+    except ProvisionError as exc:
+        raise CommandError(str(exc), EXIT_FAILED) from None
+    except (EndpointConnectionError, BotoCoreError) as exc:
+        raise connection_problem(target, exc) from None
+    counts = {outcome: sum(r.outcome is outcome for r in results) for outcome in Outcome}
+    if counts[Outcome.CREATED] or counts[Outcome.UPDATED]:
+        print(
+            f"{counts[Outcome.CREATED]} created, {counts[Outcome.UPDATED]} updated, "
+            f"{counts[Outcome.UNCHANGED]} unchanged"
+        )
+    else:
+        print(f"nothing to change: all {len(results)} tables match their definitions")
+    return EXIT_OK
+
+
+def cmd_tables(args: argparse.Namespace) -> int:
+    stack_file = load_stack(args)
+    settings = _settings(stack_file)
+    target, client = connect(args, stack_file)
+    print(f"tables of stack {settings.stack!r} at {target.describe()}")
+    missing = 0
+    try:
+        for spec in all_table_specs(settings):
+            live = observe(client, spec.name)
+            if live is None:
+                missing += 1
+                print(f"  {spec.name}: missing (run `salestalk provision --stack {args.stack}`)")
+                continue
+            keys = live.hash_key + (f", {live.range_key}" if live.range_key else "")
+            indexes = ", ".join(
+                f"{name}({index.hash_key}"
+                + (f", {index.range_key}" if index.range_key else "")
+                + ")"
+                for name, index in sorted(live.indexes.items())
+            )
+            drift = " DRIFT: differs from its definition" if live != spec.shape() else ""
+            print(
+                f"  {live.name}: key ({keys}); indexes {indexes}; {live.billing_mode}; "
+                f"encryption {'on' if live.server_side_encryption else 'off'}; "
+                f"PITR {'on' if live.point_in_time_recovery else 'off'}{drift}"
+            )
+    except (EndpointConnectionError, BotoCoreError) as exc:
+        raise connection_problem(target, exc) from None
+    return EXIT_FAILED if missing else EXIT_OK
+
+
+# --- salestalk roster ------------------------------------------------------------------------
+
+
+def cmd_roster_list(args: argparse.Namespace) -> int:
+    settings = _settings(load_stack(args))
+    rows = [("TENANT", "NAME", "PLAN", "STATUS", "REGION", "OWNER")]
+    rows += [
+        (t.tenant_id, t.name, str(t.plan), str(t.status), t.region, str(t.owner_email))
+        for t in settings.roster
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+    return EXIT_OK
+
+
+def cmd_roster_validate(args: argparse.Namespace) -> int:
+    stack_file = load_stack(args)
+    settings = _settings(stack_file)
+    print(
+        f"{stack_file.path.name}: {len(settings.roster)} tenants, valid "
+        f"(table prefix {settings.table_prefix!r}, protectData {settings.protect_data})"
+    )
+    return EXIT_OK
+
+
+def cmd_roster_add(args: argparse.Namespace) -> int:
+    stack_file = load_stack(args)
+    _settings(stack_file)  # the existing roster must be valid before it is extended
+    try:
+        tenant = Tenant.model_validate(
+            {
+                "tenantId": args.tenant_id,
+                "name": args.name,
+                "industry": args.industry,
+                "region": args.region,
+                "plan": args.plan,
+                "ownerEmail": args.owner_email,
+                "status": args.status,
+            }
+        )
+        settings = stack_file.add_tenant(tenant)
+    except RosterError as exc:
+        raise CommandError(str(exc)) from None
+    except ValueError as exc:  # pydantic's ValidationError for the new entry alone
+        raise CommandError(f"tenant {args.tenant_id!r}: {exc}") from None
+    print(
+        f"added tenant {tenant.tenant_id!r} to {stack_file.path.name} "
+        f"({len(settings.roster)} tenants). Next: `salestalk provision --stack {args.stack}` "
+        f"or `pulumi up -s {args.stack}`."
+    )
+    return EXIT_OK
+
+
+def register_commands(commands: argparse._SubParsersAction) -> None:
+    """Register the tenancy commands: local, provision, tables, roster."""
+    local = commands.add_parser("local", help="the embedded DynamoDB endpoint (moto server)")
+    local_commands = local.add_subparsers(dest="local_command", required=True)
+    for name, func, text in (
+        ("start", cmd_local_start, "start it in the background (no-op if one answers)"),
+        ("stop", cmd_local_stop, "stop the one started by `local start`"),
+        ("status", cmd_local_status, "say what answers on the port"),
+    ):
+        sub = local_commands.add_parser(name, help=text)
+        sub.add_argument("--port", type=int, default=DEFAULT_PORT, help="default: %(default)s")
+        sub.set_defaults(func=func)
+
+    for name, func, text in (
+        ("provision", cmd_provision, "create or update every table of the stack's roster"),
+        ("tables", cmd_tables, "list the stack's tables as they are on the endpoint"),
+    ):
+        sub = commands.add_parser(name, help=text)
+        add_stack_argument(sub)
+        sub.add_argument(
+            "--allow-aws",
+            action="store_true",
+            help="allow a stack without a local endpoint (real AWS, your own credentials)",
+        )
+        sub.set_defaults(func=func)
+
+    roster = commands.add_parser("roster", help="list, validate or extend a stack's tenant roster")
+    roster_commands = roster.add_subparsers(dest="roster_command", required=True)
+    for name, func, text in (
+        ("list", cmd_roster_list, "list the stack's tenants"),
+        ("validate", cmd_roster_validate, "validate the stack's roster and settings"),
+    ):
+        sub = roster_commands.add_parser(name, help=text)
+        add_stack_argument(sub)
+        sub.set_defaults(func=func)
+    add = roster_commands.add_parser("add", help="validate and append a tenant to the roster")
+    add_stack_argument(add)
+    add.add_argument("--tenant-id", required=True)
+    add.add_argument("--name", required=True)
+    add.add_argument("--industry", required=True)
+    add.add_argument("--region", required=True)
+    add.add_argument("--plan", required=True, choices=[str(p) for p in Plan])
+    add.add_argument("--owner-email", required=True)
+    add.add_argument(
+        "--status", default=str(TenantStatus.ACTIVE), choices=[str(s) for s in TenantStatus]
+    )
+    add.set_defaults(func=cmd_roster_add)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="salestalk", description="SalesTalk data platform: tenants, tables and data."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    registrars: list[Callable[[argparse._SubParsersAction], None]] = []
+    for entry in sorted(entry_points(group="salestalk.commands"), key=lambda e: e.name):
+        registrars.append(entry.load())
+    if register_commands not in registrars:  # running from a source tree without metadata
+        registrars.insert(0, register_commands)
+    for register in registrars:
+        register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except CommandError as exc:
+        print(f"salestalk: error: {exc}", file=sys.stderr)
+        return exc.status
+    except ClientError as exc:
+        print(f"salestalk: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("salestalk: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,149 @@
+"""Pulumi resources built from the table definitions in `tenancy.tables`.
+
+Resource names are the tables' prefix-free base names, so a tenant's resources keep their
+URNs when the roster grows, shrinks or is reordered, and when the table prefix changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from tenancy.access_policy import assume_role_policy, tenant_data_policy
+from tenancy.roster import RosterError, Tenant
+from tenancy.settings import (
+    NAMESPACE,
+    PROTECT_DATA_KEY,
+    TABLE_PREFIX_KEY,
+    TENANTS_KEY,
+    StackConfigError,
+    StackSettings,
+)
+from tenancy.tables import TableSpec, metadata_table_spec, tenant_table_specs
+
+TENANT_COMPONENT_TYPE = "salestalk:tenancy:TenantTables"
+
+
+def table_args(spec: TableSpec) -> aws.dynamodb.TableArgs:
+    """The pulumi-aws arguments of one table; GSIs use `key_schemas` (pulumi-aws 7)."""
+
+    def key_schema(hash_key: str, range_key: str | None):
+        schema = [aws.dynamodb.TableGlobalSecondaryIndexKeySchemaArgs(hash_key, "HASH")]
+        if range_key:
+            schema.append(aws.dynamodb.TableGlobalSecondaryIndexKeySchemaArgs(range_key, "RANGE"))
+        return schema
+
+    shape = spec.shape()
+    return aws.dynamodb.TableArgs(
+        name=spec.name,
+        billing_mode=spec.billing_mode,
+        hash_key=shape.hash_key,
+        range_key=shape.range_key,
+        attributes=[
+            aws.dynamodb.TableAttributeArgs(name=name, type=kind)
+            for name, kind in shape.attributes.items()
+        ],
+        global_secondary_indexes=[
+            aws.dynamodb.TableGlobalSecondaryIndexArgs(
+                name=name,
+                key_schemas=key_schema(index.hash_key, index.range_key),
+                projection_type=index.projection,
+                non_key_attributes=list(index.non_key_attributes) or None,
+            )
+            for name, index in shape.indexes.items()
+        ],
+        server_side_encryption=aws.dynamodb.TableServerSideEncryptionArgs(
+            enabled=spec.server_side_encryption
+        ),
+        point_in_time_recovery=aws.dynamodb.TablePointInTimeRecoveryArgs(
+            enabled=spec.point_in_time_recovery
+        ),
+        deletion_protection_enabled=spec.deletion_protection,
+        tags=dict(spec.tags),
+    )
+
+
+def data_options(settings: StackSettings, parent: pulumi.Resource | None = None):
+    """Options for a data table: on a protected stack Pulumi refuses to delete it (`protect`),
+    keeps it in AWS even if it is dropped from state (`retain_on_delete`), and DynamoDB itself
+    refuses DeleteTable (deletion protection, set in `table_args`)."""
+    return pulumi.ResourceOptions(
+        parent=parent, protect=settings.protect_data, retain_on_delete=settings.protect_data
+    )
+
+
+def metadata_table(settings: StackSettings) -> aws.dynamodb.Table:
+    spec = metadata_table_spec(settings)
+    return aws.dynamodb.Table(spec.logical_name, table_args(spec), opts=data_options(settings))
+
+
+@dataclass
+class TenantTablesArgs:
+    tenant: Tenant
+    settings: StackSettings
+
+
+class TenantTables(pulumi.ComponentResource):
+    """One tenant's messages and metrics tables and the role that may use only them."""
+
+    messages: aws.dynamodb.Table
+    metrics: aws.dynamodb.Table
+    data_access_role: aws.iam.Role
+
+    def __init__(
+        self, name: str, args: TenantTablesArgs, opts: pulumi.ResourceOptions | None = None
+    ):
+        super().__init__(TENANT_COMPONENT_TYPE, name, None, opts)
+        specs = tenant_table_specs(args.settings, args.tenant)
+        tables = {
+            kind: aws.dynamodb.Table(
+                spec.logical_name, table_args(spec), opts=data_options(args.settings, self)
+            )
+            for kind, spec in specs.items()
+        }
+        self.messages = tables["messages"]
+        self.metrics = tables["metrics"]
+
+        tags = dict(specs["messages"].tags)
+        self.data_access_role = aws.iam.Role(
+            f"{name}-data-access",
+            assume_role_policy=assume_role_policy(),
+            description=f"Data access to tenant {args.tenant.tenant_id}'s tables only",
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        aws.iam.RolePolicy(
+            f"{name}-data-access",
+            role=self.data_access_role.id,
+            policy=pulumi.Output.all(*(table.arn for table in tables.values())).apply(
+                tenant_data_policy
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+        self.outputs = {
+            "messagesTable": self.messages.name,
+            "messagesTableArn": self.messages.arn,
+            "metricsTable": self.metrics.name,
+            "metricsTableArn": self.metrics.arn,
+            "dataAccessRoleArn": self.data_access_role.arn,
+        }
+        self.register_outputs(self.outputs)
+
+
+def load_settings() -> StackSettings:
+    """The stack's `salestalk:*` config, validated; a bad roster stops the program here,
+    before any resource is registered, with one message naming each tenant and field."""
+    config = pulumi.Config(NAMESPACE)
+    values = {
+        TENANTS_KEY: config.get_object(TENANTS_KEY),
+        TABLE_PREFIX_KEY: config.get(TABLE_PREFIX_KEY),
+        PROTECT_DATA_KEY: config.get(PROTECT_DATA_KEY),
+    }
+    source = f"stack {pulumi.get_stack()!r}"
+    try:
+        return StackSettings.from_values(pulumi.get_stack(), values, source=source)
+    except (RosterError, StackConfigError) as exc:
+        raise pulumi.RunError(str(exc)) from None

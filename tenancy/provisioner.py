@@ -1,0 +1,248 @@
+"""Apply the table definitions to a DynamoDB endpoint without the Pulumi CLI.
+
+Convergent and idempotent: each table is compared with its definition (as `TableShape`s) and
+only the differences are applied, so a second run changes nothing. Nothing here deletes a
+table or an index it does not manage; a key schema that differs cannot be changed in place and
+is reported instead of being "fixed" by dropping data.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from tenancy.tables import IndexShape, TableShape, TableSpec
+
+POLL_SECONDS = 2.0
+WAIT_TIMEOUT_SECONDS = 600.0
+
+
+class Outcome(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+
+
+@dataclass
+class TableResult:
+    name: str
+    outcome: Outcome
+    changes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+class ProvisionError(RuntimeError):
+    """A table differs from its definition in a way that cannot be repaired in place."""
+
+
+def observe(client, name: str) -> TableShape | None:
+    """The live table as a TableShape, or None when it does not exist."""
+    try:
+        table = client.describe_table(TableName=name)["Table"]
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "ResourceNotFoundException":
+            return None
+        raise
+    keys = {entry["KeyType"]: entry["AttributeName"] for entry in table["KeySchema"]}
+    indexes = {}
+    for index in table.get("GlobalSecondaryIndexes", []):
+        index_keys = {entry["KeyType"]: entry["AttributeName"] for entry in index["KeySchema"]}
+        projection = index.get("Projection", {})
+        indexes[index["IndexName"]] = IndexShape(
+            hash_key=index_keys["HASH"],
+            range_key=index_keys.get("RANGE"),
+            projection=projection.get("ProjectionType", "ALL"),
+            non_key_attributes=tuple(sorted(projection.get("NonKeyAttributes", []))),
+        )
+    backups = client.describe_continuous_backups(TableName=name)["ContinuousBackupsDescription"]
+    pitr = backups.get("PointInTimeRecoveryDescription", {}).get("PointInTimeRecoveryStatus")
+    tags = {}
+    for page in client.get_paginator("list_tags_of_resource").paginate(
+        ResourceArn=table["TableArn"]
+    ):
+        tags.update({tag["Key"]: tag["Value"] for tag in page.get("Tags", [])})
+    return TableShape(
+        name=table["TableName"],
+        hash_key=keys["HASH"],
+        range_key=keys.get("RANGE"),
+        attributes={
+            entry["AttributeName"]: entry["AttributeType"]
+            for entry in table.get("AttributeDefinitions", [])
+        },
+        indexes=indexes,
+        billing_mode=table.get("BillingModeSummary", {}).get("BillingMode", "PROVISIONED"),
+        server_side_encryption=table.get("SSEDescription", {}).get("Status")
+        in {"ENABLED", "ENABLING"},
+        point_in_time_recovery=pitr == "ENABLED",
+        deletion_protection=bool(table.get("DeletionProtectionEnabled", False)),
+        tags=tags,
+    )
+
+
+def _key_schema(hash_key: str, range_key: str | None) -> list[dict[str, str]]:
+    schema = [{"AttributeName": hash_key, "KeyType": "HASH"}]
+    if range_key:
+        schema.append({"AttributeName": range_key, "KeyType": "RANGE"})
+    return schema
+
+
+def _index_request(name: str, index: IndexShape) -> dict[str, Any]:
+    projection: dict[str, Any] = {"ProjectionType": index.projection}
+    if index.non_key_attributes:
+        projection["NonKeyAttributes"] = list(index.non_key_attributes)
+    return {
+        "IndexName": name,
+        "KeySchema": _key_schema(index.hash_key, index.range_key),
+        "Projection": projection,
+    }
+
+
+def _attribute_definitions(shape: TableShape) -> list[dict[str, str]]:
+    return [{"AttributeName": n, "AttributeType": t} for n, t in shape.attributes.items()]
+
+
+def create_table_request(spec: TableSpec) -> dict[str, Any]:
+    """The CreateTable request for a definition (PITR is a separate call in DynamoDB's API)."""
+    shape = spec.shape()
+    return {
+        "TableName": shape.name,
+        "AttributeDefinitions": _attribute_definitions(shape),
+        "KeySchema": _key_schema(shape.hash_key, shape.range_key),
+        "GlobalSecondaryIndexes": [
+            _index_request(name, index) for name, index in shape.indexes.items()
+        ],
+        "BillingMode": shape.billing_mode,
+        "SSESpecification": {"Enabled": shape.server_side_encryption},
+        "DeletionProtectionEnabled": shape.deletion_protection,
+        "Tags": [{"Key": key, "Value": value} for key, value in shape.tags.items()],
+    }
+
+
+class Provisioner:
+    """Brings tables in line with their definitions on one endpoint."""
+
+    def __init__(
+        self,
+        client,
+        *,
+        poll_seconds: float = POLL_SECONDS,
+        timeout_seconds: float = WAIT_TIMEOUT_SECONDS,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        self.client = client
+        self.poll_seconds = poll_seconds
+        self.timeout_seconds = timeout_seconds
+        self.sleep = sleep
+
+    def apply(self, specs: Iterable[TableSpec]) -> list[TableResult]:
+        return [self.apply_one(spec) for spec in specs]
+
+    def apply_one(self, spec: TableSpec) -> TableResult:
+        wanted = spec.shape()
+        live = observe(self.client, spec.name)
+        if live is None:
+            self.client.create_table(**create_table_request(spec))
+            self._wait_active(spec.name)
+            result = TableResult(spec.name, Outcome.CREATED)
+            live = observe(self.client, spec.name)
+            assert live is not None
+            self._converge(wanted, live, result, created=True)
+            return result
+        result = TableResult(spec.name, Outcome.UNCHANGED)
+        self._converge(wanted, live, result, created=False)
+        if result.changes:
+            result.outcome = Outcome.UPDATED
+        return result
+
+    def _converge(self, wanted: TableShape, live: TableShape, result: TableResult, created: bool):
+        name = wanted.name
+        if (live.hash_key, live.range_key) != (wanted.hash_key, wanted.range_key):
+            raise ProvisionError(
+                f"{name}: key schema is ({live.hash_key}, {live.range_key}) but the definition "
+                f"says ({wanted.hash_key}, {wanted.range_key}). A primary key cannot be changed "
+                "in place: migrate the data to a new table; nothing was changed."
+            )
+        note = (lambda text: None) if created else result.changes.append
+
+        if live.billing_mode != wanted.billing_mode:
+            self.client.update_table(TableName=name, BillingMode=wanted.billing_mode)
+            self._wait_active(name)
+            note(f"billing mode {live.billing_mode} -> {wanted.billing_mode}")
+        if live.server_side_encryption != wanted.server_side_encryption:
+            self.client.update_table(
+                TableName=name, SSESpecification={"Enabled": wanted.server_side_encryption}
+            )
+            self._wait_active(name)
+            note(f"server-side encryption -> {wanted.server_side_encryption}")
+        if live.deletion_protection != wanted.deletion_protection:
+            self.client.update_table(
+                TableName=name, DeletionProtectionEnabled=wanted.deletion_protection
+            )
+            note(f"deletion protection -> {wanted.deletion_protection}")
+
+        for index_name, index in wanted.indexes.items():
+            current = live.indexes.get(index_name)
+            if current == index:
+                continue
+            if current is not None:
+                # A GSI is derived data: rebuilding it from the base table loses nothing.
+                self._update_indexes(name, wanted, [{"Delete": {"IndexName": index_name}}])
+                note(f"index {index_name} rebuilt ({_describe_index(current)} -> "
+                     f"{_describe_index(index)})")
+            else:
+                note(f"index {index_name} created")
+            self._update_indexes(
+                name, wanted, [{"Create": _index_request(index_name, index)}]
+            )
+        for extra in sorted(set(live.indexes) - set(wanted.indexes)):
+            result.warnings.append(f"index {extra} is not in the definition; left in place")
+
+        if live.point_in_time_recovery != wanted.point_in_time_recovery:
+            self.client.update_continuous_backups(
+                TableName=name,
+                PointInTimeRecoverySpecification={
+                    "PointInTimeRecoveryEnabled": wanted.point_in_time_recovery
+                },
+            )
+            note(f"point-in-time recovery -> {wanted.point_in_time_recovery}")
+
+        stale = {k: v for k, v in wanted.tags.items() if live.tags.get(k) != v}
+        if stale:
+            arn = self.client.describe_table(TableName=name)["Table"]["TableArn"]
+            self.client.tag_resource(
+                ResourceArn=arn, Tags=[{"Key": k, "Value": v} for k, v in stale.items()]
+            )
+            note("tags set: " + ", ".join(f"{k}={v}" for k, v in sorted(stale.items())))
+
+    def _update_indexes(self, name: str, wanted: TableShape, updates: list[dict[str, Any]]):
+        # DynamoDB accepts one index change per UpdateTable and only on an ACTIVE table.
+        self.client.update_table(
+            TableName=name,
+            AttributeDefinitions=_attribute_definitions(wanted),
+            GlobalSecondaryIndexUpdates=updates,
+        )
+        self._wait_active(name)
+
+    def _wait_active(self, name: str) -> None:
+        deadline = time.monotonic() + self.timeout_seconds
+        while True:
+            table = self.client.describe_table(TableName=name)["Table"]
+            statuses = [table["TableStatus"]] + [
+                index.get("IndexStatus", "ACTIVE")
+                for index in table.get("GlobalSecondaryIndexes", [])
+            ]
+            if all(status == "ACTIVE" for status in statuses):
+                return
+            if time.monotonic() > deadline:
+                raise ProvisionError(f"{name}: still not ACTIVE after {self.timeout_seconds}s")
+            self.sleep(self.poll_seconds)
+
+
+def _describe_index(index: IndexShape) -> str:
+    keys = index.hash_key + (f", {index.range_key}" if index.range_key else "")
+    return f"({keys}) {index.projection}"

@@ -1,0 +1,158 @@
+"""The tenant roster: who the platform serves, validated before anything is built.
+
+The roster is the single input of onboarding. It is checked here, in full, before the Pulumi
+program or the local provisioner touches a resource, so that a typo in one entry can never
+produce half a stack.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    RootModel,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+
+# Longest tenant id: keeps `tenant-{id}-messages` within DynamoDB's 255 characters even with a
+# long table prefix, and the per-tenant IAM role's auto-generated name within IAM's 64.
+TENANT_ID_MAX_LENGTH = 32
+TENANT_ID_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$"
+
+TenantId = Annotated[
+    str,
+    StringConstraints(
+        min_length=3, max_length=TENANT_ID_MAX_LENGTH, pattern=TENANT_ID_PATTERN, strict=True
+    ),
+]
+NonEmptyText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class Plan(StrEnum):
+    """Commercial plans; the plan is carried as a tag on every tenant resource for cost reports."""
+
+    TRIAL = "trial"
+    STANDARD = "standard"
+    PROFESSIONAL = "professional"
+    ENTERPRISE = "enterprise"
+
+
+class TenantStatus(StrEnum):
+    """Lifecycle states. Tables exist for every state: offboarding is a procedure, not a flag."""
+
+    ONBOARDING = "onboarding"
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    OFFBOARDING = "offboarding"
+
+
+class Tenant(BaseModel):
+    """One roster entry, with the camelCase field names used in stack config and in the data."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    tenant_id: TenantId = Field(alias="tenantId")
+    name: NonEmptyText
+    industry: NonEmptyText
+    region: NonEmptyText
+    plan: Plan
+    owner_email: EmailStr = Field(alias="ownerEmail")
+    status: TenantStatus = TenantStatus.ACTIVE
+
+    def to_config(self) -> dict[str, str]:
+        """The entry as it is written in a stack file."""
+        return self.model_dump(by_alias=True, mode="json")
+
+
+class Roster(RootModel[list[Tenant]]):
+    """A stack's tenants, in roster order (order is kept so outputs and listings are stable)."""
+
+    @model_validator(mode="after")
+    def _non_empty_and_unique(self) -> Roster:
+        if not self.root:
+            raise ValueError("the roster is empty: a stack needs at least one tenant")
+        seen: set[str] = set()
+        for tenant in self.root:
+            if tenant.tenant_id in seen:
+                raise ValueError(f"tenant id {tenant.tenant_id!r} appears more than once")
+            seen.add(tenant.tenant_id)
+        return self
+
+    def __iter__(self):  # type: ignore[override]
+        return iter(self.root)
+
+    def __len__(self) -> int:
+        return len(self.root)
+
+    @property
+    def ids(self) -> list[str]:
+        return [tenant.tenant_id for tenant in self.root]
+
+    def get(self, tenant_id: str) -> Tenant:
+        for tenant in self.root:
+            if tenant.tenant_id == tenant_id:
+                return tenant
+        raise UnknownTenantError(tenant_id, self.ids)
+
+
+class RosterError(ValueError):
+    """A roster that cannot be used, with one line per problem naming the tenant and the field."""
+
+    def __init__(self, problems: Sequence[str], source: str = "roster"):
+        self.problems = list(problems)
+        self.source = source
+        lines = "\n".join(f"  - {problem}" for problem in self.problems)
+        super().__init__(f"invalid tenant roster in {source}:\n{lines}")
+
+
+class UnknownTenantError(LookupError):
+    def __init__(self, tenant_id: str, known: Iterable[str]):
+        self.tenant_id = tenant_id
+        known_list = ", ".join(known) or "none"
+        super().__init__(f"tenant {tenant_id!r} is not in the roster (known tenants: {known_list})")
+
+
+def parse_roster(raw: Any, source: str = "roster") -> Roster:
+    """Validate raw roster data (a list of mappings) or raise a RosterError that names each problem."""
+    if raw is None:
+        raise RosterError(["no tenants are configured (set `salestalk:tenants`)"], source)
+    if not isinstance(raw, list):
+        raise RosterError([f"expected a list of tenants, got {type(raw).__name__}"], source)
+    try:
+        return Roster.model_validate(raw)
+    except ValidationError as exc:
+        raise RosterError(describe_errors(exc, raw), source) from None
+
+
+def describe_errors(exc: ValidationError, raw: list[Any]) -> list[str]:
+    """Turn pydantic errors into lines like: tenant 'acme' (entry 1), field 'plan': ..."""
+    problems = []
+    for error in exc.errors():
+        loc = list(error["loc"])
+        if not loc:
+            problems.append(error["msg"].removeprefix("Value error, "))
+            continue
+        index = loc[0]
+        entry = raw[index] if isinstance(index, int) and index < len(raw) else None
+        who = f"entry {index + 1}" if isinstance(index, int) else str(index)
+        if isinstance(entry, dict) and isinstance(entry.get("tenantId"), str):
+            who = f"tenant {entry['tenantId']!r} ({who})"
+        field = ".".join(str(part) for part in loc[1:]) or "(entry)"
+        reason = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "string_pattern_mismatch" and field == "tenantId":
+            reason = (
+                "must be 3-32 lowercase letters, digits and hyphens, "
+                "starting and ending with a letter or digit"
+            )
+        if error["type"] == "missing":
+            reason = "is required"
+        problems.append(f"{who}, field {field!r}: {reason}")
+    return problems

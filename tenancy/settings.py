@@ -1,0 +1,84 @@
+"""The `salestalk:*` settings of a stack, read the same way by the Pulumi program and the CLI.
+
+Pulumi.yaml cannot declare an object-typed config schema and project-level defaults are not
+applied under Pulumi's test mocks, so the defaults and the validation live here, once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from tenancy.roster import Roster, RosterError, parse_roster
+
+NAMESPACE = "salestalk"
+TENANTS_KEY = "tenants"
+TABLE_PREFIX_KEY = "tablePrefix"
+PROTECT_DATA_KEY = "protectData"
+KNOWN_KEYS = (TENANTS_KEY, TABLE_PREFIX_KEY, PROTECT_DATA_KEY)
+
+# DynamoDB table names allow [A-Za-z0-9_.-]; the prefix is kept short so that every derived
+# name stays far below the 255-character limit.
+TABLE_PREFIX_PATTERN = r"^[A-Za-z0-9_.-]{0,40}$"
+
+
+class StackConfigError(ValueError):
+    """A `salestalk:*` setting other than the roster is wrong."""
+
+
+class _Options(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    table_prefix: str = Field(default="", alias=TABLE_PREFIX_KEY, pattern=TABLE_PREFIX_PATTERN)
+    protect_data: bool = Field(default=True, alias=PROTECT_DATA_KEY)
+
+    @field_validator("protect_data", mode="before")
+    @classmethod
+    def _bool_from_text(cls, value: Any) -> Any:
+        # Pulumi hands every scalar config value to the program as text.
+        if isinstance(value, str) and value.strip().lower() in {"true", "false"}:
+            return value.strip().lower() == "true"
+        return value
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    """Everything the program needs from a stack's `salestalk:*` config."""
+
+    stack: str
+    roster: Roster
+    table_prefix: str = ""
+    protect_data: bool = True
+
+    @classmethod
+    def from_values(
+        cls, stack: str, values: Mapping[str, Any], source: str = "stack config"
+    ) -> StackSettings:
+        """Build from un-namespaced values (`tenants`, `tablePrefix`, ...); None means unset."""
+        present = {key: value for key, value in values.items() if value is not None}
+        unknown = sorted(set(present) - set(KNOWN_KEYS))
+        if unknown:
+            names = ", ".join(f"{NAMESPACE}:{key}" for key in unknown)
+            known = ", ".join(f"{NAMESPACE}:{key}" for key in KNOWN_KEYS)
+            raise StackConfigError(f"{source}: unknown setting {names} (known: {known})")
+        roster = parse_roster(present.get(TENANTS_KEY), source=source)
+        options = {key: value for key, value in present.items() if key != TENANTS_KEY}
+        try:
+            parsed = _Options.model_validate(options)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{NAMESPACE}:{error['loc'][0]}: {error['msg']}" for error in exc.errors()
+            )
+            raise StackConfigError(f"{source}: {problems}") from None
+        return cls(
+            stack=stack,
+            roster=roster,
+            table_prefix=parsed.table_prefix,
+            protect_data=parsed.protect_data,
+        )
+
+
+__all__ = ["NAMESPACE", "RosterError", "StackConfigError", "StackSettings"]

@@ -1,0 +1,232 @@
+"""The one definition of every DynamoDB table: names, keys, indexes and settings.
+
+Both the Pulumi component (`tenancy.components`) and the local provisioner
+(`tenancy.provisioner`) are generated from the `TableSpec` values built here, and a test keeps
+what they produce equal. Key attribute names are the record field names of the data contracts
+(see DATA_CONTRACTS.md), so a stored item needs no key translation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from tenancy.roster import Tenant
+from tenancy.settings import StackSettings
+
+METADATA_TABLE = "tenants-metadata"
+PROJECT_TAG_VALUE = "salestalk"
+
+
+class KeyType(StrEnum):
+    STRING = "S"
+    NUMBER = "N"
+
+
+class Projection(StrEnum):
+    ALL = "ALL"
+    KEYS_ONLY = "KEYS_ONLY"
+    INCLUDE = "INCLUDE"
+
+
+@dataclass(frozen=True)
+class Key:
+    """A key attribute and its DynamoDB scalar type."""
+
+    name: str
+    type: KeyType = KeyType.STRING
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    name: str
+    hash_key: Key
+    range_key: Key | None = None
+    projection: Projection = Projection.ALL
+    non_key_attributes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TableLayout:
+    """The shape shared by every table of one kind (e.g. every tenant's messages table)."""
+
+    kind: str
+    hash_key: Key
+    range_key: Key | None = None
+    indexes: tuple[IndexSpec, ...] = ()
+
+    def attributes(self) -> dict[str, KeyType]:
+        """Every key attribute of the table and its indexes, declared once with one type."""
+        declared: dict[str, KeyType] = {}
+        keys = [self.hash_key, self.range_key]
+        for index in self.indexes:
+            keys += [index.hash_key, index.range_key]
+        for key in filter(None, keys):
+            if declared.setdefault(key.name, key.type) != key.type:
+                raise ValueError(f"{self.kind}: attribute {key.name!r} declared with two types")
+        return declared
+
+
+# --- The layouts. Access patterns they serve are listed in DATA_CONTRACTS.md. ---
+
+METADATA_LAYOUT = TableLayout(
+    kind="metadata",
+    hash_key=Key("tenantId"),
+    indexes=(
+        IndexSpec("OwnerEmailIndex", Key("ownerEmail"), Key("tenantId")),
+        IndexSpec("StatusIndex", Key("status"), Key("tenantId")),
+    ),
+)
+
+MESSAGES_LAYOUT = TableLayout(
+    kind="messages",
+    hash_key=Key("messageId"),
+    indexes=(
+        IndexSpec("SessionIndex", Key("sessionId"), Key("timestamp", KeyType.NUMBER)),
+        IndexSpec("SenderIndex", Key("senderId"), Key("timestamp", KeyType.NUMBER)),
+    ),
+)
+
+METRICS_LAYOUT = TableLayout(
+    kind="metrics",
+    # seriesId is `{subject}` or `{subject}#{dimension}`; with the period as sort key, the
+    # primary key is the metric idempotency key `{tenantId}:{subject}:{period}[:{dimension}]`
+    # (the tenant is the table).
+    hash_key=Key("seriesId"),
+    range_key=Key("period"),
+    indexes=(
+        IndexSpec("MetricTypeIndex", Key("metricType"), Key("period")),
+        IndexSpec("DimensionIndex", Key("dimension"), Key("period")),
+    ),
+)
+
+TENANT_LAYOUTS = (MESSAGES_LAYOUT, METRICS_LAYOUT)
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """One concrete table: a layout given its name, tags and protection."""
+
+    logical_name: str  # Pulumi resource name: never changes for a tenant, whatever the prefix
+    name: str  # physical DynamoDB table name
+    layout: TableLayout
+    tags: Mapping[str, str]
+    deletion_protection: bool
+    billing_mode: str = "PAY_PER_REQUEST"
+    server_side_encryption: bool = True
+    point_in_time_recovery: bool = True
+
+    @property
+    def hash_key(self) -> Key:
+        return self.layout.hash_key
+
+    @property
+    def range_key(self) -> Key | None:
+        return self.layout.range_key
+
+    @property
+    def indexes(self) -> tuple[IndexSpec, ...]:
+        return self.layout.indexes
+
+    def shape(self) -> TableShape:
+        """What this definition looks like once applied, for comparison with a live table."""
+        return TableShape(
+            name=self.name,
+            hash_key=self.hash_key.name,
+            range_key=self.range_key.name if self.range_key else None,
+            attributes={name: str(kind) for name, kind in self.layout.attributes().items()},
+            indexes={
+                index.name: IndexShape(
+                    hash_key=index.hash_key.name,
+                    range_key=index.range_key.name if index.range_key else None,
+                    projection=str(index.projection),
+                    non_key_attributes=tuple(sorted(index.non_key_attributes)),
+                )
+                for index in self.indexes
+            },
+            billing_mode=self.billing_mode,
+            server_side_encryption=self.server_side_encryption,
+            point_in_time_recovery=self.point_in_time_recovery,
+            deletion_protection=self.deletion_protection,
+            tags=dict(self.tags),
+        )
+
+
+@dataclass(frozen=True)
+class IndexShape:
+    hash_key: str
+    range_key: str | None
+    projection: str
+    non_key_attributes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TableShape:
+    """A table reduced to what the platform manages, whoever read it (spec, Pulumi, boto3).
+
+    Comparing shapes is how drift is found and how the parity test proves that the Pulumi
+    program and the local provisioner build the same tables.
+    """
+
+    name: str
+    hash_key: str
+    range_key: str | None
+    attributes: Mapping[str, str]
+    indexes: Mapping[str, IndexShape]
+    billing_mode: str
+    server_side_encryption: bool
+    point_in_time_recovery: bool
+    deletion_protection: bool
+    tags: Mapping[str, str]
+
+
+def table_name(settings: StackSettings, base: str) -> str:
+    return f"{settings.table_prefix}{base}"
+
+
+def tenant_table_base(tenant_id: str, layout: TableLayout) -> str:
+    """`tenant-{tenantId}-messages` / `tenant-{tenantId}-metrics`, as in the seed design."""
+    return f"tenant-{tenant_id}-{layout.kind}"
+
+
+def base_tags(settings: StackSettings) -> dict[str, str]:
+    return {"project": PROJECT_TAG_VALUE, "stack": settings.stack}
+
+
+def metadata_table_spec(settings: StackSettings) -> TableSpec:
+    return TableSpec(
+        logical_name=METADATA_TABLE,
+        name=table_name(settings, METADATA_TABLE),
+        layout=METADATA_LAYOUT,
+        tags={**base_tags(settings), "scope": "global"},
+        deletion_protection=settings.protect_data,
+    )
+
+
+def tenant_table_specs(settings: StackSettings, tenant: Tenant) -> dict[str, TableSpec]:
+    """A tenant's tables keyed by kind (`messages`, `metrics`)."""
+    tags = {
+        **base_tags(settings),
+        "scope": "tenant",
+        "tenant-id": tenant.tenant_id,
+        "plan": str(tenant.plan),
+    }
+    specs = {}
+    for layout in TENANT_LAYOUTS:
+        base = tenant_table_base(tenant.tenant_id, layout)
+        specs[layout.kind] = TableSpec(
+            logical_name=base,
+            name=table_name(settings, base),
+            layout=layout,
+            tags=tags,
+            deletion_protection=settings.protect_data,
+        )
+    return specs
+
+
+def all_table_specs(settings: StackSettings) -> list[TableSpec]:
+    """Every table of a stack: the metadata table, then each tenant's tables in roster order."""
+    specs = [metadata_table_spec(settings)]
+    for tenant in settings.roster:
+        specs.extend(tenant_table_specs(settings, tenant).values())
+    return specs
