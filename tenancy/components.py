@@ -30,9 +30,17 @@ def table_args(spec: TableSpec) -> aws.dynamodb.TableArgs:
     """The pulumi-aws arguments of one table; GSIs use `key_schemas` (pulumi-aws 7)."""
 
     def key_schema(hash_key: str, range_key: str | None):
-        schema = [aws.dynamodb.TableGlobalSecondaryIndexKeySchemaArgs(hash_key, "HASH")]
+        schema = [
+            aws.dynamodb.TableGlobalSecondaryIndexKeySchemaArgs(
+                attribute_name=hash_key, key_type="HASH"
+            )
+        ]
         if range_key:
-            schema.append(aws.dynamodb.TableGlobalSecondaryIndexKeySchemaArgs(range_key, "RANGE"))
+            schema.append(
+                aws.dynamodb.TableGlobalSecondaryIndexKeySchemaArgs(
+                    attribute_name=range_key, key_type="RANGE"
+                )
+            )
         return schema
 
     shape = spec.shape()
@@ -116,7 +124,7 @@ class TenantTables(pulumi.ComponentResource):
         )
         aws.iam.RolePolicy(
             f"{name}-data-access",
-            role=self.data_access_role.id,
+            role=self.data_access_role.name,
             policy=pulumi.Output.all(*(table.arn for table in tables.values())).apply(
                 tenant_data_policy
             ),

@@ -192,13 +192,13 @@ class Provisioner:
             if current is not None:
                 # A GSI is derived data: rebuilding it from the base table loses nothing.
                 self._update_indexes(name, wanted, [{"Delete": {"IndexName": index_name}}])
-                note(f"index {index_name} rebuilt ({_describe_index(current)} -> "
-                     f"{_describe_index(index)})")
+                note(
+                    f"index {index_name} rebuilt ({_describe_index(current)} -> "
+                    f"{_describe_index(index)})"
+                )
             else:
                 note(f"index {index_name} created")
-            self._update_indexes(
-                name, wanted, [{"Create": _index_request(index_name, index)}]
-            )
+            self._update_indexes(name, wanted, [{"Create": _index_request(index_name, index)}])
         for extra in sorted(set(live.indexes) - set(wanted.indexes)):
             result.warnings.append(f"index {extra} is not in the definition; left in place")
 

@@ -87,9 +87,7 @@ class StackFile:
             raise StackFileError(f"{path.name} is not valid YAML: {exc}") from None
         if document is None:
             document = {}
-        if not isinstance(document, Mapping) or not isinstance(
-            document.get("config", {}), Mapping
-        ):
+        if not isinstance(document, Mapping) or not isinstance(document.get("config", {}), Mapping):
             raise StackFileError(f"{path.name}: expected a mapping with a `config:` mapping")
         return cls(stack=stack, path=path, document=document)
 
@@ -97,12 +95,16 @@ class StackFile:
     def config(self) -> Mapping[str, Any]:
         return self.document.get("config") or {}
 
+    def plain_config(self) -> dict[str, Any]:
+        """Every config value as plain Python data (dicts, lists, str, bool, numbers)."""
+        return {str(key): _plain(value) for key, value in self.config.items()}
+
     def namespace(self, namespace: str) -> dict[str, Any]:
         """The values of one config namespace, keys without the `namespace:` prefix."""
         prefix = f"{namespace}:"
         return {
-            key.removeprefix(prefix): _plain(value)
-            for key, value in self.config.items()
+            key.removeprefix(prefix): value
+            for key, value in self.plain_config().items()
             if key.startswith(prefix)
         }
 
@@ -136,6 +138,10 @@ def _plain(value: Any) -> Any:
         return {str(key): _plain(item) for key, item in value.items()}
     if isinstance(value, list):
         return [_plain(item) for item in value]
-    if isinstance(value, bool | int | float) or value is None:
+    if isinstance(value, bool) or value is None:
         return value
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, int):
+        return int(value)
     return str(value)

@@ -1,0 +1,144 @@
+"""Run the whole Pulumi program (`__main__.py`) under Pulumi's unit-test mocks.
+
+Every registered resource is recorded with its inputs and its resource options (parent,
+protect, retainOnDelete), which MockResourceArgs alone does not carry, and the program's
+exports are captured resolved.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import runpy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import pulumi
+from pulumi.runtime.mocks import MockMonitor
+
+from tenancy.stack_file import StackFile
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+PROGRAM = PROJECT_DIR / "__main__.py"
+ACCOUNT = "123456789012"
+TABLE_TYPE = "aws:dynamodb/table:Table"
+ROLE_TYPE = "aws:iam/role:Role"
+ROLE_POLICY_TYPE = "aws:iam/rolePolicy:RolePolicy"
+COMPONENT_TYPE = "salestalk:tenancy:TenantTables"
+
+
+@dataclass
+class Registered:
+    type: str
+    name: str
+    urn: str
+    parent: str
+    custom: bool
+    protect: bool
+    retain_on_delete: bool
+    inputs: dict[str, Any]
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ProgramRun:
+    resources: list[Registered]
+    exports: dict[str, Any]
+
+    def of_type(self, typ: str) -> list[Registered]:
+        return [r for r in self.resources if r.type == typ]
+
+    def by_urn(self, urn: str) -> Registered:
+        return next(r for r in self.resources if r.urn == urn)
+
+    def named(self, typ: str, name: str) -> Registered:
+        return next(r for r in self.resources if r.type == typ and r.name == name)
+
+
+class _Mocks(pulumi.runtime.Mocks):
+    """Plays the provider: physical names and ARNs like AWS would return them."""
+
+    def __init__(self, region: str):
+        self.region = region
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        outputs = dict(args.inputs)
+        if args.typ == TABLE_TYPE:
+            outputs["arn"] = f"arn:aws:dynamodb:{self.region}:{ACCOUNT}:table/{args.inputs['name']}"
+        elif args.typ == ROLE_TYPE:
+            outputs["name"] = f"{args.name}-7c1e0a2"  # Pulumi auto-naming adds a random suffix
+            outputs["arn"] = f"arn:aws:iam::{ACCOUNT}:role/{outputs['name']}"
+        return f"{args.name}-id", outputs
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        return {}
+
+
+class _RecordingMonitor(MockMonitor):
+    def __init__(self, mocks: _Mocks):
+        super().__init__(mocks)
+        self.registered: list[Registered] = []
+
+    def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            state = self.resources[response.urn].state if response.urn in self.resources else {}
+            inputs = pulumi.runtime.rpc.deserialize_properties(request.object)
+            self.registered.append(
+                Registered(
+                    type=request.type,
+                    name=request.name,
+                    urn=response.urn,
+                    parent=request.parent,
+                    custom=request.custom,
+                    protect=request.protect,
+                    retain_on_delete=request.retainOnDelete,
+                    inputs=dict(inputs),
+                    outputs=dict(state or {}),
+                )
+            )
+        return response
+
+
+def pulumi_config_values(stack_file: StackFile) -> dict[str, str]:
+    """Config as the Pulumi CLI hands it to a program: scalars as text, objects as JSON."""
+    values = {}
+    for key, plain in stack_file.plain_config().items():
+        if isinstance(plain, bool):
+            values[key] = "true" if plain else "false"
+        elif isinstance(plain, dict | list):
+            values[key] = json.dumps(plain)
+        else:
+            values[key] = str(plain)
+    return values
+
+
+def run_program(config: dict[str, str], stack: str = "local", region: str = "us-east-1"):
+    """Run __main__.py once, on a fresh event loop, and return what it registered."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    mocks = _Mocks(region)
+    monitor = _RecordingMonitor(mocks)
+    pulumi.runtime.set_mocks(mocks, project="salestalk", stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_all_config(config)
+    exports: dict[str, Any] = {}
+    captured: dict[str, Any] = {}
+
+    @pulumi.runtime.test
+    def program():
+        with mock.patch.object(pulumi, "export", side_effect=captured.__setitem__):
+            runpy.run_path(str(PROGRAM), run_name="__main__")
+        return pulumi.Output.from_input(captured).apply(exports.update)
+
+    try:
+        program()
+    except Exception as exc:
+        exc.registered = list(monitor.registered)  # type: ignore[attr-defined]
+        raise
+    finally:
+        pulumi.runtime.set_all_config({})
+        loop.close()
+        asyncio.set_event_loop(None)
+    return ProgramRun(monitor.registered, exports)

@@ -1,0 +1,35 @@
+"""Stack configs for tests, derived from the real Pulumi.local.yaml."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tenancy.stack_file import StackFile
+from tests.support.pulumi_program import pulumi_config_values
+
+THIRD_TENANT = {
+    "tenantId": "globex-003",
+    "name": "Globex Corporation",
+    "industry": "Logistics",
+    "region": "Asia Pacific",
+    "plan": "professional",
+    "ownerEmail": "data@globex.example",
+    "status": "onboarding",
+}
+
+
+def local_config() -> dict[str, str]:
+    """The config `pulumi up -s local` would hand the program, read from the stack file."""
+    return pulumi_config_values(StackFile.load("local"))
+
+
+def local_roster() -> list[dict[str, Any]]:
+    return json.loads(local_config()["salestalk:tenants"])
+
+
+def with_roster(tenants: Any, **settings: str) -> dict[str, str]:
+    config = local_config()
+    config["salestalk:tenants"] = json.dumps(tenants)
+    config.update({f"salestalk:{key}": value for key, value in settings.items()})
+    return config
