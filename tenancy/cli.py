@@ -18,8 +18,14 @@ from pathlib import Path
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
 from tenancy.connection import RealAwsRefusedError, Target, dynamodb_client, resolve_target
-from tenancy.local_endpoint import DEFAULT_PORT, STATE_DIR_NAME, EndpointError, LocalEndpoint
-from tenancy.provisioner import Outcome, ProvisionError, Provisioner, observe
+from tenancy.local_endpoint import (
+    DEFAULT_PORT,
+    STATE_DIR_NAME,
+    EndpointError,
+    LocalEndpoint,
+    answers,
+)
+from tenancy.provisioner import Outcome, Provisioner, ProvisionError, observe
 from tenancy.roster import Plan, RosterError, Tenant, TenantStatus
 from tenancy.settings import StackConfigError
 from tenancy.stack_file import StackFile, StackFileError, find_project_dir
@@ -58,10 +64,13 @@ def connect(args: argparse.Namespace, stack_file: StackFile | None = None):
         client = dynamodb_client(target, allow_aws=getattr(args, "allow_aws", False))
     except (ValueError, RealAwsRefusedError) as exc:
         raise CommandError(str(exc)) from None
+    if target.is_local and not answers(target.endpoint_url):
+        # Fail in a second with a hint, rather than after botocore's connection retries.
+        raise connection_problem(target, "nothing answers there")
     return target, client
 
 
-def connection_problem(target: Target, exc: Exception) -> CommandError:
+def connection_problem(target: Target, exc: Exception | str) -> CommandError:
     hint = ""
     if target.is_local:
         hint = " Is it running? `salestalk local start` starts the embedded one."

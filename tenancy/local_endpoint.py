@@ -130,7 +130,7 @@ class LocalEndpoint:
         return True, self.status()
 
     def stop(self, timeout: float = 10.0) -> tuple[bool, EndpointStatus]:
-        """Stop our server; an endpoint we did not start is left alone. Returns (stopped, status)."""
+        """Stop our server (an endpoint we did not start is left alone); (stopped, status)."""
         pid = self._our_pid()
         if pid is None:
             return False, self.status()

@@ -108,7 +108,7 @@ class Roster(RootModel[list[Tenant]]):
 class RosterError(ValueError):
     """A roster that cannot be used, with one line per problem naming the tenant and the field."""
 
-    def __init__(self, problems: Sequence[str], source: str = "roster"):
+    def __init__(self, problems: Sequence[str], source: str = "input"):
         self.problems = list(problems)
         self.source = source
         lines = "\n".join(f"  - {problem}" for problem in self.problems)
@@ -122,8 +122,8 @@ class UnknownTenantError(LookupError):
         super().__init__(f"tenant {tenant_id!r} is not in the roster (known tenants: {known_list})")
 
 
-def parse_roster(raw: Any, source: str = "roster") -> Roster:
-    """Validate raw roster data (a list of mappings) or raise a RosterError that names each problem."""
+def parse_roster(raw: Any, source: str = "input") -> Roster:
+    """Validate raw roster data (a list of mappings); a RosterError names every problem."""
     if raw is None:
         raise RosterError(["no tenants are configured (set `salestalk:tenants`)"], source)
     if not isinstance(raw, list):
@@ -149,7 +149,7 @@ def describe_errors(exc: ValidationError, raw: list[Any]) -> list[str]:
             who = f"tenant {entry['tenantId']!r} ({who})"
         field = ".".join(str(part) for part in loc[1:]) or "(entry)"
         reason = error["msg"].removeprefix("Value error, ")
-        if error["type"] == "string_pattern_mismatch" and field == "tenantId":
+        if field == "tenantId" and error["type"].startswith("string_"):
             reason = (
                 "must be 3-32 lowercase letters, digits and hyphens, "
                 "starting and ending with a letter or digit"

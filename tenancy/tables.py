@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+
 from tenancy.roster import Tenant
 from tenancy.settings import StackSettings
 

@@ -81,7 +81,7 @@ class _RecordingMonitor(MockMonitor):
         super().__init__(mocks)
         self.registered: list[Registered] = []
 
-    def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
+    def RegisterResource(self, request):
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
             state = self.resources[response.urn].state if response.urn in self.resources else {}
@@ -121,7 +121,9 @@ def run_program(config: dict[str, str], stack: str = "local", region: str = "us-
     asyncio.set_event_loop(loop)
     mocks = _Mocks(region)
     monitor = _RecordingMonitor(mocks)
-    pulumi.runtime.set_mocks(mocks, project="salestalk", stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_mocks(
+        mocks, project="salestalk", stack=stack, preview=False, monitor=monitor
+    )
     pulumi.runtime.set_all_config(config)
     exports: dict[str, Any] = {}
     captured: dict[str, Any] = {}

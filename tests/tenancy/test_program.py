@@ -38,7 +38,10 @@ def test_one_metadata_table_and_two_tables_per_tenant(local_run):
     assert len(tables) == 1 + 2 * len(tenants) == 5
     expected = {"tenants-metadata"}
     for tenant in tenants:
-        expected |= {f"tenant-{tenant['tenantId']}-messages", f"tenant-{tenant['tenantId']}-metrics"}
+        expected |= {
+            f"tenant-{tenant['tenantId']}-messages",
+            f"tenant-{tenant['tenantId']}-metrics",
+        }
     assert tables == expected
     assert {r.name for r in local_run.of_type(COMPONENT_TYPE)} == {t["tenantId"] for t in tenants}
 
@@ -82,8 +85,11 @@ def test_tenant_resources_are_parented_to_their_component(local_run):
     assert metadata.parent.endswith("pulumi:pulumi:Stack::salestalk-local")
     for resource in local_run.resources:
         if resource.type in (TABLE_TYPE, ROLE_TYPE, ROLE_POLICY_TYPE) and resource is not metadata:
-            owner = next(t for t in components if resource.name.startswith(f"tenant-{t}-")
-                         or resource.name.startswith(f"{t}-"))
+            owner = next(
+                t
+                for t in components
+                if resource.name.startswith(f"tenant-{t}-") or resource.name.startswith(f"{t}-")
+            )
             assert resource.parent == components[owner], resource.name
 
 

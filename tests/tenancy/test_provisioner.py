@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from tenancy.provisioner import Outcome, ProvisionError, Provisioner, observe
+from tenancy.provisioner import Outcome, Provisioner, ProvisionError, observe
 from tenancy.stack_file import StackFile
 from tenancy.tables import all_table_specs
 
@@ -33,9 +33,7 @@ def test_creates_every_table_then_a_rerun_changes_nothing(dynamodb, specs):
         assert observe(dynamodb, spec.name) == spec.shape()
 
     second = Provisioner(dynamodb).apply(specs)
-    assert [(r.outcome, r.changes, r.warnings) for r in second] == [
-        (Outcome.UNCHANGED, [], [])
-    ] * 5
+    assert [(r.outcome, r.changes, r.warnings) for r in second] == [(Outcome.UNCHANGED, [], [])] * 5
 
 
 def test_repairs_a_missing_index_and_disabled_point_in_time_recovery(dynamodb, specs):
@@ -127,7 +125,7 @@ def test_waits_for_tables_and_indexes_to_become_active():
     sleeps: list[float] = []
 
     class Client:
-        def describe_table(self, TableName):  # noqa: N803 (boto3's argument name)
+        def describe_table(self, TableName):
             return {
                 "Table": {
                     "TableStatus": next(statuses),

@@ -1,0 +1,117 @@
+"""The tenancy commands end to end, against the session's moto server over HTTP."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from tenancy.cli import EXIT_OK, EXIT_USAGE, main
+from tenancy.stack_file import StackFile
+from tests.support.stacks import THIRD_TENANT
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    status = main(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def add_args(tenant: dict[str, str]) -> list[str]:
+    return [
+        "roster", "add",
+        "--tenant-id", tenant["tenantId"],
+        "--name", tenant["name"],
+        "--industry", tenant["industry"],
+        "--region", tenant["region"],
+        "--plan", tenant["plan"],
+        "--owner-email", tenant["ownerEmail"],
+        "--status", tenant["status"],
+    ]  # fmt: skip
+
+
+def test_provision_creates_then_changes_nothing(capsys, endpoint_url):
+    status, out, _ = run(capsys, "provision", "--stack", "local")
+    assert status == EXIT_OK
+    assert f"at {endpoint_url} (from AWS_ENDPOINT_URL_DYNAMODB)" in out
+    assert out.count("  created   ") == 5
+    assert "5 created, 0 updated, 0 unchanged" in out
+
+    status, out, _ = run(capsys, "provision")
+    assert status == EXIT_OK
+    assert "nothing to change: all 5 tables match their definitions" in out
+
+    status, out, _ = run(capsys, "tables")
+    assert status == EXIT_OK
+    assert "tenant-acme-corp-001-metrics: key (seriesId, period); indexes " in out
+    assert "DimensionIndex(dimension, period), MetricTypeIndex(metricType, period)" in out
+    assert "DRIFT" not in out and out.count("PITR on") == 5
+
+
+def test_onboarding_with_roster_add_then_provision(capsys, endpoint_url, project_copy):
+    status, out, _ = run(capsys, *add_args(THIRD_TENANT))
+    assert status == EXIT_OK and "added tenant 'globex-003'" in out
+    status, out, _ = run(capsys, "roster", "list")
+    assert "globex-003" in out and "professional" in out
+
+    status, out, _ = run(capsys, "provision")
+    assert status == EXIT_OK and "7 created" in out
+    assert "created   tenant-globex-003-messages" in out
+
+
+def test_roster_add_refuses_a_duplicate(capsys, project_copy):
+    before = (project_copy / "Pulumi.local.yaml").read_text()
+    status, _, err = run(capsys, *add_args({**THIRD_TENANT, "tenantId": "acme-corp-001"}))
+    assert status == EXIT_USAGE
+    assert "tenant id 'acme-corp-001' appears more than once" in err
+    assert (project_copy / "Pulumi.local.yaml").read_text() == before
+
+
+def test_roster_add_refuses_a_bad_email(capsys, project_copy):
+    status, _, err = run(capsys, *add_args({**THIRD_TENANT, "ownerEmail": "nobody"}))
+    assert status == EXIT_USAGE
+    assert "tenant 'globex-003'" in err and "ownerEmail" in err
+    assert "globex-003" not in (project_copy / "Pulumi.local.yaml").read_text()
+
+
+def test_a_bad_roster_stops_provision_before_anything_is_created(capsys, dynamodb, project_copy):
+    path = project_copy / "Pulumi.local.yaml"
+    path.write_text(path.read_text().replace("plan: enterprise", "plan: platinum"))
+    status, _, err = run(capsys, "provision")
+    assert status == EXIT_USAGE
+    assert "tenant 'techstart-inc-002' (entry 2), field 'plan'" in err
+    assert dynamodb.list_tables()["TableNames"] == []
+    status, _, err = run(capsys, "roster", "validate")
+    assert status == EXIT_USAGE and "field 'plan'" in err
+
+
+def test_provision_refuses_real_aws_without_allow_aws(capsys, project_copy, monkeypatch):
+    monkeypatch.delenv("AWS_ENDPOINT_URL_DYNAMODB")
+    stack_file = StackFile.load("local")
+    del stack_file.document["config"]["aws:endpoints"]
+    monkeypatch.setattr(StackFile, "load", classmethod(lambda cls, stack: stack_file))
+    status, _, err = run(capsys, "provision")
+    assert status == EXIT_USAGE
+    assert "refusing to touch real AWS DynamoDB in us-east-1" in err and "--allow-aws" in err
+
+
+def test_provision_against_a_dead_endpoint_is_a_clear_error(capsys, monkeypatch):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", f"http://127.0.0.1:{port}")
+    status, _, err = run(capsys, "provision")
+    assert status == EXIT_USAGE
+    assert f"cannot reach DynamoDB at http://127.0.0.1:{port}" in err
+    assert "salestalk local start" in err
+
+
+def test_unknown_stack_is_a_usage_error(capsys):
+    status, _, err = run(capsys, "roster", "list", "--stack", "prod")
+    assert status == EXIT_USAGE and "no file Pulumi.prod.yaml" in err
+
+
+def test_usage_errors_exit_2(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["roster", "add", "--tenant-id", "x"])
+    assert exit_info.value.code == EXIT_USAGE
