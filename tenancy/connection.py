@@ -22,11 +22,33 @@ from tenancy.stack_file import StackFile
 ENDPOINT_ENV_VARS = ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL")
 AWS_HOST_SUFFIXES = (".amazonaws.com", ".amazonaws.com.cn", ".api.aws")
 
-# Request-level retries are botocore's job: standard mode retries throttling and transient
-# errors with jittered exponential backoff and never retries validation or condition failures.
-REQUEST_RETRIES: Mapping[str, Any] = {"mode": "standard", "total_max_attempts": 6}
 CONNECT_TIMEOUT_SECONDS = 5
 READ_TIMEOUT_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """The retry budgets of the platform (from the seed design), defined once.
+
+    Request-level failures (a connection reset, a timeout, a whole request throttled) are
+    retried by botocore's standard mode, which uses jittered exponential backoff and never
+    retries validation errors or failed conditions: it gets `network_retries`. What botocore
+    cannot see is item-level throttling inside a successful response (BatchWriteItem's
+    UnprocessedItems, BatchGetItem's UnprocessedKeys, throttled transaction items): our own
+    code retries those with full jitter, `base_seconds` doubling up to `cap_seconds`, at most
+    `throttle_retries` times.
+    """
+
+    network_retries: int = 5
+    throttle_retries: int = 10
+    base_seconds: float = 0.1
+    cap_seconds: float = 5.0
+
+    def botocore_retries(self) -> dict[str, Any]:
+        return {"mode": "standard", "total_max_attempts": self.network_retries + 1}
+
+
+RETRY_POLICY = RetryPolicy()
 
 
 class RealAwsRefusedError(RuntimeError):
@@ -90,9 +112,9 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def client_config() -> Config:
+def client_config(policy: RetryPolicy = RETRY_POLICY) -> Config:
     return Config(
-        retries=dict(REQUEST_RETRIES),
+        retries=policy.botocore_retries(),
         connect_timeout=CONNECT_TIMEOUT_SECONDS,
         read_timeout=READ_TIMEOUT_SECONDS,
     )

@@ -1,0 +1,323 @@
+"""`salestalk seed`, `salestalk ingest` and `salestalk query`.
+
+Exit status: 0 when every record was written or was already stored; 1 when any record was
+rejected or conflicted (the rest still written); 2 for a usage, roster, input-file or
+connection problem, or an ingest that had to stop part-way (what it did is printed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ingestion.backoff import RetryBudgetExhaustedError
+from ingestion.items import MESSAGE, METRIC
+from ingestion.queries import MetadataReader, TenantReader, frame
+from ingestion.report import IngestReport
+from ingestion.seeding import SEED_DIR_NAME, seed
+from ingestion.sources import InputFileError, Quarantine, open_input, read_records
+from ingestion.writer import IngestInterruptedError, TenantWriter, WriteMode
+from tenancy.cli import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    CommandError,
+    add_stack_argument,
+    connect,
+    connection_problem,
+    load_stack,
+)
+from tenancy.local_endpoint import STATE_DIR_NAME
+from tenancy.roster import RosterError, UnknownTenantError
+from tenancy.settings import StackConfigError
+from tenancy.stack_file import find_project_dir
+
+KINDS = {"messages": MESSAGE, "metrics": METRIC}
+
+
+def _settings(args):
+    stack_file = load_stack(args)
+    try:
+        settings = stack_file.settings()
+    except (RosterError, StackConfigError) as exc:
+        raise CommandError(str(exc)) from None
+    return stack_file, settings
+
+
+def _check_tenants(settings, tenant_ids) -> None:
+    for tenant_id in tenant_ids or []:
+        try:
+            settings.roster.get(tenant_id)
+        except UnknownTenantError as exc:
+            raise CommandError(str(exc)) from None
+
+
+def _exit_status(report: IngestReport) -> int:
+    return EXIT_OK if report.clean else EXIT_FAILED
+
+
+def _default_quarantine(tenant_id: str, kind: str) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return find_project_dir() / STATE_DIR_NAME / "quarantine" / f"{tenant_id}-{kind}-{stamp}.jsonl"
+
+
+def _print_details(report: IngestReport, limit: int = 20) -> None:
+    for rejection in report.rejections[:limit]:
+        print(f"  rejected  {rejection.describe()}", file=sys.stderr)
+    for conflict in report.conflict_details[:limit]:
+        print(f"  conflict  {conflict.describe()}", file=sys.stderr)
+    hidden = max(0, len(report.rejections) - limit) + max(0, len(report.conflict_details) - limit)
+    if hidden:
+        print(f"  ... and {hidden} more (see the quarantine file)", file=sys.stderr)
+
+
+def _progress_bar(enabled: bool, description: str) -> tuple[Callable[[int], None], Callable]:
+    """A tqdm bar on a terminal; silent otherwise (logs and pipes stay clean)."""
+    if not enabled or not sys.stderr.isatty():
+        return (lambda done: None), (lambda: None)
+    from tqdm import tqdm
+
+    bar = tqdm(desc=description, unit=" records", file=sys.stderr)
+
+    def update(done: int) -> None:
+        bar.update(done - bar.n)
+
+    return update, bar.close
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    kind = KINDS[args.kind]
+    _, settings = _settings(args)
+    _check_tenants(settings, [args.tenant])
+    target, client = connect(args)
+    writer = TenantWriter(
+        client,
+        settings,
+        args.tenant,
+        kind,
+        accept_updates=args.accept_updates,
+        mode=WriteMode(args.mode),
+    )
+    quarantine_path = Path(args.quarantine) if args.quarantine else None
+    quarantine = Quarantine(
+        quarantine_path or _default_quarantine(args.tenant, args.kind), source=args.file
+    )
+    update, close = _progress_bar(not args.json, f"{args.tenant} {args.kind}")
+    try:
+        with open_input(args.file) as stream:
+            report = writer.ingest(
+                read_records(stream, args.file), quarantine=quarantine, progress=update
+            )
+    except InputFileError as exc:
+        raise CommandError(str(exc)) from None
+    except IngestInterruptedError as exc:
+        _report(args, exc.report, error=str(exc))
+        print(f"salestalk: error: {_interruption(target, exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        close()
+        quarantine.close()
+    _report(args, report)
+    return _exit_status(report)
+
+
+def _interruption(target, exc: IngestInterruptedError) -> str:
+    cause = exc.cause
+    if isinstance(cause, ClientError):
+        if cause.response["Error"]["Code"] == "ResourceNotFoundException":
+            return f"{exc} (the table does not exist: run `salestalk provision` first)"
+        return str(exc)
+    if isinstance(cause, RetryBudgetExhaustedError):
+        return str(exc)
+    return str(connection_problem(target, exc))
+
+
+def _report(args, report: IngestReport, error: str | None = None) -> None:
+    if args.json:
+        payload = report.to_json()
+        if error:
+            payload["error"] = error
+        print(json.dumps(payload))
+        return
+    print(f"{report.tenant_id} {report.kind}s: {report.summary()}")
+    if report.quarantine:
+        print(f"quarantined records: {report.quarantine}")
+    _print_details(report)
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    _, settings = _settings(args)
+    _check_tenants(settings, args.tenant)
+    target, client = connect(args)
+    project = find_project_dir()
+    quarantine_dir = project / STATE_DIR_NAME / "quarantine"
+    try:
+        result = seed(
+            client,
+            settings,
+            project / SEED_DIR_NAME,
+            tenant_ids=args.tenant,
+            quarantine_dir=quarantine_dir,
+            progress=None if args.json else lambda text: print(f"seeding {text}"),
+        )
+    except IngestInterruptedError as exc:
+        raise CommandError(_interruption(target, exc)) from None
+    except (BotoCoreError, ClientError) as exc:
+        raise connection_problem(target, exc) from None
+    total = result.total()
+    if args.json:
+        print(json.dumps(total.to_json()))
+    else:
+        print(f"tenants-metadata: {result.metadata.summary()}")
+        for tenant_id, reports in result.tenants.items():
+            for kind, report in reports.items():
+                print(f"{tenant_id} {kind}s: {report.summary()}")
+                _print_details(report)
+        print(f"total: {total.summary()}")
+    return _exit_status(total)
+
+
+# --- salestalk query -------------------------------------------------------------------------
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    raise TypeError(type(value).__name__)
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    _, settings = _settings(args)
+    tenant = getattr(args, "tenant", None)
+    _check_tenants(settings, [tenant] if tenant else [])
+    target, client = connect(args)
+    try:
+        records = args.run(client, settings, args)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    except BotoCoreError as exc:
+        raise connection_problem(target, exc) from None
+    if args.json:
+        rows = [r.model_dump(by_alias=True, exclude_none=True) for r in records]
+        print(json.dumps(rows, default=_json_default, ensure_ascii=False))
+    elif records:
+        print(frame(records).to_string(index=False, max_colwidth=60))
+    else:
+        print("no matching records", file=sys.stderr)
+    return EXIT_OK
+
+
+def _one(record):
+    return [record] if record is not None else []
+
+
+QUERIES: dict[str, tuple[str, list[tuple[str, dict]], Callable]] = {
+    "message": (
+        "one message by id",
+        [("message_id", {"metavar": "MESSAGE_ID"})],
+        lambda c, s, a: _one(TenantReader(c, s, a.tenant).message(a.message_id)),
+    ),
+    "session": (
+        "a session's messages in time order",
+        [("session_id", {"metavar": "SESSION_ID"})],
+        lambda c, s, a: TenantReader(c, s, a.tenant).session_messages(a.session_id),
+    ),
+    "sender": (
+        "a sender's messages in time order",
+        [("sender_id", {"metavar": "SENDER_ID"})],
+        lambda c, s, a: TenantReader(c, s, a.tenant).sender_messages(a.sender_id),
+    ),
+    "series": (
+        "a metric's time series (subject, optional dimension) over a period range",
+        [("subject", {}), ("--dimension", {})],
+        lambda c, s, a: TenantReader(c, s, a.tenant).metric_series(
+            a.subject, dimension=a.dimension, start=a.start, end=a.end
+        ),
+    ),
+    "type": (
+        "metrics of one type (e.g. financial)",
+        [("metric_type", {"metavar": "METRIC_TYPE"})],
+        lambda c, s, a: TenantReader(c, s, a.tenant).metrics_by_type(
+            a.metric_type, start=a.start, end=a.end
+        ),
+    ),
+    "dimension": (
+        "metrics of one dimension (e.g. region:emea)",
+        [("dimension", {})],
+        lambda c, s, a: TenantReader(c, s, a.tenant).metrics_by_dimension(
+            a.dimension, start=a.start, end=a.end
+        ),
+    ),
+}
+
+
+def register_commands(commands: argparse._SubParsersAction) -> None:
+    """Register seed, ingest and query."""
+    seed_parser = commands.add_parser(
+        "seed", help="register the roster's tenants and load their seed data (idempotent)"
+    )
+    add_stack_argument(seed_parser)
+    seed_parser.add_argument("--tenant", action="append", metavar="ID", help="repeatable")
+    seed_parser.add_argument("--json", action="store_true", help="print the counts as JSON")
+    seed_parser.add_argument("--allow-aws", action="store_true")
+    seed_parser.set_defaults(func=cmd_seed)
+
+    ingest = commands.add_parser("ingest", help="ingest a file of messages or metrics")
+    ingest.add_argument("kind", choices=sorted(KINDS))
+    ingest.add_argument("file", metavar="FILE", help="JSON array or JSON Lines; - for stdin")
+    ingest.add_argument("--tenant", required=True, metavar="ID")
+    add_stack_argument(ingest)
+    ingest.add_argument("--quarantine", metavar="PATH", help="JSON Lines file for bad records")
+    ingest.add_argument("--json", action="store_true", help="print the counts as JSON")
+    ingest.add_argument(
+        "--accept-updates",
+        action="store_true",
+        help="let a restated metric replace the stored value (otherwise it is a conflict)",
+    )
+    ingest.add_argument(
+        "--mode",
+        choices=[m.value for m in WriteMode],
+        default=WriteMode.CONDITIONAL.value,
+        help="conditional (default, safe with concurrent writers) or batch (single writer)",
+    )
+    ingest.add_argument("--allow-aws", action="store_true")
+    ingest.set_defaults(func=cmd_ingest)
+
+    query = commands.add_parser("query", help="read a tenant's data by an access pattern")
+    patterns = query.add_subparsers(dest="pattern", required=True)
+    for name, (text, arguments, run) in QUERIES.items():
+        sub = patterns.add_parser(name, help=text)
+        sub.add_argument("--tenant", required=True, metavar="ID")
+        for argument, options in arguments:
+            sub.add_argument(argument, **options)
+        if name in ("series", "type", "dimension"):
+            sub.add_argument("--from", dest="start", metavar="PERIOD")
+            sub.add_argument("--to", dest="end", metavar="PERIOD")
+        _query_common(sub, run)
+    tenants = patterns.add_parser("tenants", help="tenants by owner email or by status")
+    which = tenants.add_mutually_exclusive_group(required=True)
+    which.add_argument("--owner", metavar="EMAIL")
+    which.add_argument("--status")
+    _query_common(
+        tenants,
+        lambda c, s, a: (
+            MetadataReader(c, s).tenants_by_owner(a.owner)
+            if a.owner
+            else MetadataReader(c, s).tenants_by_status(a.status)
+        ),
+    )
+
+
+def _query_common(parser: argparse.ArgumentParser, run: Callable) -> None:
+    add_stack_argument(parser)
+    parser.add_argument("--json", action="store_true", help="print the records as JSON")
+    parser.add_argument("--allow-aws", action="store_true")
+    parser.set_defaults(func=cmd_query, run=run)

@@ -1,0 +1,220 @@
+"""Data contracts: what a message, a metric and a tenant record must be to be stored.
+
+Records arrive as JSON objects with camelCase names. The models refuse unknown fields, empty
+strings, implausible timestamps, unreal periods and non-finite numbers, and keep every number
+an exact Decimal from parsing to DynamoDB (JSON is parsed with `parse_float=Decimal`, floats
+handed in from Python are converted through their shortest text form). The tenant record is
+the roster's own model: the roster and the metadata table share one contract.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+import time
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any, ClassVar
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+)
+from pydantic.alias_generators import to_camel
+
+from tenancy.roster import Tenant as TenantRecord
+from tenancy.roster import TenantId
+
+SCHEMA_VERSION = 1
+
+# Unix seconds from 2000-01-01: anything earlier is not a SalesTalk conversation, and a value
+# above 10^11 is almost surely milliseconds. The future is allowed a day of clock skew.
+EARLIEST_TIMESTAMP = 946_684_800
+MILLISECONDS_THRESHOLD = 100_000_000_000
+FUTURE_SKEW_SECONDS = 86_400
+
+# DynamoDB numbers: up to 38 significant digits, magnitude within 1e-130 .. 1e126.
+MAX_NUMBER_DIGITS = 38
+MAX_NUMBER_MAGNITUDE = Decimal("1e126")
+
+
+def _exact_number(value: Any) -> Any:
+    """Accept JSON numbers only (int, Decimal, float via its text); refuse text and booleans."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        raise ValueError("must be a number (not text, boolean or null)")
+    if isinstance(value, float):
+        value = Decimal(repr(value))  # 0.1 -> Decimal('0.1'), never 0.1000000000000000055...
+    number = Decimal(value)
+    if not number.is_finite():
+        raise ValueError("must be a finite number (NaN and infinity are refused)")
+    return number
+
+
+def _dynamodb_number(value: Decimal) -> Decimal:
+    if value != 0 and not (Decimal("1e-130") <= abs(value) < MAX_NUMBER_MAGNITUDE):
+        raise ValueError("is outside DynamoDB's number range (1e-130 to 1e126)")
+    if len(value.normalize().as_tuple().digits) > MAX_NUMBER_DIGITS:
+        raise ValueError(f"has more than {MAX_NUMBER_DIGITS} significant digits")
+    return value
+
+
+Number = Annotated[
+    Decimal,
+    BeforeValidator(_exact_number),
+    AfterValidator(_dynamodb_number),
+    WithJsonSchema({"type": "number"}),
+]
+Confidence = Annotated[
+    Decimal,
+    BeforeValidator(_exact_number),
+    Field(ge=0, le=1),
+    WithJsonSchema({"type": "number", "minimum": 0, "maximum": 1}),
+]
+Text = Annotated[str, StringConstraints(strict=True, strip_whitespace=True, min_length=1)]
+ShortText = Annotated[
+    str, StringConstraints(strict=True, strip_whitespace=True, min_length=1, max_length=256)
+]
+Slug = Annotated[
+    str, StringConstraints(strict=True, pattern=r"^[a-z][a-z0-9_]{0,63}$")
+]  # revenue, renewal_rate: no '#' or ':' so keys built from them stay unambiguous
+Dimension = Annotated[
+    str, StringConstraints(strict=True, pattern=r"^[a-z][a-z0-9_]{0,31}:[A-Za-z0-9_.-]{1,64}$")
+]
+Unit = Annotated[
+    str,
+    StringConstraints(
+        strict=True, pattern=r"^(?:[A-Z]{3}|percent|count|ratio|score|days|hours|minutes)$"
+    ),
+]
+
+
+def _plausible_timestamp(value: int) -> int:
+    if value >= MILLISECONDS_THRESHOLD:
+        raise ValueError("looks like milliseconds: timestamps are Unix epoch seconds")
+    if value < EARLIEST_TIMESTAMP:
+        raise ValueError("is before 2000-01-01: timestamps are Unix epoch seconds")
+    if value > time.time() + FUTURE_SKEW_SECONDS:
+        raise ValueError("is in the future")
+    return value
+
+
+UnixSeconds = Annotated[int, Field(strict=True), AfterValidator(_plausible_timestamp)]
+
+PERIOD_PATTERN = re.compile(
+    r"^(?P<year>\d{4})(?:-Q(?P<quarter>[1-4])|-(?P<month>\d{2})(?:-(?P<day>\d{2}))?)?$"
+)
+
+
+def period_granularity(period: str) -> str:
+    """`year`, `quarter`, `month` or `day`; ValueError if the period is not a real one."""
+    match = PERIOD_PATTERN.match(period)
+    if not match:
+        raise ValueError("must be YYYY, YYYY-Qn, YYYY-MM or YYYY-MM-DD")
+    year = int(match["year"])
+    if not 1900 <= year <= 2100:
+        raise ValueError("year must be between 1900 and 2100")
+    if match["quarter"]:
+        return "quarter"
+    if match["month"] is None:
+        return "year"
+    month = int(match["month"])
+    if not 1 <= month <= 12:
+        raise ValueError(f"month {match['month']} does not exist")
+    if match["day"] is None:
+        return "month"
+    day = int(match["day"])
+    if not 1 <= day <= calendar.monthrange(year, month)[1]:
+        raise ValueError(f"{date(year, month, 1):%B %Y} has no day {match['day']}")
+    return "day"
+
+
+def _real_period(value: str) -> str:
+    period_granularity(value)
+    return value
+
+
+Period = Annotated[
+    str,
+    StringConstraints(strict=True),
+    AfterValidator(_real_period),
+    WithJsonSchema({"type": "string", "pattern": PERIOD_PATTERN.pattern}),
+]
+
+
+class Contract(BaseModel):
+    """Shared rules: camelCase names on the wire, unknown fields refused, immutable."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
+    )
+    kind: ClassVar[str]
+
+    def to_record(self) -> dict[str, Any]:
+        """The record as JSON-ready data with camelCase names (Decimals kept exact)."""
+        return self.model_dump(by_alias=True, exclude_none=True)
+
+
+class Reference(Contract):
+    """Where a fact came from: the system of record and the id in it."""
+
+    source: ShortText
+    source_id: ShortText
+    title: ShortText | None = None
+    url: ShortText | None = None
+
+
+class Classification(Contract):
+    intent: ShortText
+    confidence: Confidence
+
+
+class Message(Contract):
+    kind: ClassVar[str] = "message"
+
+    tenant_id: TenantId
+    message_id: ShortText
+    session_id: ShortText
+    sender_id: ShortText
+    timestamp: UnixSeconds
+    content: Text
+    classification: Classification
+    references: list[Reference] = Field(default_factory=list)
+
+
+class Metric(Contract):
+    kind: ClassVar[str] = "metric"
+
+    tenant_id: TenantId
+    subject: Slug
+    period: Period
+    metric_type: Slug
+    value: Number
+    unit: Unit
+    dimension: Dimension | None = None
+    confidence: Confidence
+    source: ShortText
+    source_id: ShortText
+
+    @property
+    def granularity(self) -> str:
+        return period_granularity(self.period)
+
+
+RECORD_MODELS: dict[str, type[Contract]] = {"message": Message, "metric": Metric}
+
+__all__ = [
+    "RECORD_MODELS",
+    "SCHEMA_VERSION",
+    "Classification",
+    "Contract",
+    "Message",
+    "Metric",
+    "Reference",
+    "TenantRecord",
+    "period_granularity",
+]

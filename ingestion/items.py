@@ -1,0 +1,191 @@
+"""Records as DynamoDB items: keys, idempotency keys, content fingerprints and item size.
+
+A `RecordKind` binds a contract to the table layout it is stored in (from `tenancy.tables`), so
+the key attributes of an item are read off the same definition the tables were built from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from pydantic import BaseModel
+
+from ingestion.contracts import SCHEMA_VERSION, Message, Metric, TenantRecord
+from tenancy.tables import MESSAGES_LAYOUT, METADATA_LAYOUT, METRICS_LAYOUT, TableLayout
+
+# Bookkeeping attributes stored beside the record's own fields.
+SCHEMA_VERSION_ATTR = "schemaVersion"
+CONTENT_HASH_ATTR = "contentHash"
+RECORD_KEY_ATTR = "recordKey"
+INGESTED_AT_ATTR = "ingestedAt"
+SERIES_ID_ATTR = "seriesId"
+GRANULARITY_ATTR = "granularity"
+
+MAX_ITEM_BYTES = 400 * 1024
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def series_id(subject: str, dimension: str | None) -> str:
+    """`revenue` or `revenue#region:emea`: one time series per subject and dimension."""
+    return f"{subject}#{dimension}" if dimension else subject
+
+
+def metric_record_key(metric: Metric) -> str:
+    """The seed design's metric idempotency key, plus the dimension when there is one."""
+    key = f"{metric.tenant_id}:{metric.subject}:{metric.period}"
+    return f"{key}:{metric.dimension}" if metric.dimension else key
+
+
+@dataclass(frozen=True)
+class RecordKind:
+    name: str
+    model: type[BaseModel]
+    layout: TableLayout
+    record_key: Callable[[Any], str]
+    derived: Callable[[Any], dict[str, Any]]
+    # Whether a changed record may replace the stored one when the caller accepts updates
+    # (a restated metric); a message is immutable once said.
+    updatable: bool
+
+    def record_fields(self, record: BaseModel) -> dict[str, Any]:
+        mode = "json" if self.model is TenantRecord else "python"  # roster enums -> text
+        return record.model_dump(by_alias=True, exclude_none=True, mode=mode)
+
+    def key_names(self) -> list[str]:
+        return [key.name for key in (self.layout.hash_key, self.layout.range_key) if key]
+
+    def to_item(self, record: BaseModel, ingested_at: str) -> dict[str, Any]:
+        fields = self.record_fields(record)
+        return {
+            **fields,
+            **self.derived(record),
+            RECORD_KEY_ATTR: self.record_key(record),
+            SCHEMA_VERSION_ATTR: SCHEMA_VERSION,
+            CONTENT_HASH_ATTR: content_hash(fields),
+            INGESTED_AT_ATTR: ingested_at,
+        }
+
+    def key_of(self, item: Mapping[str, Any]) -> tuple[Any, ...]:
+        return tuple(item[name] for name in self.key_names())
+
+    def key_dict(self, item: Mapping[str, Any]) -> dict[str, Any]:
+        return {name: item[name] for name in self.key_names()}
+
+    def from_item(self, item: Mapping[str, Any]) -> Any:
+        """The contract model of a stored item (bookkeeping attributes dropped)."""
+        fields = {k: _ints(v) for k, v in item.items() if k not in self.bookkeeping()}
+        return self.model.model_validate(fields)
+
+    def bookkeeping(self) -> set[str]:
+        return {
+            SCHEMA_VERSION_ATTR,
+            CONTENT_HASH_ATTR,
+            RECORD_KEY_ATTR,
+            INGESTED_AT_ATTR,
+            *self.derived_names,
+        }
+
+    @property
+    def derived_names(self) -> tuple[str, ...]:
+        return {"metric": (SERIES_ID_ATTR, GRANULARITY_ATTR)}.get(self.name, ())
+
+
+MESSAGE = RecordKind(
+    name="message",
+    model=Message,
+    layout=MESSAGES_LAYOUT,
+    record_key=lambda message: message.message_id,
+    derived=lambda message: {},
+    updatable=False,
+)
+METRIC = RecordKind(
+    name="metric",
+    model=Metric,
+    layout=METRICS_LAYOUT,
+    record_key=metric_record_key,
+    derived=lambda metric: {
+        SERIES_ID_ATTR: series_id(metric.subject, metric.dimension),
+        GRANULARITY_ATTR: metric.granularity,
+    },
+    updatable=True,
+)
+TENANT = RecordKind(
+    name="tenant",
+    model=TenantRecord,
+    layout=METADATA_LAYOUT,
+    record_key=lambda tenant: tenant.tenant_id,
+    derived=lambda tenant: {},
+    updatable=True,  # the roster is the source of truth for tenant metadata
+)
+KINDS = {kind.name: kind for kind in (MESSAGE, METRIC, TENANT)}
+
+
+def _ints(value: Any) -> Any:
+    """DynamoDB returns every number as a Decimal; whole ones become int again, so that
+    integer fields (timestamps) validate strictly and fractions stay exact Decimals."""
+    if isinstance(value, Decimal) and value == value.to_integral_value():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _ints(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_ints(v) for v in value]
+    return value
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        # 1.50 and 1.5 are the same number (DynamoDB stores both as 1.5): same fingerprint
+        return format(value.normalize(), "f")
+    if isinstance(value, int) and not isinstance(value, bool):
+        return format(Decimal(value), "f")
+    if isinstance(value, Mapping):
+        return {str(k): _canonical(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_canonical(v) for v in value]
+    return value
+
+
+def content_hash(fields: Mapping[str, Any]) -> str:
+    """A fingerprint of a record's content: equal records, equal hashes, whatever the order."""
+    text = json.dumps(_canonical(fields), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def serialize(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: _serializer.serialize(value) for name, value in item.items()}
+
+
+def deserialize(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: _deserializer.deserialize(value) for name, value in item.items()}
+
+
+def item_size(item: Mapping[str, Any]) -> int:
+    """DynamoDB's item size, from its published rules (names + values, in bytes)."""
+    return sum(len(name.encode()) + _value_size(value) for name, value in item.items())
+
+
+def _value_size(value: Any) -> int:
+    if isinstance(value, str):
+        return len(value.encode())
+    if isinstance(value, bool) or value is None:
+        return 1
+    if isinstance(value, int | Decimal):
+        digits = len(Decimal(value).normalize().as_tuple().digits)
+        return (digits + 1) // 2 + 1
+    if isinstance(value, Mapping):
+        return 3 + sum(len(k.encode()) + _value_size(v) + 1 for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return 3 + sum(_value_size(v) + 1 for v in value)
+    raise TypeError(f"unsupported attribute value {type(value).__name__}")
+
+
+def largest_field(item: Mapping[str, Any]) -> str:
+    return max(item, key=lambda name: _value_size(item[name]))

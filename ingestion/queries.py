@@ -1,0 +1,238 @@
+"""Tenant-scoped reads, one function per access pattern, never a Scan.
+
+Every read goes to a key or an index (DATA_CONTRACTS.md says which), pages through results
+with boto3's paginators, and returns contract models; `frame()` turns them into a DataFrame for
+notebooks. A reader is bound to one tenant and can only name that tenant's tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from boto3.dynamodb.conditions import Attr, ConditionExpressionBuilder, Key
+
+from ingestion.contracts import Message, Metric, TenantRecord, period_granularity
+from ingestion.items import (
+    GRANULARITY_ATTR,
+    MESSAGE,
+    METRIC,
+    TENANT,
+    RecordKind,
+    deserialize,
+    serialize,
+    series_id,
+)
+from tenancy.settings import StackSettings
+from tenancy.tables import (
+    MESSAGES_LAYOUT,
+    METADATA_LAYOUT,
+    METRICS_LAYOUT,
+    metadata_table_spec,
+    tenant_table_specs,
+)
+
+
+class CrossTenantAccessError(PermissionError):
+    """A reader or writer bound to one tenant was asked for another tenant's table."""
+
+
+def _index(layout, name: str):
+    return next(index for index in layout.indexes if index.name == name)
+
+
+class _Reader:
+    def __init__(self, client, page_size: int | None = None):
+        self.client = client
+        self.page_size = page_size  # small pages in tests prove that paging is followed
+
+    def _query(
+        self,
+        table: str,
+        kind: RecordKind,
+        key_condition,
+        *,
+        index: str | None = None,
+        filter_condition=None,
+        forward: bool = True,
+    ) -> Iterator[Any]:
+        builder = ConditionExpressionBuilder()
+        key_expr = builder.build_expression(key_condition, is_key_condition=True)
+        names = dict(key_expr.attribute_name_placeholders)
+        values = dict(key_expr.attribute_value_placeholders)
+        params: dict[str, Any] = {
+            "TableName": table,
+            "KeyConditionExpression": key_expr.condition_expression,
+            "ScanIndexForward": forward,
+        }
+        if index:
+            params["IndexName"] = index
+        if filter_condition is not None:
+            filter_expr = builder.build_expression(filter_condition)
+            params["FilterExpression"] = filter_expr.condition_expression
+            names.update(filter_expr.attribute_name_placeholders)
+            values.update(filter_expr.attribute_value_placeholders)
+        params["ExpressionAttributeNames"] = names
+        params["ExpressionAttributeValues"] = serialize(values)
+        pagination = {"PageSize": self.page_size} if self.page_size else {}
+        paginator = self.client.get_paginator("query")
+        for page in paginator.paginate(**params, PaginationConfig=pagination):
+            for item in page.get("Items", []):
+                yield kind.from_item(deserialize(item))
+
+
+def _period_range(start: str | None, end: str | None):
+    """Key condition on `period` for an inclusive range, and the granularity to keep."""
+    granularities = {period_granularity(p) for p in (start, end) if p}
+    if len(granularities) > 1:
+        raise ValueError(f"period range {start}..{end} mixes granularities")
+    period = Key("period")
+    if start and end:
+        condition = period.between(start, end)
+    elif start:
+        condition = period.gte(start)
+    elif end:
+        condition = period.lte(end)
+    else:
+        condition = None
+    return condition, (granularities.pop() if granularities else None)
+
+
+class TenantReader(_Reader):
+    """Reads one tenant's messages and metrics."""
+
+    def __init__(self, client, settings: StackSettings, tenant_id: str, page_size=None):
+        super().__init__(client, page_size)
+        self.tenant = settings.roster.get(tenant_id)
+        specs = tenant_table_specs(settings, self.tenant)
+        self.messages_table = specs[MESSAGES_LAYOUT.kind].name
+        self.metrics_table = specs[METRICS_LAYOUT.kind].name
+
+    def own_table(self, name: str) -> str:
+        """Refuse any table that is not this tenant's own."""
+        if name not in (self.messages_table, self.metrics_table):
+            raise CrossTenantAccessError(
+                f"a reader of tenant {self.tenant.tenant_id!r} cannot read table {name!r}"
+            )
+        return name
+
+    # --- messages ---
+
+    def message(self, message_id: str) -> Message | None:
+        response = self.client.get_item(
+            TableName=self.own_table(self.messages_table),
+            Key=serialize({MESSAGES_LAYOUT.hash_key.name: message_id}),
+            ConsistentRead=True,
+        )
+        item = response.get("Item")
+        return MESSAGE.from_item(deserialize(item)) if item else None
+
+    def session_messages(self, session_id: str) -> list[Message]:
+        """A session's messages in time order (ties by message id)."""
+        return self._messages("SessionIndex", session_id)
+
+    def sender_messages(self, sender_id: str) -> list[Message]:
+        """A sender's messages in time order (ties by message id)."""
+        return self._messages("SenderIndex", sender_id)
+
+    def _messages(self, index_name: str, value: str) -> list[Message]:
+        index = _index(MESSAGES_LAYOUT, index_name)
+        found = self._query(
+            self.own_table(self.messages_table),
+            MESSAGE,
+            Key(index.hash_key.name).eq(value),
+            index=index.name,
+        )
+        # The index orders by timestamp; messages of the same second keep a stable order.
+        return sorted(found, key=lambda m: (m.timestamp, m.message_id))
+
+    # --- metrics ---
+
+    def metric_series(
+        self,
+        subject: str,
+        *,
+        dimension: str | None = None,
+        start: str | None = None,
+        end: str | None = None,
+    ) -> list[Metric]:
+        """One metric's time series (a subject, optionally one dimension), oldest first.
+
+        With period bounds, only periods of the bounds' granularity are returned (a range of
+        quarters does not include the year's total).
+        """
+        period_condition, granularity = _period_range(start, end)
+        condition = Key(METRICS_LAYOUT.hash_key.name).eq(series_id(subject, dimension))
+        if period_condition is not None:
+            condition = condition & period_condition
+        return list(
+            self._query(
+                self.own_table(self.metrics_table),
+                METRIC,
+                condition,
+                filter_condition=Attr(GRANULARITY_ATTR).eq(granularity) if granularity else None,
+            )
+        )
+
+    def metrics_by_type(
+        self, metric_type: str, *, start: str | None = None, end: str | None = None
+    ) -> list[Metric]:
+        return self._metrics_by("MetricTypeIndex", metric_type, start, end)
+
+    def metrics_by_dimension(
+        self, dimension: str, *, start: str | None = None, end: str | None = None
+    ) -> list[Metric]:
+        return self._metrics_by("DimensionIndex", dimension, start, end)
+
+    def _metrics_by(self, index_name, value, start, end) -> list[Metric]:
+        index = _index(METRICS_LAYOUT, index_name)
+        period_condition, granularity = _period_range(start, end)
+        condition = Key(index.hash_key.name).eq(value)
+        if period_condition is not None:
+            condition = condition & period_condition
+        found = self._query(
+            self.own_table(self.metrics_table),
+            METRIC,
+            condition,
+            index=index.name,
+            filter_condition=Attr(GRANULARITY_ATTR).eq(granularity) if granularity else None,
+        )
+        return sorted(found, key=lambda m: (m.period, m.subject, m.dimension or ""))
+
+
+class MetadataReader(_Reader):
+    """Reads the global tenants-metadata table."""
+
+    def __init__(self, client, settings: StackSettings, page_size=None):
+        super().__init__(client, page_size)
+        self.table = metadata_table_spec(settings).name
+
+    def tenant(self, tenant_id: str) -> TenantRecord | None:
+        response = self.client.get_item(
+            TableName=self.table,
+            Key=serialize({METADATA_LAYOUT.hash_key.name: tenant_id}),
+            ConsistentRead=True,
+        )
+        item = response.get("Item")
+        return TENANT.from_item(deserialize(item)) if item else None
+
+    def tenants_by_owner(self, owner_email: str) -> list[TenantRecord]:
+        return self._by("OwnerEmailIndex", owner_email)
+
+    def tenants_by_status(self, status: str) -> list[TenantRecord]:
+        return self._by("StatusIndex", status)
+
+    def _by(self, index_name: str, value: str) -> list[TenantRecord]:
+        index = _index(METADATA_LAYOUT, index_name)
+        return list(
+            self._query(self.table, TENANT, Key(index.hash_key.name).eq(value), index=index.name)
+        )
+
+
+def frame(records: Iterable[Any], columns: Sequence[str] | None = None):
+    """Contract models as a pandas DataFrame (camelCase columns, nested fields flattened)."""
+    import pandas as pd
+
+    rows = [record.model_dump(by_alias=True, mode="python") for record in records]
+    table = pd.json_normalize(rows) if rows else pd.DataFrame(columns=list(columns or []))
+    return table[list(columns)] if columns and rows else table

@@ -1,0 +1,93 @@
+"""Seeding: register the roster's tenants in tenants-metadata and load their demo data.
+
+Seed files live in `seed_data/<tenantId>/metrics.json` and `messages.json`. Seeding goes
+through the same idempotent writer as any ingest, so running it twice writes nothing new.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ingestion.items import MESSAGE, METRIC, TENANT, RecordKind
+from ingestion.report import IngestReport
+from ingestion.sources import Quarantine, SourceRecord, open_input, read_records
+from ingestion.store import TableStore
+from ingestion.writer import Candidate, IdempotentWriter, TenantWriter, utc_now
+from tenancy.settings import StackSettings
+from tenancy.tables import metadata_table_spec
+
+SEED_DIR_NAME = "seed_data"
+SEED_FILES: dict[str, RecordKind] = {"metrics.json": METRIC, "messages.json": MESSAGE}
+
+
+@dataclass
+class SeedResult:
+    metadata: IngestReport
+    tenants: dict[str, dict[str, IngestReport]] = field(default_factory=dict)
+
+    def reports(self) -> list[IngestReport]:
+        return [self.metadata] + [r for kinds in self.tenants.values() for r in kinds.values()]
+
+    def total(self) -> IngestReport:
+        total = IngestReport(kind="all", tenant_id="all")
+        for report in self.reports():
+            total.merge(report)
+        return total
+
+
+def register_tenants(
+    client, settings: StackSettings, tenant_ids: Iterable[str] | None = None
+) -> IngestReport:
+    """Put the roster's tenants into tenants-metadata; the roster wins over what is stored."""
+    tenants = [settings.roster.get(t) for t in tenant_ids] if tenant_ids else list(settings.roster)
+    store = TableStore(client, metadata_table_spec(settings).name, TENANT)
+    writer = IdempotentWriter(store, TENANT, accept_updates=True)
+    report = IngestReport(kind=TENANT.name, tenant_id="all")
+    now = utc_now()
+    candidates = []
+    for tenant in tenants:
+        report.received += 1
+        source = SourceRecord(f"roster entry {tenant.tenant_id}", data=tenant.to_config())
+        candidates.append(Candidate(source, tenant, TENANT.to_item(tenant, now)))
+    writer.write(candidates, report)
+    return report
+
+
+def seed_files(seed_dir: Path, tenant_id: str) -> dict[RecordKind, Path]:
+    folder = seed_dir / tenant_id
+    return {kind: folder / name for name, kind in SEED_FILES.items() if (folder / name).is_file()}
+
+
+def seed(
+    client,
+    settings: StackSettings,
+    seed_dir: Path,
+    tenant_ids: Iterable[str] | None = None,
+    quarantine_dir: Path | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> SeedResult:
+    """Register tenants, then ingest each tenant's seed files (tenants without any are fine:
+    an onboarded tenant starts empty)."""
+    selected = list(tenant_ids) if tenant_ids else settings.roster.ids
+    for tenant_id in selected:
+        settings.roster.get(tenant_id)  # unknown tenant: fail before writing anything
+    result = SeedResult(metadata=register_tenants(client, settings, selected))
+    for tenant_id in selected:
+        result.tenants[tenant_id] = {}
+        for kind, path in seed_files(seed_dir, tenant_id).items():
+            if progress:
+                progress(f"{tenant_id}: {path.name}")
+            quarantine = None
+            if quarantine_dir is not None:
+                quarantine = Quarantine(
+                    quarantine_dir / f"{tenant_id}-{kind.name}s.quarantine.jsonl", str(path)
+                )
+            writer = TenantWriter(client, settings, tenant_id, kind)
+            with open_input(str(path)) as stream:
+                report = writer.ingest(read_records(stream, str(path)), quarantine=quarantine)
+            if quarantine is not None:
+                quarantine.close()
+            result.tenants[tenant_id][kind.name] = report
+    return result

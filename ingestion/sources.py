@@ -1,0 +1,180 @@
+"""Input files (a JSON array or JSON Lines) as a stream of records, and the quarantine file.
+
+JSON Lines are read one line at a time, so a file of any length ingests in constant memory and
+a broken line costs only that line. A JSON array is read whole (it cannot be parsed in parts);
+if the array itself is broken, the file is refused before anything is written. Numbers are
+parsed as exact Decimals; NaN and Infinity are parsed too, so the contract can name the field
+that holds them.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import IO, Any
+
+from ingestion.report import FieldError
+
+MAX_LINE_BYTES = 1024 * 1024  # far above DynamoDB's 400 KB item: anything longer is refused
+
+
+class InputFileError(ValueError):
+    """The input cannot be read as records at all (not JSON, binary, truncated array...)."""
+
+
+@dataclass(frozen=True)
+class SourceRecord:
+    location: str  # "line 3" (JSON Lines) or "item 3" (JSON array), 1-based
+    data: Any = None
+    raw: str | None = None  # the exact text, for JSON Lines
+    error: FieldError | None = None  # why it could not be parsed
+
+
+def loads(text: str) -> Any:
+    return json.loads(text, parse_float=Decimal, parse_constant=Decimal)
+
+
+def open_input(path: str) -> IO[bytes]:
+    if path == "-":
+        return sys.stdin.buffer
+    try:
+        return Path(path).open("rb")
+    except OSError as exc:
+        raise InputFileError(f"cannot open {path}: {exc.strerror}") from None
+
+
+def read_records(stream: IO[bytes], name: str = "input") -> Iterator[SourceRecord]:
+    """The records of a JSON array or JSON Lines stream, told apart by the first character."""
+    buffered = stream if isinstance(stream, io.BufferedReader) else io.BufferedReader(stream)
+    head = buffered.peek(4096)[:4096]
+    if b"\x00" in head:
+        raise InputFileError(f"{name} is binary, not JSON")
+    first = head.lstrip()[:1]
+    if not first:
+        raise InputFileError(f"{name} is empty: expected a JSON array or JSON Lines")
+    if first == b"[":
+        yield from _array_records(buffered, name)
+    else:
+        yield from _line_records(buffered, name)
+
+
+def _decode(data: bytes, name: str, where: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputFileError(f"{name} {where} is not UTF-8 text (byte {exc.start})") from None
+
+
+def _array_records(stream: IO[bytes], name: str) -> Iterator[SourceRecord]:
+    text = _decode(stream.read(), name, "")
+    try:
+        data = loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputFileError(
+            f"{name} is not a valid JSON array (line {exc.lineno}, column {exc.colno}: "
+            f"{exc.msg}); nothing was written. Fix the file, or use JSON Lines so that one "
+            "bad record does not stop the others"
+        ) from None
+    if not isinstance(data, list):
+        raise InputFileError(f"{name}: expected a JSON array of records")
+    for number, element in enumerate(data, start=1):
+        yield SourceRecord(f"item {number}", data=element)
+
+
+def _line_records(stream: IO[bytes], name: str) -> Iterator[SourceRecord]:
+    for number, line in enumerate(_limited_lines(stream), start=1):
+        location = f"line {number}"
+        if isinstance(line, int):
+            yield SourceRecord(
+                location,
+                error=FieldError("(line)", f"is {line:,} bytes, over the {MAX_LINE_BYTES:,} limit"),
+            )
+            continue
+        if not line.strip():
+            continue
+        try:
+            text = line.decode("utf-8").rstrip("\r\n")
+        except UnicodeDecodeError as exc:
+            yield SourceRecord(
+                location, error=FieldError("(line)", f"is not UTF-8 text (byte {exc.start})")
+            )
+            continue
+        try:
+            yield SourceRecord(location, data=loads(text), raw=text)
+        except json.JSONDecodeError as exc:
+            reason = f"is not valid JSON (column {exc.colno}: {exc.msg})"
+            yield SourceRecord(location, raw=text, error=FieldError("(line)", reason))
+
+
+def _limited_lines(stream: IO[bytes]) -> Iterator[bytes | int]:
+    """Lines as bytes; an over-long line is skipped without being held in memory (its length
+    is yielded instead)."""
+    while True:
+        line = stream.readline(MAX_LINE_BYTES + 1)
+        if not line:
+            return
+        if len(line) <= MAX_LINE_BYTES or line.endswith(b"\n"):
+            yield line
+            continue
+        length = len(line)
+        while not line.endswith(b"\n"):
+            line = stream.readline(MAX_LINE_BYTES)
+            if not line:
+                break
+            length += len(line)
+        yield length
+
+
+def jsonable(value: Any) -> Any:
+    """Parsed input back to plain JSON data (for the quarantine file): exact numbers where
+    possible, non-finite ones as text."""
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            return str(value)
+        return float(value)  # JSON integers are parsed as int; a Decimal was a JSON fraction
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [jsonable(v) for v in value]
+    return value
+
+
+class Quarantine:
+    """A JSON Lines file of refused records (as received, with their reasons), created only
+    when the first refused record arrives."""
+
+    def __init__(self, path: Path, source: str):
+        self.path = path
+        self.source = source
+        self._file: IO[str] | None = None
+        self.count = 0
+
+    def add(self, record: SourceRecord, errors: list[FieldError] | tuple[FieldError, ...]):
+        if self._file is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = self.path.open("a", encoding="utf-8")
+        entry: dict[str, Any] = {
+            "source": self.source,
+            "location": record.location,
+            "errors": [error.to_json() for error in errors],
+            "record": jsonable(record.data),
+        }
+        if record.raw is not None and record.data is None:
+            entry["raw"] = record.raw
+        self._file.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        self._file.flush()
+        self.count += 1
+
+    @property
+    def written(self) -> bool:
+        return self.count > 0
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None

@@ -1,0 +1,200 @@
+"""The persistence layer of ingestion: one tenant table, batched reads and batched writes.
+
+Kept behind a small interface so the idempotency logic in `ingestion.writer` does not care how
+items reach DynamoDB. Request-level retries are botocore's (see `tenancy.connection`); what is
+hand-written here is only what botocore does not do: re-sending UnprocessedKeys and
+UnprocessedItems, and retrying throttled items of a cancelled transaction, with full-jitter
+backoff within the throttling budget.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from ingestion.backoff import Backoff
+from ingestion.items import CONTENT_HASH_ATTR, RecordKind, deserialize, item_size, serialize
+from tenancy.connection import RETRY_POLICY, RetryPolicy
+
+BATCH_GET_LIMIT = 100
+BATCH_WRITE_LIMIT = 25
+TRANSACTION_LIMIT = 100
+TRANSACTION_BYTES_LIMIT = 4 * 1024 * 1024
+# Cancellation reasons that mean "try this item again later", not "this item is wrong".
+RETRYABLE_REASONS = {
+    "TransactionConflict",
+    "ThrottlingError",
+    "ProvisionedThroughputExceeded",
+    "RequestLimitExceeded",
+}
+
+
+class PutStatus(StrEnum):
+    APPLIED = "applied"
+    CONDITION_FAILED = "condition_failed"  # the item exists (or changed): `stored` says how
+    FAILED = "failed"  # DynamoDB refused the item itself: `reason` says why
+
+
+@dataclass(frozen=True)
+class ConditionalPut:
+    """Put `item` if no item has its key (`expected_hash` None), or if the stored item still
+    has `expected_hash` (an accepted update that must not overwrite a concurrent change)."""
+
+    item: dict[str, Any]
+    expected_hash: str | None = None
+
+
+@dataclass(frozen=True)
+class PutResult:
+    put: ConditionalPut
+    status: PutStatus
+    stored: dict[str, Any] | None = None
+    reason: str | None = None
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class TableStore:
+    """Batched access to one table of one record kind."""
+
+    def __init__(
+        self,
+        client,
+        table_name: str,
+        kind: RecordKind,
+        *,
+        policy: RetryPolicy = RETRY_POLICY,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ):
+        self.client = client
+        self.table_name = table_name
+        self.kind = kind
+        self.policy = policy
+        self.sleep = sleep
+        self.rng = rng or random.Random()
+        self.throttle_retries = 0  # item-level retries used, for reports and tests
+
+    def _backoff(self, operation: str) -> Backoff:
+        return Backoff(operation, self.table_name, self.policy, self.sleep, self.rng)
+
+    def fetch(self, keys: Sequence[Mapping[str, Any]]) -> dict[tuple[Any, ...], dict[str, Any]]:
+        """The stored items with these keys (strongly consistent), by key tuple."""
+        found: dict[tuple[Any, ...], dict[str, Any]] = {}
+        for chunk in _chunks(list(keys), BATCH_GET_LIMIT):
+            request = {
+                self.table_name: {
+                    "Keys": [serialize(key) for key in chunk],
+                    "ConsistentRead": True,
+                }
+            }
+            backoff = self._backoff("BatchGetItem")
+            while request:
+                response = self.client.batch_get_item(RequestItems=request)
+                for item in response.get("Responses", {}).get(self.table_name, []):
+                    plain = deserialize(item)
+                    found[self.kind.key_of(plain)] = plain
+                request = response.get("UnprocessedKeys") or {}
+                if request:
+                    pending = len(request.get(self.table_name, {}).get("Keys", []))
+                    backoff.wait(pending)
+                    self.throttle_retries += 1
+        return found
+
+    def put_batch(self, items: Sequence[Mapping[str, Any]]) -> None:
+        """Unconditional BatchWriteItem puts, 25 a request, re-sending UnprocessedItems."""
+        for chunk in _chunks(list(items), BATCH_WRITE_LIMIT):
+            request = {self.table_name: [{"PutRequest": {"Item": serialize(i)}} for i in chunk]}
+            backoff = self._backoff("BatchWriteItem")
+            while request:
+                response = self.client.batch_write_item(RequestItems=request)
+                request = response.get("UnprocessedItems") or {}
+                if request:
+                    backoff.wait(len(request.get(self.table_name, [])))
+                    self.throttle_retries += 1
+
+    def put_conditional(self, puts: Sequence[ConditionalPut]) -> list[PutResult]:
+        """Conditional puts in transactions (up to 100 items / 4 MB each).
+
+        One failed condition cancels a whole transaction, so the cancellation reasons are read
+        item by item: items whose condition failed come back with the stored item, throttled
+        ones are retried with backoff, and the innocent rest are simply sent again.
+        """
+        results: list[PutResult] = []
+        pending = list(puts)
+        backoff = self._backoff("TransactWriteItems")
+        while pending:
+            group, pending = self._take_group(pending)
+            try:
+                self.client.transact_write_items(
+                    TransactItems=[self._transact_put(put) for put in group]
+                )
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                    raise
+                reasons = exc.response.get("CancellationReasons") or []
+                retry, throttled = self._sort_cancelled(group, reasons, results)
+                pending = retry + pending
+                if throttled:
+                    backoff.wait(len(pending))
+                    self.throttle_retries += 1
+                continue
+            results.extend(PutResult(put, PutStatus.APPLIED) for put in group)
+        return results
+
+    def _take_group(self, pending: list[ConditionalPut]):
+        size, count = 0, 0
+        for put in pending:
+            item_bytes = item_size(put.item)
+            too_big = count and size + item_bytes > TRANSACTION_BYTES_LIMIT
+            if count == TRANSACTION_LIMIT or too_big:
+                break
+            size += item_bytes
+            count += 1
+        return pending[:count], pending[count:]
+
+    def _transact_put(self, put: ConditionalPut) -> dict[str, Any]:
+        request: dict[str, Any] = {
+            "TableName": self.table_name,
+            "Item": serialize(put.item),
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+        if put.expected_hash is None:
+            request["ConditionExpression"] = "attribute_not_exists(#key)"
+            request["ExpressionAttributeNames"] = {"#key": self.kind.layout.hash_key.name}
+        else:
+            request["ConditionExpression"] = "#hash = :expected"
+            request["ExpressionAttributeNames"] = {"#hash": CONTENT_HASH_ATTR}
+            request["ExpressionAttributeValues"] = serialize({":expected": put.expected_hash})
+        return {"Put": request}
+
+    def _sort_cancelled(self, group, reasons, results: list[PutResult]):
+        if len(reasons) != len(group):  # no per-item reasons: retry all, as throttled
+            return list(group), True
+        retry: list[ConditionalPut] = []
+        throttled = False
+        for put, reason in zip(group, reasons, strict=True):
+            code = reason.get("Code") or "None"
+            if code == "None":
+                retry.append(put)
+            elif code == "ConditionalCheckFailed":
+                stored = deserialize(reason["Item"]) if reason.get("Item") else None
+                results.append(PutResult(put, PutStatus.CONDITION_FAILED, stored=stored))
+            elif code in RETRYABLE_REASONS:
+                retry.append(put)
+                throttled = True
+            else:
+                message = reason.get("Message") or code
+                results.append(PutResult(put, PutStatus.FAILED, reason=f"{code}: {message}"))
+        if retry and not throttled and len(retry) == len(group):
+            throttled = True  # nothing was decided this round: back off rather than spin
+        return retry, throttled

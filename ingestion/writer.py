@@ -1,0 +1,304 @@
+"""Idempotent, batched, tenant-bound writes.
+
+Every record is classified against what is stored under its key: absent (write it), the same
+content (a duplicate: nothing to do), different content (a conflict: keep the stored one, report
+it, or replace it when the caller accepts updates and the kind allows it). Classification reads
+stored items in batches (BatchGetItem); writes are conditional transactions, so a record
+written by a concurrent writer between the read and the write is detected by DynamoDB itself
+and classified from the stored item the failed condition returns: each record is stored once
+and counted once, whatever runs beside it.
+
+`WriteMode.BATCH` writes with BatchWriteItem instead (half the write cost, no conditions): for
+bulk loads when no other writer targets the tenant. It is exactly-once for a single writer;
+with concurrent writers it could count a record twice or let the later of two conflicting
+versions win, which is why it is not the default.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from ingestion.items import (
+    CONTENT_HASH_ATTR,
+    MAX_ITEM_BYTES,
+    RecordKind,
+    item_size,
+    largest_field,
+)
+from ingestion.report import Conflict, FieldError, IngestReport, Outcome, Rejection
+from ingestion.sources import Quarantine, SourceRecord
+from ingestion.store import ConditionalPut, PutStatus, TableStore
+from tenancy.connection import RETRY_POLICY, RetryPolicy
+from tenancy.settings import StackSettings
+from tenancy.tables import tenant_table_specs
+
+CHUNK_SIZE = 100  # one BatchGetItem of keys per chunk; transactions take up to 100 items
+
+
+class WriteMode(StrEnum):
+    CONDITIONAL = "conditional"
+    BATCH = "batch"
+
+
+class IngestInterruptedError(RuntimeError):
+    """Ingestion stopped part-way (budget spent, endpoint gone); carries what was done."""
+
+    def __init__(self, cause: Exception, report: IngestReport):
+        self.cause = cause
+        self.report = report
+        super().__init__(
+            f"{cause}. Ingestion stopped after {report.handled:,} of the records read "
+            f"({report.written:,} written, {report.duplicates:,} duplicates, "
+            f"{report.updated:,} updated, {report.conflicts:,} conflicts, "
+            f"{report.rejected:,} rejected); every record it reported as written is stored. "
+            "Run the same command again to resume: records already stored count as duplicates."
+        )
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A valid record on its way to the table."""
+
+    source: SourceRecord
+    record: BaseModel
+    item: dict[str, Any]
+
+    @property
+    def location(self) -> str:
+        return self.source.location
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def format_errors(exc: ValidationError) -> list[FieldError]:
+    errors = []
+    for error in exc.errors():
+        field = ".".join(str(part) for part in error["loc"]) or "(record)"
+        reason = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "missing":
+            reason = "is required"
+        elif error["type"] == "extra_forbidden":
+            reason = "is not a field of this record (unknown fields are refused)"
+        errors.append(FieldError(field, reason))
+    return errors
+
+
+class IdempotentWriter:
+    """Classifies and writes chunks of candidates into one table."""
+
+    def __init__(
+        self,
+        store: TableStore,
+        kind: RecordKind,
+        *,
+        accept_updates: bool = False,
+        mode: WriteMode = WriteMode.CONDITIONAL,
+    ):
+        if accept_updates and not kind.updatable:
+            raise ValueError(f"a stored {kind.name} is immutable: updates cannot be accepted")
+        self.store = store
+        self.kind = kind
+        self.accept_updates = accept_updates
+        self.mode = mode
+
+    def write(
+        self,
+        candidates: list[Candidate],
+        report: IngestReport,
+        quarantine: Quarantine | None = None,
+    ) -> None:
+        unique: dict[tuple[Any, ...], Candidate] = {}
+        for candidate in candidates:  # one action per key per request: repeats settle here
+            key = self.kind.key_of(candidate.item)
+            if key in unique:
+                self._settle_against(candidate, unique[key].item, report)
+            else:
+                unique[key] = candidate
+        stored = self.store.fetch([self.kind.key_dict(c.item) for c in unique.values()])
+
+        puts: list[ConditionalPut] = []
+        by_put: dict[int, Candidate] = {}
+        for key, candidate in unique.items():
+            existing = stored.get(key)
+            if existing is None:
+                put = ConditionalPut(candidate.item)
+            elif existing.get(CONTENT_HASH_ATTR) == candidate.item[CONTENT_HASH_ATTR]:
+                report.count(Outcome.DUPLICATE)
+                continue
+            elif self.accept_updates:
+                put = ConditionalPut(candidate.item, existing.get(CONTENT_HASH_ATTR))
+            else:
+                self._conflict(candidate, existing, report)
+                continue
+            puts.append(put)
+            by_put[id(put)] = candidate
+
+        if self.mode is WriteMode.BATCH:
+            self.store.put_batch([put.item for put in puts])
+            for put in puts:
+                report.count(Outcome.WRITTEN if put.expected_hash is None else Outcome.UPDATED)
+            return
+
+        rounds = 0
+        while puts:
+            rounds += 1
+            retry: list[ConditionalPut] = []
+            for result in self.store.put_conditional(puts):
+                candidate = by_put[id(result.put)]
+                if result.status is PutStatus.APPLIED:
+                    updated = result.put.expected_hash is not None
+                    report.count(Outcome.UPDATED if updated else Outcome.WRITTEN)
+                elif result.status is PutStatus.FAILED:
+                    error = FieldError("(record)", f"refused by DynamoDB: {result.reason}")
+                    self._reject(candidate, [error], report, quarantine)
+                else:  # the stored item changed since it was read: classify again
+                    put = self._reconsider(candidate, result.stored, report, rounds)
+                    if put is not None:
+                        by_put[id(put)] = candidate
+                        retry.append(put)
+            puts = retry
+
+    def _reconsider(self, candidate, stored, report, rounds) -> ConditionalPut | None:
+        if stored is None:  # it was deleted meanwhile: insert it again
+            return ConditionalPut(candidate.item)
+        if stored.get(CONTENT_HASH_ATTR) == candidate.item[CONTENT_HASH_ATTR]:
+            report.count(Outcome.DUPLICATE)
+            return None
+        if self.accept_updates and rounds <= self.store.policy.throttle_retries:
+            return ConditionalPut(candidate.item, stored.get(CONTENT_HASH_ATTR))
+        self._conflict(candidate, stored, report)
+        return None
+
+    def _settle_against(self, candidate: Candidate, earlier: dict[str, Any], report) -> None:
+        if earlier[CONTENT_HASH_ATTR] == candidate.item[CONTENT_HASH_ATTR]:
+            report.count(Outcome.DUPLICATE)
+        else:
+            self._conflict(candidate, earlier, report)
+
+    def _conflict(self, candidate: Candidate, stored: dict[str, Any], report) -> None:
+        fields = self.kind.record_fields(candidate.record)
+        known = set(fields) | (set(stored) - self.kind.bookkeeping())
+        differing = tuple(sorted(name for name in known if fields.get(name) != stored.get(name)))
+        report.count(Outcome.CONFLICT)
+        report.conflict_details.append(
+            Conflict(candidate.location, self.kind.record_key(candidate.record), differing)
+        )
+
+    def _reject(self, candidate: Candidate, errors, report, quarantine) -> None:
+        report.count(Outcome.REJECTED)
+        report.rejections.append(Rejection(candidate.location, tuple(errors)))
+        if quarantine is not None:
+            quarantine.add(candidate.source, errors)
+
+
+class TenantWriter:
+    """Writes one tenant's records of one kind; refuses records of any other tenant.
+
+    The tenant must be in the stack's roster: an unknown tenant is an error before anything is
+    read or written.
+    """
+
+    def __init__(
+        self,
+        client,
+        settings: StackSettings,
+        tenant_id: str,
+        kind: RecordKind,
+        *,
+        accept_updates: bool = False,
+        mode: WriteMode = WriteMode.CONDITIONAL,
+        policy: RetryPolicy = RETRY_POLICY,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+        clock: Callable[[], str] = utc_now,
+    ):
+        self.tenant = settings.roster.get(tenant_id)  # UnknownTenantError if not onboarded
+        self.kind = kind
+        self.table_name = tenant_table_specs(settings, self.tenant)[kind.layout.kind].name
+        self.store = TableStore(client, self.table_name, kind, policy=policy, sleep=sleep, rng=rng)
+        self.writer = IdempotentWriter(self.store, kind, accept_updates=accept_updates, mode=mode)
+        self.clock = clock
+
+    def validate(self, source: SourceRecord) -> Candidate | list[FieldError]:
+        """A candidate, or the reasons the record is refused (each naming its field)."""
+        if source.error is not None:
+            return [source.error]
+        if not isinstance(source.data, dict):
+            return [FieldError("(record)", "must be a JSON object")]
+        try:
+            record = self.kind.model.model_validate(source.data)
+        except ValidationError as exc:
+            return format_errors(exc)
+        if record.tenant_id != self.tenant.tenant_id:
+            return [
+                FieldError(
+                    "tenantId",
+                    f"is {record.tenant_id!r}, but this ingest writes tenant "
+                    f"{self.tenant.tenant_id!r} only",
+                )
+            ]
+        item = self.kind.to_item(record, self.clock())
+        size = item_size(item)
+        if size > MAX_ITEM_BYTES:
+            return [
+                FieldError(
+                    largest_field(item),
+                    f"makes the item {size:,} bytes, over DynamoDB's 400 KB item limit",
+                )
+            ]
+        return Candidate(source, record, item)
+
+    def ingest(
+        self,
+        records: Iterable[SourceRecord],
+        *,
+        quarantine: Quarantine | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> IngestReport:
+        """Validate and write every record; bad ones are quarantined, good ones all land.
+
+        `progress` is called with the number of records read so far after each chunk.
+        """
+        report = IngestReport(kind=self.kind.name, tenant_id=self.tenant.tenant_id)
+        try:
+            for chunk in self._chunks(records, report, quarantine):
+                self.writer.write(chunk, report, quarantine)
+                if progress:
+                    progress(report.received)
+        except Exception as exc:
+            report.throttle_retries = self.store.throttle_retries
+            if quarantine is not None and quarantine.written:
+                report.quarantine = quarantine.path
+            raise IngestInterruptedError(exc, report) from exc
+        report.throttle_retries = self.store.throttle_retries
+        if quarantine is not None and quarantine.written:
+            report.quarantine = quarantine.path
+        return report
+
+    def _chunks(self, records, report, quarantine) -> Iterator[list[Candidate]]:
+        chunk: list[Candidate] = []
+        for source in records:
+            report.received += 1
+            checked = self.validate(source)
+            if isinstance(checked, Candidate):
+                chunk.append(checked)
+                if len(chunk) == CHUNK_SIZE:
+                    yield chunk
+                    chunk = []
+                continue
+            report.count(Outcome.REJECTED)
+            report.rejections.append(Rejection(source.location, tuple(checked)))
+            if quarantine is not None:
+                quarantine.add(source, checked)
+        if chunk:
+            yield chunk
