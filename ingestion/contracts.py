@@ -13,7 +13,7 @@ import calendar
 import re
 import time
 from datetime import date
-from decimal import Decimal
+from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal
 from typing import Annotated, Any, ClassVar
 
 from pydantic import (
@@ -41,6 +41,7 @@ FUTURE_SKEW_SECONDS = 86_400
 # DynamoDB numbers: up to 38 significant digits, magnitude within 1e-130 .. 1e126.
 MAX_NUMBER_DIGITS = 38
 MAX_NUMBER_MAGNITUDE = Decimal("1e126")
+MIN_NUMBER_MAGNITUDE = Decimal("1e-130")
 
 
 def _exact_number(value: Any) -> Any:
@@ -55,11 +56,18 @@ def _exact_number(value: Any) -> Any:
     return number
 
 
+# Wide enough that checking a number never rounds it (the default context keeps 28 digits).
+_EXACT = Context(prec=1000, Emax=MAX_EMAX, Emin=MIN_EMIN)
+
+
 def _dynamodb_number(value: Decimal) -> Decimal:
-    if value != 0 and not (Decimal("1e-130") <= abs(value) < MAX_NUMBER_MAGNITUDE):
+    if value.is_zero():
+        return Decimal(0)  # 0E-200 is zero; DynamoDB would refuse its exponent
+    if len(value.normalize(_EXACT).as_tuple().digits) > MAX_NUMBER_DIGITS:
+        raise ValueError(f"has more than {MAX_NUMBER_DIGITS} significant digits (DynamoDB's limit)")
+    magnitude = value.copy_abs()
+    if not (MIN_NUMBER_MAGNITUDE <= magnitude < MAX_NUMBER_MAGNITUDE):
         raise ValueError("is outside DynamoDB's number range (1e-130 to 1e126)")
-    if len(value.normalize().as_tuple().digits) > MAX_NUMBER_DIGITS:
-        raise ValueError(f"has more than {MAX_NUMBER_DIGITS} significant digits")
     return value
 
 
@@ -72,6 +80,7 @@ Number = Annotated[
 Confidence = Annotated[
     Decimal,
     BeforeValidator(_exact_number),
+    AfterValidator(_dynamodb_number),
     Field(ge=0, le=1),
     WithJsonSchema({"type": "number", "minimum": 0, "maximum": 1}),
 ]
@@ -106,13 +115,15 @@ def _plausible_timestamp(value: int) -> int:
 UnixSeconds = Annotated[int, Field(strict=True), AfterValidator(_plausible_timestamp)]
 
 PERIOD_PATTERN = re.compile(
-    r"^(?P<year>\d{4})(?:-Q(?P<quarter>[1-4])|-(?P<month>\d{2})(?:-(?P<day>\d{2}))?)?$"
+    r"(?P<year>[0-9]{4})(?:-Q(?P<quarter>[1-4])|-(?P<month>[0-9]{2})(?:-(?P<day>[0-9]{2}))?)?"
 )
+# The same shape for JSON Schema users, in the portable regex dialect (no named groups).
+PERIOD_SCHEMA_PATTERN = "^[0-9]{4}(-Q[1-4]|-[0-9]{2}(-[0-9]{2})?)?$"
 
 
 def period_granularity(period: str) -> str:
     """`year`, `quarter`, `month` or `day`; ValueError if the period is not a real one."""
-    match = PERIOD_PATTERN.match(period)
+    match = PERIOD_PATTERN.fullmatch(period)
     if not match:
         raise ValueError("must be YYYY, YYYY-Qn, YYYY-MM or YYYY-MM-DD")
     year = int(match["year"])
@@ -142,16 +153,14 @@ Period = Annotated[
     str,
     StringConstraints(strict=True),
     AfterValidator(_real_period),
-    WithJsonSchema({"type": "string", "pattern": PERIOD_PATTERN.pattern}),
+    WithJsonSchema({"type": "string", "pattern": PERIOD_SCHEMA_PATTERN}),
 ]
 
 
 class Contract(BaseModel):
     """Shared rules: camelCase names on the wire, unknown fields refused, immutable."""
 
-    model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
-    )
+    model_config = ConfigDict(alias_generator=to_camel, extra="forbid", frozen=True)
     kind: ClassVar[str]
 
     def to_record(self) -> dict[str, Any]:

@@ -24,6 +24,7 @@ SCHEMA_VERSION_ATTR = "schemaVersion"
 CONTENT_HASH_ATTR = "contentHash"
 RECORD_KEY_ATTR = "recordKey"
 INGESTED_AT_ATTR = "ingestedAt"
+INGEST_ID_ATTR = "ingestId"  # which ingest run wrote the item: lineage, and lost-response repair
 SERIES_ID_ATTR = "seriesId"
 GRANULARITY_ATTR = "granularity"
 
@@ -62,7 +63,7 @@ class RecordKind:
     def key_names(self) -> list[str]:
         return [key.name for key in (self.layout.hash_key, self.layout.range_key) if key]
 
-    def to_item(self, record: BaseModel, ingested_at: str) -> dict[str, Any]:
+    def to_item(self, record: BaseModel, ingested_at: str, ingest_id: str) -> dict[str, Any]:
         fields = self.record_fields(record)
         return {
             **fields,
@@ -71,6 +72,7 @@ class RecordKind:
             SCHEMA_VERSION_ATTR: SCHEMA_VERSION,
             CONTENT_HASH_ATTR: content_hash(fields),
             INGESTED_AT_ATTR: ingested_at,
+            INGEST_ID_ATTR: ingest_id,
         }
 
     def key_of(self, item: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -90,6 +92,7 @@ class RecordKind:
             CONTENT_HASH_ATTR,
             RECORD_KEY_ATTR,
             INGESTED_AT_ATTR,
+            INGEST_ID_ATTR,
             *self.derived_names,
         }
 

@@ -6,6 +6,7 @@ through the same idempotent writer as any ingest, so running it twice writes not
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,12 +46,12 @@ def register_tenants(
     store = TableStore(client, metadata_table_spec(settings).name, TENANT)
     writer = IdempotentWriter(store, TENANT, accept_updates=True)
     report = IngestReport(kind=TENANT.name, tenant_id="all")
-    now = utc_now()
+    now, ingest_id = utc_now(), uuid.uuid4().hex
     candidates = []
     for tenant in tenants:
         report.received += 1
         source = SourceRecord(f"roster entry {tenant.tenant_id}", data=tenant.to_config())
-        candidates.append(Candidate(source, tenant, TENANT.to_item(tenant, now)))
+        candidates.append(Candidate(source, tenant, TENANT.to_item(tenant, now, ingest_id)))
     writer.write(candidates, report)
     return report
 

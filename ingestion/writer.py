@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import random
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,6 +29,7 @@ from pydantic import BaseModel, ValidationError
 
 from ingestion.items import (
     CONTENT_HASH_ATTR,
+    INGEST_ID_ATTR,
     MAX_ITEM_BYTES,
     RecordKind,
     item_size,
@@ -162,17 +164,23 @@ class IdempotentWriter:
                     error = FieldError("(record)", f"refused by DynamoDB: {result.reason}")
                     self._reject(candidate, [error], report, quarantine)
                 else:  # the stored item changed since it was read: classify again
-                    put = self._reconsider(candidate, result.stored, report, rounds)
+                    put = self._reconsider(candidate, result.put, result.stored, report, rounds)
                     if put is not None:
                         by_put[id(put)] = candidate
                         retry.append(put)
             puts = retry
 
-    def _reconsider(self, candidate, stored, report, rounds) -> ConditionalPut | None:
+    def _reconsider(
+        self, candidate, put: ConditionalPut, stored, report, rounds
+    ) -> ConditionalPut | None:
         if stored is None:  # it was deleted meanwhile: insert it again
             return ConditionalPut(candidate.item)
         if stored.get(CONTENT_HASH_ATTR) == candidate.item[CONTENT_HASH_ATTR]:
-            report.count(Outcome.DUPLICATE)
+            if stored.get(INGEST_ID_ATTR) == candidate.item[INGEST_ID_ATTR]:
+                # Our own write: applied, but its response was lost and the request retried.
+                report.count(Outcome.WRITTEN if put.expected_hash is None else Outcome.UPDATED)
+            else:
+                report.count(Outcome.DUPLICATE)
             return None
         if self.accept_updates and rounds <= self.store.policy.throttle_retries:
             return ConditionalPut(candidate.item, stored.get(CONTENT_HASH_ATTR))
@@ -228,6 +236,7 @@ class TenantWriter:
         self.store = TableStore(client, self.table_name, kind, policy=policy, sleep=sleep, rng=rng)
         self.writer = IdempotentWriter(self.store, kind, accept_updates=accept_updates, mode=mode)
         self.clock = clock
+        self.ingest_id = uuid.uuid4().hex
 
     def validate(self, source: SourceRecord) -> Candidate | list[FieldError]:
         """A candidate, or the reasons the record is refused (each naming its field)."""
@@ -247,7 +256,7 @@ class TenantWriter:
                     f"{self.tenant.tenant_id!r} only",
                 )
             ]
-        item = self.kind.to_item(record, self.clock())
+        item = self.kind.to_item(record, self.clock(), self.ingest_id)
         size = item_size(item)
         if size > MAX_ITEM_BYTES:
             return [

@@ -59,7 +59,7 @@ class TenantStatus(StrEnum):
 class Tenant(BaseModel):
     """One roster entry, with the camelCase field names used in stack config and in the data."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     tenant_id: TenantId = Field(alias="tenantId")
     name: NonEmptyText

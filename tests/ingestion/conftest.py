@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ingestion.sources import SourceRecord
+from tenancy.provisioner import Provisioner
+from tenancy.stack_file import StackFile
+from tenancy.tables import all_table_specs
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+SEED_DIR = PROJECT_DIR / "seed_data"
+ACME = "acme-corp-001"
+TECHSTART = "techstart-inc-002"
+
+
+@pytest.fixture
+def settings():
+    return StackFile.load("local").settings()
+
+
+@pytest.fixture
+def tables(dynamodb, settings):
+    """The local stack's tables, freshly provisioned on the (emptied) moto server."""
+    Provisioner(dynamodb).apply(all_table_specs(settings))
+    return dynamodb
+
+
+def seed_records(tenant_id: str, kind: str) -> list[dict[str, Any]]:
+    return json.loads((SEED_DIR / tenant_id / f"{kind}.json").read_text())
+
+
+def as_source(records: Iterable[Any]) -> list[SourceRecord]:
+    return [SourceRecord(f"item {n}", data=r) for n, r in enumerate(records, start=1)]
+
+
+def make_metric(n: int, tenant_id: str = ACME, **overrides: Any) -> dict[str, Any]:
+    """A valid metric; n picks a distinct (subject, period, dimension)."""
+    record = {
+        "tenantId": tenant_id,
+        "subject": f"kpi_{n // 1000}",
+        "period": f"20{10 + (n // 12) % 15:02d}-{n % 12 + 1:02d}",
+        "metricType": "operational",
+        "value": n * 3 + 0.25,
+        "unit": "count",
+        "dimension": f"shard:s{n % 1000 // 12}",
+        "confidence": 0.9,
+        "source": "loadgen",
+        "sourceId": f"row-{n}",
+    }
+    record.update(overrides)
+    return record
+
+
+def make_message(n: int, tenant_id: str = ACME, **overrides: Any) -> dict[str, Any]:
+    record = {
+        "tenantId": tenant_id,
+        "messageId": f"msg-{n:06d}",
+        "sessionId": f"sess-{n // 10:05d}",
+        "senderId": f"user-{n % 7}",
+        "timestamp": 1_760_000_000 + n,
+        "content": f"message number {n}",
+        "classification": {"intent": "smalltalk", "confidence": 0.5},
+        "references": [{"source": "crm", "sourceId": f"c-{n}"}],
+    }
+    record.update(overrides)
+    return record
+
+
+def all_items(client, table: str) -> list[dict[str, Any]]:
+    """Every item of a table (tests only: the platform itself never scans)."""
+    items = []
+    for page in client.get_paginator("scan").paginate(TableName=table, ConsistentRead=True):
+        items.extend(page["Items"])
+    return items

@@ -1,0 +1,167 @@
+"""Idempotent writes against moto's server over HTTP: duplicates, conflicts, isolation."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from ingestion.items import CONTENT_HASH_ATTR, INGEST_ID_ATTR, MESSAGE, METRIC, deserialize
+from ingestion.queries import TenantReader
+from ingestion.sources import Quarantine
+from ingestion.writer import IdempotentWriter, TenantWriter, WriteMode
+from tenancy.roster import UnknownTenantError
+from tests.ingestion.conftest import (
+    ACME,
+    TECHSTART,
+    all_items,
+    as_source,
+    make_message,
+    make_metric,
+    seed_records,
+)
+
+METRICS_TABLE = f"tenant-{ACME}-metrics"
+MESSAGES_TABLE = f"tenant-{ACME}-messages"
+
+
+def ingest(client, settings, kind, records, **options):
+    return TenantWriter(client, settings, ACME, kind, **options).ingest(as_source(records))
+
+
+@pytest.mark.parametrize("mode", list(WriteMode))
+def test_reingest_reports_every_record_as_duplicate_and_changes_nothing(tables, settings, mode):
+    records = seed_records(ACME, "metrics")
+    first = ingest(tables, settings, METRIC, records, mode=mode)
+    assert (first.received, first.written, first.duplicates) == (10, 10, 0)
+    stored = sorted(map(str, all_items(tables, METRICS_TABLE)))
+
+    second = ingest(tables, settings, METRIC, records, mode=mode)
+    assert (second.received, second.written, second.duplicates, second.conflicts) == (
+        10,
+        0,
+        10,
+        0,
+    )
+    assert sorted(map(str, all_items(tables, METRICS_TABLE))) == stored
+
+
+def test_a_changed_record_is_a_conflict_and_the_stored_one_is_kept(tables, settings):
+    records = seed_records(ACME, "metrics")
+    ingest(tables, settings, METRIC, records)
+    restated = [dict(records[2], value=14_250_000, confidence=0.97)]
+
+    report = ingest(tables, settings, METRIC, restated)
+    assert (report.written, report.conflicts, report.updated) == (0, 1, 0)
+    (conflict,) = report.conflict_details
+    assert conflict.record_key == "acme-corp-001:revenue:2025-Q4"
+    assert conflict.fields == ("confidence", "value")
+    series = TenantReader(tables, settings, ACME).metric_series("revenue", start="2025-Q4")
+    assert series[0].value == Decimal("14100000")
+
+
+def test_a_restated_metric_is_accepted_as_an_update_when_asked(tables, settings):
+    records = seed_records(ACME, "metrics")
+    ingest(tables, settings, METRIC, records)
+    restated = [dict(records[2], value=14_250_000)]
+
+    report = ingest(tables, settings, METRIC, restated, accept_updates=True)
+    assert (report.written, report.updated, report.conflicts) == (0, 1, 0)
+    series = TenantReader(tables, settings, ACME).metric_series("revenue", start="2025-Q4")
+    assert series[0].value == Decimal("14250000")
+    again = ingest(tables, settings, METRIC, restated, accept_updates=True)
+    assert (again.updated, again.duplicates) == (0, 1)
+
+
+def test_messages_are_immutable(tables, settings):
+    with pytest.raises(ValueError, match="a stored message is immutable"):
+        TenantWriter(tables, settings, ACME, MESSAGE, accept_updates=True)
+
+
+def test_repeats_inside_one_input_are_duplicates_or_conflicts(tables, settings):
+    message = make_message(1)
+    records = [message, message, dict(message, content="edited")]
+    report = ingest(tables, settings, MESSAGE, records)
+    assert (report.written, report.duplicates, report.conflicts) == (1, 1, 1)
+    assert report.conflict_details[0].location == "item 3"
+    assert len(all_items(tables, MESSAGES_TABLE)) == 1
+
+
+def test_regional_series_do_not_overwrite_each_other(tables, settings):
+    base = make_metric(0, subject="revenue", period="2025-Q4", dimension=None)
+    regional = [dict(base, dimension=d, value=v) for d, v in (("region:emea", 1), ("region:us", 2))]
+    report = ingest(tables, settings, METRIC, [base, *regional])
+    assert report.written == 3
+    keys = {deserialize(i)["recordKey"] for i in all_items(tables, METRICS_TABLE)}
+    assert keys == {
+        "acme-corp-001:revenue:2025-Q4",
+        "acme-corp-001:revenue:2025-Q4:region:emea",
+        "acme-corp-001:revenue:2025-Q4:region:us",
+    }
+
+
+def test_a_wrong_tenant_record_is_rejected_and_the_rest_land(tables, settings, tmp_path):
+    records = [make_message(1), make_message(2, tenant_id=TECHSTART), make_message(3)]
+    quarantine = Quarantine(tmp_path / "q.jsonl", "test")
+    report = TenantWriter(tables, settings, ACME, MESSAGE).ingest(
+        as_source(records), quarantine=quarantine
+    )
+    quarantine.close()
+    assert (report.written, report.rejected) == (2, 1)
+    (rejection,) = report.rejections
+    assert rejection.location == "item 2"
+    assert rejection.errors[0].field == "tenantId"
+    assert "'techstart-inc-002', but this ingest writes tenant 'acme-corp-001'" in (
+        rejection.errors[0].reason
+    )
+    assert report.quarantine == tmp_path / "q.jsonl"
+    assert all_items(tables, f"tenant-{TECHSTART}-messages") == []
+
+
+def test_an_unknown_tenant_is_an_error_before_anything_is_written(tables, settings):
+    with pytest.raises(UnknownTenantError, match="'globex-003' is not in the roster"):
+        TenantWriter(tables, settings, "globex-003", MESSAGE)
+
+
+def test_numbers_are_stored_exactly(tables, settings):
+    ingest(tables, settings, METRIC, [make_metric(5, value=0.1, confidence=0.3)])
+    (item,) = (deserialize(i) for i in all_items(tables, METRICS_TABLE))
+    assert item["value"] == Decimal("0.1") and item["confidence"] == Decimal("0.3")
+    assert item["schemaVersion"] == 1
+    assert item[CONTENT_HASH_ATTR].startswith("sha256:") and item[INGEST_ID_ATTR]
+
+
+def test_a_concurrent_insert_between_read_and_write_is_caught_by_the_condition(tables, settings):
+    """Another writer stores the same key after our read: DynamoDB's condition catches it."""
+    writer = TenantWriter(tables, settings, ACME, MESSAGE)
+    ours = writer.validate(as_source([make_message(1)])[0])
+    theirs = TenantWriter(tables, settings, ACME, MESSAGE)
+    same = theirs.validate(as_source([make_message(1)])[0])
+    different = theirs.validate(as_source([make_message(2, content="theirs")])[0])
+
+    real_fetch = writer.store.fetch
+
+    def fetch_then_race(keys):
+        found = real_fetch(keys)  # we read: nothing stored yet
+        IdempotentWriter(theirs.store, MESSAGE).write([same], _report())
+        return found
+
+    writer.store.fetch = fetch_then_race
+    report = _report()
+    writer.writer.write([ours], report)
+    assert (report.written, report.duplicates) == (0, 1)
+
+    mine = writer.validate(as_source([make_message(2)])[0])
+    writer.store.fetch = lambda keys: (
+        IdempotentWriter(theirs.store, MESSAGE).write([different], _report()) or {}
+    )
+    report = _report()
+    writer.writer.write([mine], report)
+    assert (report.written, report.conflicts) == (0, 1)
+    assert report.conflict_details[0].fields == ("content",)
+
+
+def _report():
+    from ingestion.report import IngestReport
+
+    return IngestReport(kind="message", tenant_id=ACME)
