@@ -108,7 +108,7 @@ class LocalEndpoint:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         with self.log_file.open("ab") as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(self.port)],
+                [sys.executable, "-m", "tenancy.moto_server", "-H", HOST, "-p", str(self.port)],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -151,7 +151,7 @@ def _is_moto_server(pid: int) -> bool:
     if not cmdline.parent.exists():
         return True  # no procfs (macOS): trust the pid file
     try:
-        return b"moto.server" in cmdline.read_bytes()
+        return b"tenancy.moto_server" in cmdline.read_bytes()
     except OSError:
         return False
 
@@ -182,6 +182,9 @@ def embedded(port: int = 0) -> Iterator[str]:
     """An in-process moto server for tests and notebooks; yields its URL (port 0: any free port)."""
     from moto.server import ThreadedMotoServer
 
+    from tenancy.moto_server import apply_fixes
+
+    apply_fixes()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one log line per request otherwise
     server = ThreadedMotoServer(ip_address=HOST, port=port, verbose=False)
     server.start()
