@@ -22,6 +22,7 @@ from ingestion.backoff import RetryBudgetExhaustedError
 from ingestion.items import MESSAGE, METRIC
 from ingestion.queries import MetadataReader, TenantReader, frame
 from ingestion.report import IngestReport
+from ingestion.schemas import SCHEMA_DIR, write_schemas
 from ingestion.seeding import SEED_DIR_NAME, seed
 from ingestion.sources import InputFileError, Quarantine, open_input, read_records
 from ingestion.writer import IngestInterruptedError, TenantWriter, WriteMode
@@ -259,8 +260,18 @@ QUERIES: dict[str, tuple[str, list[tuple[str, dict]], Callable]] = {
 }
 
 
+def cmd_schemas(args: argparse.Namespace) -> int:
+    for path in write_schemas(Path(args.out) if args.out else SCHEMA_DIR):
+        print(f"wrote {path}")
+    return EXIT_OK
+
+
 def register_commands(commands: argparse._SubParsersAction) -> None:
-    """Register seed, ingest and query."""
+    """Register seed, ingest, query and schemas."""
+    schemas = commands.add_parser("schemas", help="write the records' JSON Schemas")
+    schemas.add_argument("--out", metavar="DIR", help="default: the package's schemas folder")
+    schemas.set_defaults(func=cmd_schemas)
+
     seed_parser = commands.add_parser(
         "seed", help="register the roster's tenants and load their seed data (idempotent)"
     )
