@@ -14,6 +14,7 @@ import re
 import time
 from datetime import date
 from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal
+from enum import StrEnum
 from typing import Annotated, Any, ClassVar
 
 from pydantic import (
@@ -157,10 +158,23 @@ Period = Annotated[
 ]
 
 
+class MetricType(StrEnum):
+    """A closed vocabulary: it keeps "every metric of a tenant" one query per type, no Scan."""
+
+    FINANCIAL = "financial"
+    CUSTOMER = "customer"
+    OPERATIONAL = "operational"
+    SALES = "sales"
+    MARKETING = "marketing"
+    PRODUCT = "product"
+
+
 class Contract(BaseModel):
     """Shared rules: camelCase names on the wire, unknown fields refused, immutable."""
 
-    model_config = ConfigDict(alias_generator=to_camel, extra="forbid", frozen=True)
+    model_config = ConfigDict(
+        alias_generator=to_camel, extra="forbid", frozen=True, use_enum_values=True
+    )
     kind: ClassVar[str]
 
     def to_record(self) -> dict[str, Any]:
@@ -201,7 +215,7 @@ class Metric(Contract):
     tenant_id: TenantId
     subject: Slug
     period: Period
-    metric_type: Slug
+    metric_type: MetricType
     value: Number
     unit: Unit
     dimension: Dimension | None = None
@@ -223,6 +237,7 @@ __all__ = [
     "Contract",
     "Message",
     "Metric",
+    "MetricType",
     "Reference",
     "TenantRecord",
     "period_granularity",
