@@ -8,6 +8,7 @@ connection problem, or an ingest that had to stop part-way (what it did is print
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from collections.abc import Callable
@@ -36,7 +37,7 @@ from tenancy.cli import (
     connection_problem,
     load_stack,
 )
-from tenancy.local_endpoint import STATE_DIR_NAME
+from tenancy.local_endpoint import DEFAULT_PORT, STATE_DIR_NAME
 from tenancy.roster import RosterError, UnknownTenantError
 from tenancy.settings import StackConfigError
 from tenancy.stack_file import find_project_dir
@@ -260,6 +261,58 @@ QUERIES: dict[str, tuple[str, list[tuple[str, dict]], Callable]] = {
 }
 
 
+def cmd_up(args: argparse.Namespace) -> int:
+    """The main job: endpoint, tables, seed data, executed notebooks as HTML."""
+    import time
+
+    from ingestion.reports import REPORT_DIR_NAME, render_reports
+    from tenancy.cli import cmd_local_start, cmd_provision
+
+    started = time.monotonic()
+    project = find_project_dir()
+    steps = 4 if args.skip_notebooks else 5
+
+    def step(number: int, text: str) -> None:
+        print(f"\n[{number}/{steps}] {text}", flush=True)
+
+    step(1, f"embedded DynamoDB endpoint on port {args.port}")
+    cmd_local_start(args)
+    step(2, f"tables of stack {args.stack!r}")
+    cmd_provision(args)
+    step(3, "seed data")
+    args.tenant, args.json = None, False
+    status = cmd_seed(args)
+    _, settings = _settings(args)
+    pages: list[Path] = []
+    if not args.skip_notebooks:
+        out_dir = Path(args.reports) if args.reports else project / REPORT_DIR_NAME
+        step(4, f"notebooks, executed headless into {out_dir}")
+        pages = render_reports(
+            project,
+            args.stack,
+            settings.roster.ids,
+            out_dir,
+            progress=lambda n, total, run: print(f"  ({n}/{total}) {run.describe()}", flush=True),
+        )
+    step(steps, f"done in {time.monotonic() - started:.0f} s")
+    venv_bin = Path(sys.executable).parent
+    with contextlib.suppress(ValueError):  # show .venv/bin when run from the project
+        venv_bin = venv_bin.relative_to(Path.cwd())
+    print(
+        f"  stack {args.stack!r}: {len(settings.roster)} tenants, "
+        f"{1 + 2 * len(settings.roster)} tables"
+    )
+    for page in pages:
+        print(f"  report: {page}")
+    print(
+        "\nOpen the notebooks in Jupyter Lab against the running endpoint:\n"
+        f"  {venv_bin / 'jupyter'} lab notebooks/\n"
+        "Stop the endpoint when you are done:\n"
+        f"  {venv_bin / 'salestalk'} local stop"
+    )
+    return status
+
+
 def cmd_schemas(args: argparse.Namespace) -> int:
     for path in write_schemas(Path(args.out) if args.out else SCHEMA_DIR):
         print(f"wrote {path}")
@@ -267,7 +320,18 @@ def cmd_schemas(args: argparse.Namespace) -> int:
 
 
 def register_commands(commands: argparse._SubParsersAction) -> None:
-    """Register seed, ingest, query and schemas."""
+    """Register up, seed, ingest, query and schemas."""
+    up = commands.add_parser(
+        "up",
+        help="the main job: start the endpoint, provision, seed, render the notebooks as HTML",
+    )
+    add_stack_argument(up)
+    up.add_argument("--port", type=int, default=DEFAULT_PORT)
+    up.add_argument("--reports", metavar="DIR", help="where the HTML goes (default: reports/)")
+    up.add_argument("--skip-notebooks", action="store_true")
+    up.add_argument("--allow-aws", action="store_true", help=argparse.SUPPRESS)
+    up.set_defaults(func=cmd_up)
+
     schemas = commands.add_parser("schemas", help="write the records' JSON Schemas")
     schemas.add_argument("--out", metavar="DIR", help="default: the package's schemas folder")
     schemas.set_defaults(func=cmd_schemas)

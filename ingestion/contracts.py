@@ -33,6 +33,10 @@ from tenancy.roster import TenantId
 
 SCHEMA_VERSION = 1
 
+# A reference whose source is the platform's own metrics table: its sourceId is the metric's
+# idempotency key, so the figure a message cites can be looked up and checked.
+METRICS_REFERENCE_SOURCE = "salestalk-metrics"
+
 # Unix seconds from 2000-01-01: anything earlier is not a SalesTalk conversation, and a value
 # above 10^11 is almost surely milliseconds. The future is allowed a day of clock skew.
 EARLIEST_TIMESTAMP = 946_684_800

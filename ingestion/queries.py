@@ -12,7 +12,7 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Attr, ConditionExpressionBuilder, Key
 
-from ingestion.contracts import Message, Metric, TenantRecord, period_granularity
+from ingestion.contracts import Message, Metric, MetricType, TenantRecord, period_granularity
 from ingestion.items import (
     GRANULARITY_ATTR,
     MESSAGE,
@@ -23,6 +23,7 @@ from ingestion.items import (
     serialize,
     series_id,
 )
+from tenancy.roster import TenantStatus
 from tenancy.settings import StackSettings
 from tenancy.tables import (
     MESSAGES_LAYOUT,
@@ -174,6 +175,32 @@ class TenantReader(_Reader):
             )
         )
 
+    def metric(self, record_key: str) -> Metric | None:
+        """One metric by its idempotency key `{tenantId}:{subject}:{period}[:{dimension}]`."""
+        tenant_id, subject, period, *dimension = record_key.split(":", 3)
+        if tenant_id != self.tenant.tenant_id:
+            raise CrossTenantAccessError(
+                f"{record_key!r} belongs to tenant {tenant_id!r}, not {self.tenant.tenant_id!r}"
+            )
+        key = {
+            METRICS_LAYOUT.hash_key.name: series_id(subject, dimension[0] if dimension else None),
+            METRICS_LAYOUT.range_key.name: period,
+        }
+        response = self.client.get_item(
+            TableName=self.own_table(self.metrics_table), Key=serialize(key), ConsistentRead=True
+        )
+        item = response.get("Item")
+        return METRIC.from_item(deserialize(item)) if item else None
+
+    def all_metrics(self, *, start: str | None = None, end: str | None = None) -> list[Metric]:
+        """Every metric of the tenant: one index query per metric type (a closed set)."""
+        found = [
+            metric
+            for metric_type in MetricType
+            for metric in self.metrics_by_type(metric_type.value, start=start, end=end)
+        ]
+        return sorted(found, key=lambda m: (m.subject, m.dimension or "", m.period))
+
     def metrics_by_type(
         self, metric_type: str, *, start: str | None = None, end: str | None = None
     ) -> list[Metric]:
@@ -221,6 +248,11 @@ class MetadataReader(_Reader):
 
     def tenants_by_status(self, status: str) -> list[TenantRecord]:
         return self._by("StatusIndex", status)
+
+    def all_tenants(self) -> list[TenantRecord]:
+        """Every registered tenant: one StatusIndex query per lifecycle status (a closed set)."""
+        found = [t for status in TenantStatus for t in self.tenants_by_status(status.value)]
+        return sorted(found, key=lambda t: t.tenant_id)
 
     def _by(self, index_name: str, value: str) -> list[TenantRecord]:
         index = _index(METADATA_LAYOUT, index_name)

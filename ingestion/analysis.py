@@ -1,0 +1,268 @@
+"""Analysis helpers behind the notebooks: frames, comparisons, provenance and plots.
+
+Notebooks stay thin: every table they show and every figure they draw comes from a function
+here, so the logic is tested once and reused by any notebook or script.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import pandas as pd
+
+from ingestion.contracts import METRICS_REFERENCE_SOURCE, Message, Metric, period_granularity
+from ingestion.queries import CrossTenantAccessError, TenantReader
+
+UNIT_LABELS = {"percent": "%", "count": "count", "ratio": "ratio", "score": "score"}
+
+
+def period_start(period: str) -> date:
+    """The first day of a period: 2025-Q3 -> 2025-07-01."""
+    granularity = period_granularity(period)
+    year = int(period[:4])
+    if granularity == "year":
+        return date(year, 1, 1)
+    if granularity == "quarter":
+        return date(year, 3 * (int(period[-1]) - 1) + 1, 1)
+    if granularity == "month":
+        return date(year, int(period[5:7]), 1)
+    return date.fromisoformat(period)
+
+
+def unit_label(unit: str) -> str:
+    return UNIT_LABELS.get(unit, unit)
+
+
+def metrics_frame(metrics: Iterable[Metric]) -> pd.DataFrame:
+    """Metrics as rows; `value` is a float for analysis, `exact` keeps the stored Decimal."""
+    rows = [
+        {
+            "tenant": m.tenant_id,
+            "subject": m.subject,
+            "period": m.period,
+            "period_start": pd.Timestamp(period_start(m.period)),
+            "granularity": m.granularity,
+            "metric_type": m.metric_type,
+            "dimension": m.dimension or "",
+            "value": float(m.value),
+            "exact": m.value,
+            "unit": m.unit,
+            "confidence": float(m.confidence),
+            "source": m.source,
+            "source_id": m.source_id,
+        }
+        for m in metrics
+    ]
+    columns = [
+        "tenant", "subject", "period", "period_start", "granularity", "metric_type",
+        "dimension", "value", "exact", "unit", "confidence", "source", "source_id",
+    ]  # fmt: skip
+    frame = pd.DataFrame(rows, columns=columns)
+    return frame.sort_values(["subject", "dimension", "period_start"], ignore_index=True)
+
+
+def series_table(frame: pd.DataFrame, subjects: Sequence[str] | None = None) -> pd.DataFrame:
+    """Period x subject for the undimensioned series (totals), labelled with their units."""
+    totals = frame[frame["dimension"] == ""]
+    if subjects:
+        totals = totals[totals["subject"].isin(subjects)]
+    totals = totals.assign(series=totals["subject"] + " (" + totals["unit"].map(unit_label) + ")")
+    return totals.pivot_table(index="period", columns="series", values="value", aggfunc="first")
+
+
+def dimension_breakdown(frame: pd.DataFrame) -> pd.DataFrame:
+    """Dimensioned metrics: one row per subject and period, one column per dimension value."""
+    dimensioned = frame[frame["dimension"] != ""]
+    return dimensioned.pivot_table(
+        index=["subject", "period", "unit"], columns="dimension", values="value", aggfunc="first"
+    )
+
+
+def provenance(frame: pd.DataFrame) -> pd.DataFrame:
+    """Where each figure came from and how sure the source is of it."""
+    columns = ["subject", "period", "dimension", "value", "unit", "confidence", "source"]
+    return frame[[*columns, "source_id"]].rename(columns={"source_id": "source id"})
+
+
+@dataclass(frozen=True)
+class Comparison:
+    table: pd.DataFrame  # period x tenant
+    comparable: bool
+    note: str
+
+
+def compare_tenants(frames: Mapping[str, pd.DataFrame], subject: str) -> Comparison:
+    """One subject side by side for several tenants, and whether the figures are comparable."""
+    parts = []
+    units = {}
+    for tenant, frame in frames.items():
+        rows = frame[(frame["subject"] == subject) & (frame["dimension"] == "")]
+        if not rows.empty:
+            units[tenant] = sorted(set(rows["unit"]))
+            parts.append(rows.assign(tenant=tenant))
+    if not parts:
+        return Comparison(pd.DataFrame(), False, f"no tenant has a {subject!r} series")
+    table = pd.concat(parts).pivot_table(
+        index="period", columns="tenant", values="value", aggfunc="first"
+    )
+    distinct = {unit for tenant_units in units.values() for unit in tenant_units}
+    if len(units) < 2:
+        note = f"only {', '.join(units)} reports {subject!r}: nothing to compare"
+        return Comparison(table, False, note)
+    if len(distinct) > 1:
+        listed = " vs ".join(f"{t}: {'/'.join(u)}" for t, u in units.items())
+        note = (
+            f"{subject} is reported in different units ({listed}); the figures are not "
+            "comparable without a conversion (an exchange rate for currencies)"
+        )
+        return Comparison(table, False, note)
+    return Comparison(table, True, f"{subject} in {distinct.pop()} for every tenant: comparable")
+
+
+def _readable_numbers(axis) -> None:
+    """Plain numbers with thousands separators (14,100,000), never an offset like 1e7."""
+    from matplotlib.ticker import FuncFormatter
+
+    axis.yaxis.set_major_formatter(
+        FuncFormatter(lambda x, _: f"{x:,.0f}" if abs(x) >= 1000 else f"{x:g}")
+    )
+
+
+def plot_series(frame: pd.DataFrame, subjects: Sequence[str], title: str):
+    """One panel per subject (units differ between subjects), periods on the x axis."""
+    import matplotlib.pyplot as plt
+
+    subjects = [s for s in subjects if not frame[frame["subject"] == s].empty]
+    figure, axes = plt.subplots(
+        1, max(1, len(subjects)), figsize=(4.5 * max(1, len(subjects)), 3.6), squeeze=False
+    )
+    for axis, subject in zip(axes[0], subjects, strict=False):
+        rows = frame[(frame["subject"] == subject) & (frame["dimension"] == "")]
+        unit = unit_label(rows["unit"].iloc[0])
+        axis.plot(rows["period"], rows["value"], marker="o")
+        axis.set_title(f"{subject.replace('_', ' ')}")
+        axis.set_xlabel("period")
+        axis.set_ylabel(f"{subject.replace('_', ' ')} ({unit})")
+        axis.grid(alpha=0.3)
+        _readable_numbers(axis)
+    figure.suptitle(title)
+    figure.tight_layout()
+    return figure
+
+
+def plot_comparison(comparison: Comparison, subject: str, unit: str):
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(6, 3.6))
+    comparison.table.plot(ax=axis, marker="o")
+    axis.set_title(f"{subject.replace('_', ' ')} by tenant")
+    axis.set_xlabel("period")
+    axis.set_ylabel(f"{subject.replace('_', ' ')} ({unit_label(unit)})")
+    axis.grid(alpha=0.3)
+    _readable_numbers(axis)
+    figure.tight_layout()
+    return figure
+
+
+def plot_breakdown(frame: pd.DataFrame, subject: str, period: str):
+    import matplotlib.pyplot as plt
+
+    rows = frame[(frame["subject"] == subject) & (frame["period"] == period)]
+    rows = rows[rows["dimension"] != ""]
+    figure, axis = plt.subplots(figsize=(6, 3.6))
+    axis.bar(rows["dimension"], rows["value"])
+    unit = unit_label(rows["unit"].iloc[0]) if not rows.empty else ""
+    axis.set_title(f"{subject.replace('_', ' ')} by dimension, {period}")
+    axis.set_xlabel("dimension")
+    axis.set_ylabel(f"{subject.replace('_', ' ')} ({unit})")
+    _readable_numbers(axis)
+    figure.tight_layout()
+    return figure
+
+
+# --- conversations ---------------------------------------------------------------------------
+
+
+def messages_frame(messages: Iterable[Message]) -> pd.DataFrame:
+    rows = [
+        {
+            "session": m.session_id,
+            "time": pd.Timestamp(m.timestamp, unit="s", tz="UTC"),
+            "sender": m.sender_id,
+            "message": m.message_id,
+            "intent": m.classification.intent,
+            "confidence": float(m.classification.confidence),
+            "references": len(m.references),
+            "content": m.content,
+        }
+        for m in messages
+    ]
+    columns = [
+        "session", "time", "sender", "message", "intent", "confidence", "references", "content"
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=columns).sort_values(["session", "time"], ignore_index=True)
+
+
+def intent_summary(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per intent: how many messages, and their mean and lowest classification confidence."""
+    return (
+        frame.groupby("intent")["confidence"]
+        .agg(messages="count", mean_confidence="mean", lowest_confidence="min")
+        .sort_values("messages", ascending=False)
+    )
+
+
+def plot_confidence(frame: pd.DataFrame, title: str):
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(6, 3.6))
+    axis.hist(frame["confidence"], bins=[i / 10 for i in range(11)], edgecolor="white")
+    axis.set_title(title)
+    axis.set_xlabel("classification confidence (0-1)")
+    axis.set_ylabel("messages (count)")
+    axis.set_xlim(0, 1)
+    figure.tight_layout()
+    return figure
+
+
+def trace_references(reader: TenantReader, messages: Iterable[Message]) -> pd.DataFrame:
+    """Every reference of every message, traced back to its source.
+
+    References to the platform's own metrics are looked up and shown with the figure they
+    point at (or flagged when it is missing); other references name the external system of
+    record and the id to look up there.
+    """
+    rows = []
+    for message in messages:
+        for reference in message.references:
+            row = {
+                "message": message.message_id,
+                "source": reference.source,
+                "source id": reference.source_id,
+                "title": reference.title or "",
+            }
+            if reference.source == METRICS_REFERENCE_SOURCE:
+                try:
+                    metric = reader.metric(reference.source_id)
+                except (CrossTenantAccessError, ValueError) as exc:
+                    metric, row["traced to"] = None, f"refused: {exc}"
+                if metric is not None:
+                    row["traced to"] = (
+                        f"{metric.subject} {metric.period}"
+                        + (f" [{metric.dimension}]" if metric.dimension else "")
+                        + f" = {metric.value} {metric.unit} "
+                        f"(from {metric.source} {metric.source_id}, "
+                        f"confidence {metric.confidence})"
+                    )
+                    row["found"] = True
+                else:
+                    row.setdefault("traced to", "MISSING: no such metric is stored")
+                    row["found"] = False
+            else:
+                row["traced to"] = f"external record in {reference.source}"
+                row["found"] = None
+            rows.append(row)
+    columns = ["message", "source", "source id", "title", "traced to", "found"]
+    return pd.DataFrame(rows, columns=columns)

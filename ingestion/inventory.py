@@ -1,0 +1,75 @@
+"""Inspection: what tables exist and what they hold, for people looking at a stack.
+
+Unlike `ingestion.queries`, this module reads whole tables (Scan): listing a tenant's sessions
+or peeking at a table's items is not an access pattern of the product, it is an operator's
+look at the data. It is used by the notebooks and needs operator credentials; the tenant
+data-access roles are not allowed to Scan (tenancy/access_policy.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ingestion.items import deserialize
+from tenancy.provisioner import observe
+from tenancy.settings import StackSettings
+from tenancy.tables import MESSAGES_LAYOUT, all_table_specs, tenant_table_specs
+
+GLOBAL = "(global)"  # the tenant column of the metadata table
+
+
+def table_overview(client, settings: StackSettings) -> list[dict[str, Any]]:
+    """One row per table of the stack: keys, indexes, settings, item count, drift."""
+    rows = []
+    for spec in all_table_specs(settings):
+        live = observe(client, spec.name)
+        row: dict[str, Any] = {
+            "table": spec.name,
+            "tenant": spec.tags.get("tenant-id", GLOBAL),
+            "exists": live is not None,
+        }
+        if live is not None:
+            description = client.describe_table(TableName=spec.name)["Table"]
+            row.update(
+                {
+                    "key": live.hash_key + (f", {live.range_key}" if live.range_key else ""),
+                    "indexes": ", ".join(
+                        f"{name}({index.hash_key}"
+                        + (f", {index.range_key}" if index.range_key else "")
+                        + f"; {index.projection})"
+                        for name, index in sorted(live.indexes.items())
+                    ),
+                    "billing": live.billing_mode,
+                    "encryption": live.server_side_encryption,
+                    "pitr": live.point_in_time_recovery,
+                    "deletion_protection": live.deletion_protection,
+                    # DescribeTable's count: exact on the embedded endpoint, refreshed about
+                    # every six hours on AWS.
+                    "items": description.get("ItemCount", 0),
+                    "matches_definition": live == spec.shape(),
+                }
+            )
+        rows.append(row)
+    return rows
+
+
+def scan(client, table: str, limit: int | None = None, projection: str | None = None):
+    """Items of a table as plain Python values (all of them, or the first `limit`)."""
+    params: dict[str, Any] = {"TableName": table}
+    if projection:
+        params["ProjectionExpression"] = projection
+    pagination = {"MaxItems": limit} if limit else {}
+    for page in client.get_paginator("scan").paginate(**params, PaginationConfig=pagination):
+        for item in page.get("Items", []):
+            yield deserialize(item)
+
+
+def sample(client, table: str, limit: int = 3) -> list[dict[str, Any]]:
+    return list(scan(client, table, limit=limit))
+
+
+def sessions(client, settings: StackSettings, tenant_id: str) -> list[str]:
+    """The ids of a tenant's conversation sessions, sorted."""
+    tenant = settings.roster.get(tenant_id)
+    table = tenant_table_specs(settings, tenant)[MESSAGES_LAYOUT.kind].name
+    return sorted({item["sessionId"] for item in scan(client, table, projection="sessionId")})

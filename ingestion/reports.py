@@ -1,0 +1,105 @@
+"""Executes the notebooks headless (papermill) and writes them as HTML reports.
+
+The explore and conversations notebooks are run once per tenant of the roster, through their
+papermill `parameters` cell; the seed-and-inspect notebook once for the stack.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+NOTEBOOK_DIR_NAME = "notebooks"
+REPORT_DIR_NAME = "reports"
+# (notebook, whether it runs once per tenant)
+NOTEBOOKS: tuple[tuple[str, bool], ...] = (
+    ("01_seed_and_inspect", False),
+    ("02_explore_metrics", True),
+    ("03_conversations", True),
+)
+
+
+@dataclass(frozen=True)
+class NotebookRun:
+    notebook: Path
+    parameters: dict[str, str]
+    name: str  # report file stem
+
+    def describe(self) -> str:
+        shown = ", ".join(f"{k}={v}" for k, v in self.parameters.items())
+        return f"{self.notebook.name} ({shown})"
+
+
+def planned_runs(project_dir: Path, stack: str, tenant_ids: Iterable[str]) -> list[NotebookRun]:
+    folder = project_dir / NOTEBOOK_DIR_NAME
+    runs = []
+    for stem, per_tenant in NOTEBOOKS:
+        path = folder / f"{stem}.ipynb"
+        if per_tenant:
+            runs += [
+                NotebookRun(path, {"stack": stack, "tenant_id": t}, f"{stem}-{t}")
+                for t in tenant_ids
+            ]
+        else:
+            runs.append(NotebookRun(path, {"stack": stack}, stem))
+    return runs
+
+
+@contextlib.contextmanager
+def _kernel_output_to(log: Path) -> Iterator[None]:
+    """Send what kernel processes print on stderr (start-up and shutdown chatter) to a log
+    file: they inherit our file descriptor 2. Cell errors still raise, with their traceback."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with log.open("ab") as target:
+        os.dup2(target.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def execute(run: NotebookRun, out_dir: Path, timeout: int = 300) -> tuple[Path, Path]:
+    """Execute one notebook (failing on any cell error) and write .ipynb and .html."""
+    import nbformat
+    import papermill
+    from nbconvert import HTMLExporter
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    executed = out_dir / f"{run.name}.ipynb"
+    with _kernel_output_to(out_dir / "kernels.log"):
+        papermill.execute_notebook(
+            str(run.notebook),
+            str(executed),
+            parameters=run.parameters,
+            cwd=str(run.notebook.parent),
+            kernel_name="python3",
+            progress_bar=False,
+            execution_timeout=timeout,
+        )
+    html, _ = HTMLExporter().from_notebook_node(nbformat.read(executed, as_version=4))
+    page = out_dir / f"{run.name}.html"
+    page.write_text(html, encoding="utf-8")
+    return executed, page
+
+
+def render_reports(
+    project_dir: Path,
+    stack: str,
+    tenant_ids: Iterable[str],
+    out_dir: Path,
+    progress: Callable[[int, int, NotebookRun], None] | None = None,
+) -> list[Path]:
+    runs = planned_runs(project_dir, stack, list(tenant_ids))
+    pages = []
+    for number, run in enumerate(runs, start=1):
+        if progress:
+            progress(number, len(runs), run)
+        pages.append(execute(run, out_dir)[1])
+    return pages

@@ -1,0 +1,93 @@
+"""One call that makes a stack ready to look at, for notebooks and the main job.
+
+`open_workspace()` finds the stack file, connects to its endpoint and, when nothing answers on
+the local stack's port, starts the embedded endpoint inside the current process (a notebook's
+kernel) so that "Run All" works on a fresh machine. It then provisions the roster's tables and
+seeds the demo data; both are idempotent, so on a stack that is already up they change nothing.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from ingestion.queries import MetadataReader, TenantReader
+from ingestion.seeding import SEED_DIR_NAME, SeedResult, seed
+from tenancy.connection import Target, dynamodb_client, resolve_target
+from tenancy.local_endpoint import answers, embedded
+from tenancy.provisioner import Provisioner, TableResult
+from tenancy.settings import StackSettings
+from tenancy.stack_file import StackFile, find_project_dir
+from tenancy.tables import all_table_specs
+
+LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
+_in_process = contextlib.ExitStack()  # endpoints started by this process, stopped at exit
+atexit.register(_in_process.close)
+
+
+@dataclass
+class Workspace:
+    """A connected stack: its settings, a DynamoDB client and readers."""
+
+    stack: str
+    settings: StackSettings
+    target: Target
+    client: object
+    project_dir: Path
+    started_endpoint: bool = False
+    provisioned: list[TableResult] = field(default_factory=list)
+    seeded: SeedResult | None = None
+
+    def reader(self, tenant_id: str) -> TenantReader:
+        return TenantReader(self.client, self.settings, tenant_id)
+
+    @property
+    def metadata(self) -> MetadataReader:
+        return MetadataReader(self.client, self.settings)
+
+    def summary(self) -> str:
+        where = self.target.endpoint_url or "real AWS"
+        started = " (started in this process)" if self.started_endpoint else ""
+        lines = [f"stack {self.stack!r} at {where}{started}"]
+        if self.provisioned:
+            changed = [r for r in self.provisioned if r.outcome != "unchanged"]
+            lines.append(
+                f"tables: {len(self.provisioned)} ({len(changed)} created or updated just now)"
+            )
+        if self.seeded is not None:
+            lines.append(f"seed data: {self.seeded.total().summary()}")
+        return "\n".join(lines)
+
+
+def _start_in_process(target: Target) -> bool:
+    """Start the embedded endpoint here if the stack's local endpoint is silent."""
+    if not target.is_local or answers(target.endpoint_url):
+        return False
+    parts = urlsplit(target.endpoint_url)
+    if parts.hostname not in LOOPBACK_HOSTS or parts.port is None:
+        raise ConnectionError(
+            f"nothing answers at {target.endpoint_url}, and it is not a loopback address "
+            "this process could serve: start that endpoint first"
+        )
+    _in_process.enter_context(embedded(port=parts.port))
+    return True
+
+
+def open_workspace(
+    stack: str = "local", *, prepare: bool = True, project_dir: Path | None = None
+) -> Workspace:
+    """Connect to a stack's local endpoint (starting one if needed), provision and seed it."""
+    folder = project_dir or find_project_dir()
+    stack_file = StackFile.load(stack, folder)
+    settings = stack_file.settings()
+    target = resolve_target(stack_file)
+    client = dynamodb_client(target)  # refuses real AWS: notebooks are for local stacks
+    started = _start_in_process(target)
+    workspace = Workspace(stack, settings, target, client, folder, started_endpoint=started)
+    if prepare:
+        workspace.provisioned = Provisioner(client).apply(all_table_specs(settings))
+        workspace.seeded = seed(client, settings, folder / SEED_DIR_NAME)
+    return workspace
