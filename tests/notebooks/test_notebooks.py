@@ -1,0 +1,133 @@
+"""The notebooks: stored clean, thin, and executed headless against the embedded endpoint."""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import socket
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from ingestion.reports import NOTEBOOKS, NotebookRun, execute, planned_runs
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+NOTEBOOK_DIR = PROJECT_DIR / "notebooks"
+PATHS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
+TENANTS = ["acme-corp-001", "techstart-inc-002"]
+
+
+def code_cells(path: Path):
+    return [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+
+
+def test_every_notebook_is_listed_for_the_main_job():
+    assert [p.stem for p in PATHS] == [stem for stem, _ in NOTEBOOKS]
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: p.stem)
+def test_stored_without_outputs(path):
+    for cell in code_cells(path):
+        assert cell.outputs == [] and cell.execution_count is None, cell.source[:60]
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: p.stem)
+def test_a_parameters_cell_for_papermill(path):
+    tagged = [c for c in code_cells(path) if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1
+    assert "stack = " in tagged[0].source
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: p.stem)
+def test_notebooks_hold_no_logic_of_their_own(path):
+    """No functions or classes, and imports only from the project's packages (plus display)."""
+    for cell in code_cells(path):
+        source = "\n".join(line for line in cell.source.splitlines() if not line.startswith("%"))
+        tree = ast.parse(source)
+        for node in ast.walk(tree):
+            assert not isinstance(node, ast.FunctionDef | ast.ClassDef | ast.Lambda)
+            if isinstance(node, ast.ImportFrom):
+                assert node.module.split(".")[0] in {"ingestion", "tenancy", "IPython"}
+            if isinstance(node, ast.Import):
+                assert {alias.name for alias in node.names} <= {"pandas"}
+
+
+def outputs(executed: Path) -> tuple[str, int]:
+    book = json.loads(executed.read_text())
+    text, images = [], 0
+    for cell in book["cells"]:
+        for output in cell.get("outputs", []):
+            assert output["output_type"] != "error", output
+            if output["output_type"] == "stream":
+                text.append(
+                    output["text"] if isinstance(output["text"], str) else "".join(output["text"])
+                )
+            data = output.get("data", {})
+            images += "image/png" in data
+            text.append("".join(data.get("text/plain", "")))
+    return "\n".join(text), images
+
+
+def run(path_stem: str, tmp_path: Path, **parameters: str) -> tuple[str, int, Path]:
+    notebook = NOTEBOOK_DIR / f"{path_stem}.ipynb"
+    name = "-".join([path_stem, *parameters.values()])
+    executed, page = execute(
+        NotebookRun(notebook, {"stack": "local", **parameters}, name), tmp_path
+    )
+    assert page.read_text().startswith("<!DOCTYPE html>")
+    text, images = outputs(executed)
+    return text, images, page
+
+
+def test_seed_and_inspect(endpoint_url, tmp_path):
+    text, _, _ = run("01_seed_and_inspect", tmp_path)
+    assert "tables: 5" in text and "seed data: 30 received" in text
+    for table in (
+        "tenants-metadata",
+        "tenant-acme-corp-001-messages",
+        "tenant-techstart-inc-002-metrics",
+    ):
+        assert table in text
+    assert "OwnerEmailIndex" in text and "PAY_PER_REQUEST" in text
+
+
+@pytest.mark.parametrize("tenant", TENANTS)
+def test_explore_metrics_with_papermill_for_each_demo_tenant(endpoint_url, tmp_path, tenant):
+    text, images, _ = run("02_explore_metrics", tmp_path, tenant_id=tenant)
+    assert f"{tenant}: 10 metrics" in text
+    assert "revenue is reported in different units" in text and "USD" in text and "EUR" in text
+    assert "margin in percent for every tenant: comparable" in text
+    assert images >= 4  # the series, the headline panel, the comparison, the breakdown
+
+
+@pytest.mark.parametrize("tenant", TENANTS)
+def test_conversations(endpoint_url, tmp_path, tenant):
+    text, images, _ = run("03_conversations", tmp_path, tenant_id=tenant)
+    assert f"{tenant}: 2 sessions, 4 messages" in text
+    assert "MISSING" not in text and "salestalk-metrics" in text  # every cited figure found
+    assert "external record in" in text
+    assert images == 1
+
+
+def test_run_all_on_a_fresh_machine_starts_the_endpoint_in_the_kernel(tmp_path, monkeypatch):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", f"http://127.0.0.1:{port}")
+    text, _, _ = run("01_seed_and_inspect", tmp_path)
+    assert f"at http://127.0.0.1:{port} (started in this process)" in text
+    assert "seed data: 30 received: 30 written" in text
+
+
+def test_the_main_job_plans_every_notebook_per_tenant():
+    runs = planned_runs(PROJECT_DIR, "local", TENANTS)
+    assert [r.name for r in runs] == [
+        "01_seed_and_inspect",
+        "02_explore_metrics-acme-corp-001",
+        "02_explore_metrics-techstart-inc-002",
+        "03_conversations-acme-corp-001",
+        "03_conversations-techstart-inc-002",
+    ]
+    assert os.path.isabs(runs[0].notebook)
