@@ -83,9 +83,15 @@ class TableStore:
         self.sleep = sleep
         self.rng = rng or random.Random()
         self.throttle_retries = 0  # item-level retries used, for reports and tests
+        self.longest_retry_run = 0  # most retries one request needed (at most the budget)
 
     def _backoff(self, operation: str) -> Backoff:
         return Backoff(operation, self.table_name, self.policy, self.sleep, self.rng)
+
+    def _retried(self, backoff: Backoff, pending: int) -> None:
+        backoff.wait(pending)
+        self.throttle_retries += 1
+        self.longest_retry_run = max(self.longest_retry_run, backoff.retries)
 
     def fetch(self, keys: Sequence[Mapping[str, Any]]) -> dict[tuple[Any, ...], dict[str, Any]]:
         """The stored items with these keys (strongly consistent), by key tuple."""
@@ -105,9 +111,7 @@ class TableStore:
                     found[self.kind.key_of(plain)] = plain
                 request = response.get("UnprocessedKeys") or {}
                 if request:
-                    pending = len(request.get(self.table_name, {}).get("Keys", []))
-                    backoff.wait(pending)
-                    self.throttle_retries += 1
+                    self._retried(backoff, len(request.get(self.table_name, {}).get("Keys", [])))
         return found
 
     def put_batch(self, items: Sequence[Mapping[str, Any]]) -> None:
@@ -119,8 +123,7 @@ class TableStore:
                 response = self.client.batch_write_item(RequestItems=request)
                 request = response.get("UnprocessedItems") or {}
                 if request:
-                    backoff.wait(len(request.get(self.table_name, [])))
-                    self.throttle_retries += 1
+                    self._retried(backoff, len(request.get(self.table_name, [])))
 
     def put_conditional(self, puts: Sequence[ConditionalPut]) -> list[PutResult]:
         """Conditional puts in transactions (up to 100 items / 4 MB each).
@@ -145,8 +148,7 @@ class TableStore:
                 retry, throttled = self._sort_cancelled(group, reasons, results)
                 pending = retry + pending
                 if throttled:
-                    backoff.wait(len(pending))
-                    self.throttle_retries += 1
+                    self._retried(backoff, len(pending))
                 continue
             results.extend(PutResult(put, PutStatus.APPLIED) for put in group)
         return results

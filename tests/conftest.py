@@ -40,6 +40,15 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     _server_stack.close()
 
 
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    from tests.support.figures import lines
+
+    if lines():
+        terminalreporter.section("reliability figures")
+        for line in lines():
+            terminalreporter.write_line(line)
+
+
 def reset_endpoint(url: str) -> None:
     request = urllib.request.Request(f"{url}/moto-api/reset", method="POST")
     with urllib.request.urlopen(request, timeout=10):
@@ -65,3 +74,21 @@ def dynamodb(endpoint_url: str):
         aws_secret_access_key="test",
         config=client_config(),
     )
+
+
+@pytest.fixture
+def settings():
+    """The local stack's settings, read from Pulumi.local.yaml."""
+    from tenancy.stack_file import StackFile
+
+    return StackFile.load("local").settings()
+
+
+@pytest.fixture
+def tables(dynamodb, settings):
+    """The local stack's tables, freshly provisioned on the (emptied) moto server."""
+    from tenancy.provisioner import Provisioner
+    from tenancy.tables import all_table_specs
+
+    Provisioner(dynamodb).apply(all_table_specs(settings))
+    return dynamodb

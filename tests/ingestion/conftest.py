@@ -5,29 +5,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from ingestion.sources import SourceRecord
-from tenancy.provisioner import Provisioner
-from tenancy.stack_file import StackFile
-from tenancy.tables import all_table_specs
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 SEED_DIR = PROJECT_DIR / "seed_data"
 ACME = "acme-corp-001"
 TECHSTART = "techstart-inc-002"
-
-
-@pytest.fixture
-def settings():
-    return StackFile.load("local").settings()
-
-
-@pytest.fixture
-def tables(dynamodb, settings):
-    """The local stack's tables, freshly provisioned on the (emptied) moto server."""
-    Provisioner(dynamodb).apply(all_table_specs(settings))
-    return dynamodb
 
 
 def seed_records(tenant_id: str, kind: str) -> list[dict[str, Any]]:
