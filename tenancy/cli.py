@@ -319,4 +319,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m tenancy.cli`: run the importable module, whose functions the entry points name
+    from tenancy.cli import main as cli_main
+
+    sys.exit(cli_main())
