@@ -130,18 +130,20 @@ def _limited_lines(stream: IO[bytes]) -> Iterator[bytes | int]:
         yield length
 
 
-def jsonable(value: Any) -> Any:
-    """Parsed input back to plain JSON data (for the quarantine file): exact numbers where
-    possible, non-finite ones as text."""
+def dumps_exact(value: Any) -> str:
+    """JSON text for parsed input, numbers exactly as received (Decimal text, not a float):
+    a quarantined record keeps the very digits that got it refused. Non-finite numbers, which
+    JSON cannot hold, become text ("NaN", "Infinity")."""
     if isinstance(value, Decimal):
-        if not value.is_finite():
-            return str(value)
-        return float(value)  # JSON integers are parsed as int; a Decimal was a JSON fraction
+        return str(value) if value.is_finite() else json.dumps(str(value))
     if isinstance(value, dict):
-        return {k: jsonable(v) for k, v in value.items()}
+        fields = (
+            f"{json.dumps(str(k), ensure_ascii=False)}: {dumps_exact(v)}" for k, v in value.items()
+        )
+        return "{" + ", ".join(fields) + "}"
     if isinstance(value, list):
-        return [jsonable(v) for v in value]
-    return value
+        return "[" + ", ".join(dumps_exact(v) for v in value) + "]"
+    return json.dumps(value, ensure_ascii=False)
 
 
 class Quarantine:
@@ -162,11 +164,11 @@ class Quarantine:
             "source": self.source,
             "location": record.location,
             "errors": [error.to_json() for error in errors],
-            "record": jsonable(record.data),
         }
         if record.raw is not None and record.data is None:
             entry["raw"] = record.raw
-        self._file.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        text = json.dumps(entry, ensure_ascii=False)
+        self._file.write(f'{text[:-1]}, "record": {dumps_exact(record.data)}}}\n')
         self._file.flush()
         self.count += 1
 
