@@ -55,6 +55,7 @@ class RecordKind:
     # Whether a changed record may replace the stored one when the caller accepts updates
     # (a restated metric); a message is immutable once said.
     updatable: bool
+    derived_names: tuple[str, ...] = ()  # the attributes `derived` adds
 
     def record_fields(self, record: BaseModel) -> dict[str, Any]:
         mode = "json" if self.model is TenantRecord else "python"  # roster enums -> text
@@ -96,10 +97,6 @@ class RecordKind:
             *self.derived_names,
         }
 
-    @property
-    def derived_names(self) -> tuple[str, ...]:
-        return {"metric": (SERIES_ID_ATTR, GRANULARITY_ATTR)}.get(self.name, ())
-
 
 MESSAGE = RecordKind(
     name="message",
@@ -119,6 +116,7 @@ METRIC = RecordKind(
         GRANULARITY_ATTR: metric.granularity,
     },
     updatable=True,
+    derived_names=(SERIES_ID_ATTR, GRANULARITY_ATTR),
 )
 TENANT = RecordKind(
     name="tenant",

@@ -47,6 +47,12 @@ class _Reader:
         self.client = client
         self.page_size = page_size  # small pages in tests prove that paging is followed
 
+    def _get(self, table: str, kind: RecordKind, key: dict[str, Any]) -> Any:
+        """One item by its primary key (strongly consistent), as its contract model."""
+        response = self.client.get_item(TableName=table, Key=serialize(key), ConsistentRead=True)
+        item = response.get("Item")
+        return kind.from_item(deserialize(item)) if item else None
+
     def _query(
         self,
         table: str,
@@ -120,13 +126,8 @@ class TenantReader(_Reader):
     # --- messages ---
 
     def message(self, message_id: str) -> Message | None:
-        response = self.client.get_item(
-            TableName=self.own_table(self.messages_table),
-            Key=serialize({MESSAGES_LAYOUT.hash_key.name: message_id}),
-            ConsistentRead=True,
-        )
-        item = response.get("Item")
-        return MESSAGE.from_item(deserialize(item)) if item else None
+        key = {MESSAGES_LAYOUT.hash_key.name: message_id}
+        return self._get(self.own_table(self.messages_table), MESSAGE, key)
 
     def session_messages(self, session_id: str) -> list[Message]:
         """A session's messages in time order (ties by message id)."""
@@ -186,11 +187,7 @@ class TenantReader(_Reader):
             METRICS_LAYOUT.hash_key.name: series_id(subject, dimension[0] if dimension else None),
             METRICS_LAYOUT.range_key.name: period,
         }
-        response = self.client.get_item(
-            TableName=self.own_table(self.metrics_table), Key=serialize(key), ConsistentRead=True
-        )
-        item = response.get("Item")
-        return METRIC.from_item(deserialize(item)) if item else None
+        return self._get(self.own_table(self.metrics_table), METRIC, key)
 
     def all_metrics(self, *, start: str | None = None, end: str | None = None) -> list[Metric]:
         """Every metric of the tenant: one index query per metric type (a closed set)."""
@@ -235,13 +232,7 @@ class MetadataReader(_Reader):
         self.table = metadata_table_spec(settings).name
 
     def tenant(self, tenant_id: str) -> TenantRecord | None:
-        response = self.client.get_item(
-            TableName=self.table,
-            Key=serialize({METADATA_LAYOUT.hash_key.name: tenant_id}),
-            ConsistentRead=True,
-        )
-        item = response.get("Item")
-        return TENANT.from_item(deserialize(item)) if item else None
+        return self._get(self.table, TENANT, {METADATA_LAYOUT.hash_key.name: tenant_id})
 
     def tenants_by_owner(self, owner_email: str) -> list[TenantRecord]:
         return self._by("OwnerEmailIndex", owner_email)
