@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import fcntl
 import io
 import json
+import os
+import pty
 import socket
+import struct
+import subprocess
+import sys
+import termios
 
 import pytest
 
@@ -210,3 +217,28 @@ def test_query_commands_print_tables_or_json(capsys, tables):
     assert status == 0 and "no matching records" in err
     status, _, err = run(capsys, "query", "series", "--tenant", ACME, "x", "--from", "2025-13")
     assert status == 2 and "month 13 does not exist" in err
+
+
+def test_a_progress_bar_on_a_terminal_and_none_in_a_pipe(tables, tmp_path, endpoint_url):
+    path = write_jsonl(tmp_path / "m.jsonl", [make_metric(n) for n in range(300)])
+    argv = [sys.executable, "-m", "tenancy.cli", "ingest", "metrics", "--tenant", ACME, path]
+    env = {**os.environ, "AWS_ENDPOINT_URL_DYNAMODB": endpoint_url}
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+    process = subprocess.Popen(argv, stdout=follower, stderr=follower, env=env)
+    os.close(follower)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the terminal closed: the process is done
+            break
+        if not chunk:
+            break
+        output += chunk
+    assert process.wait() == 0
+    text = output.decode()
+    assert "acme-corp-001 metrics: 300 records [" in text  # tqdm's bar on the terminal
+
+    piped = subprocess.run(argv, capture_output=True, text=True, env=env)
+    assert piped.returncode == 0 and "records [" not in piped.stderr
