@@ -287,13 +287,24 @@ def cmd_up(args: argparse.Namespace) -> int:
     if not args.skip_notebooks:
         out_dir = Path(args.reports) if args.reports else project / REPORT_DIR_NAME
         step(4, f"notebooks, executed headless into {out_dir}")
-        pages = render_reports(
-            project,
-            args.stack,
-            settings.roster.ids,
-            out_dir,
-            progress=lambda n, total, run: print(f"  ({n}/{total}) {run.describe()}", flush=True),
-        )
+        from papermill.exceptions import PapermillExecutionError
+
+        try:
+            pages = render_reports(
+                project,
+                args.stack,
+                settings.roster.ids,
+                out_dir,
+                progress=lambda n, total, run: print(
+                    f"  ({n}/{total}) {run.describe()}", flush=True
+                ),
+            )
+        except PapermillExecutionError as exc:
+            raise CommandError(
+                f"a notebook failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue} "
+                f"(the executed notebook, with the traceback, is in {out_dir})",
+                EXIT_FAILED,
+            ) from None
     step(steps, f"done in {time.monotonic() - started:.0f} s")
     venv_bin = Path(sys.executable).parent
     with contextlib.suppress(ValueError):  # show .venv/bin when run from the project
