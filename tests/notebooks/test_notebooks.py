@@ -131,3 +131,22 @@ def test_the_main_job_plans_every_notebook_per_tenant():
         "03_conversations-techstart-inc-002",
     ]
     assert os.path.isabs(runs[0].notebook)
+
+
+def test_a_failing_cell_fails_the_run(tmp_path):
+    from papermill.exceptions import PapermillExecutionError
+
+    book = nbformat.v4.new_notebook()
+    book.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    book.cells = [
+        nbformat.v4.new_code_cell("stack = 'local'", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("raise ValueError('broken on purpose')"),
+    ]
+    path = tmp_path / "broken.ipynb"
+    nbformat.write(book, path)
+    with pytest.raises(PapermillExecutionError, match="broken on purpose"):
+        execute(NotebookRun(path, {"stack": "local"}, "broken"), tmp_path / "out")
