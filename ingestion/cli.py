@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -26,6 +27,7 @@ from ingestion.report import IngestReport
 from ingestion.schemas import SCHEMA_DIR, write_schemas
 from ingestion.seeding import SEED_DIR_NAME, seed
 from ingestion.sources import InputFileError, Quarantine, open_input, read_records
+from ingestion.workspace import LOOPBACK_HOSTS
 from ingestion.writer import IngestInterruptedError, TenantWriter, WriteMode
 from tenancy.cli import (
     EXIT_FAILED,
@@ -37,6 +39,7 @@ from tenancy.cli import (
     connection_problem,
     load_stack,
 )
+from tenancy.connection import resolve_target
 from tenancy.local_endpoint import DEFAULT_PORT, STATE_DIR_NAME
 from tenancy.roster import RosterError, UnknownTenantError
 from tenancy.settings import StackConfigError
@@ -275,13 +278,13 @@ def cmd_up(args: argparse.Namespace) -> int:
     def step(number: int, text: str) -> None:
         print(f"\n[{number}/{steps}] {text}", flush=True)
 
-    step(1, f"embedded DynamoDB endpoint on port {args.port}")
-    cmd_local_start(args)
+    port = _local_port(args)
+    step(1, f"embedded DynamoDB endpoint on port {port}")
+    cmd_local_start(argparse.Namespace(port=port))
     step(2, f"tables of stack {args.stack!r}")
     cmd_provision(args)
     step(3, "seed data")
-    args.tenant, args.json = None, False
-    status = cmd_seed(args)
+    status = cmd_seed(argparse.Namespace(**vars(args), tenant=None, json=False))
     _, settings = _settings(args)
     pages: list[Path] = []
     if not args.skip_notebooks:
@@ -315,13 +318,28 @@ def cmd_up(args: argparse.Namespace) -> int:
     )
     for page in pages:
         print(f"  report: {page}")
+    moved = port != DEFAULT_PORT  # the stack file says 4566: say where the endpoint really is
+    env = f"AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:{port} " if moved else ""
     print(
         "\nOpen the notebooks in Jupyter Lab against the running endpoint:\n"
-        f"  {venv_bin / 'jupyter'} lab notebooks/\n"
+        f"  {env}{venv_bin / 'jupyter'} lab notebooks/\n"
         "Stop the endpoint when you are done:\n"
-        f"  {venv_bin / 'salestalk'} local stop"
+        f"  {venv_bin / 'salestalk'} local stop" + (f" --port {port}" if moved else "")
     )
     return status
+
+
+def _local_port(args: argparse.Namespace) -> int:
+    """The port of the stack's endpoint (AWS_ENDPOINT_URL_DYNAMODB may move it), which must be
+    on this machine: the main job serves the embedded endpoint there."""
+    target = resolve_target(load_stack(args))
+    parts = urlsplit(target.endpoint_url or "")
+    if not target.is_local or parts.hostname not in LOOPBACK_HOSTS or parts.port is None:
+        raise CommandError(
+            f"`salestalk up` runs the embedded endpoint on this machine, but stack "
+            f"{args.stack!r} points at {target.describe()}"
+        )
+    return parts.port
 
 
 def cmd_schemas(args: argparse.Namespace) -> int:
@@ -337,7 +355,6 @@ def register_commands(commands: argparse._SubParsersAction) -> None:
         help="the main job: start the endpoint, provision, seed, render the notebooks as HTML",
     )
     add_stack_argument(up)
-    up.add_argument("--port", type=int, default=DEFAULT_PORT)
     up.add_argument("--reports", metavar="DIR", help="where the HTML goes (default: reports/)")
     up.add_argument("--skip-notebooks", action="store_true")
     up.add_argument("--allow-aws", action="store_true", help=argparse.SUPPRESS)

@@ -1,0 +1,58 @@
+"""`salestalk up`, the main job, end to end in a scratch copy of the project."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+
+from tenancy.cli import main
+from tenancy.local_endpoint import answers
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    for name in ("Pulumi.yaml", "Pulumi.local.yaml"):
+        shutil.copy(PROJECT_DIR / name, tmp_path / name)
+    for folder in ("notebooks", "seed_data"):
+        shutil.copytree(PROJECT_DIR / folder, tmp_path / folder)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("SALESTALK_PROJECT_DIR", str(tmp_path))
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", f"http://127.0.0.1:{port}")
+    yield tmp_path, port
+    main(["local", "stop", "--port", str(port)])
+
+
+def test_the_main_job_twice(project, capsys):
+    folder, port = project
+    assert main(["up"]) == 0
+    out = capsys.readouterr().out
+    for step in ("[1/5] embedded DynamoDB endpoint", "[2/5] tables", "[3/5] seed data",
+                 "[4/5] notebooks, executed headless", "[5/5] done"):  # fmt: skip
+        assert step in out
+    assert "5 created" in out and "total: 30 received: 30 written" in out
+    pages = sorted(p.name for p in (folder / "reports").glob("*.html"))
+    assert len(pages) == 5 and "02_explore_metrics-techstart-inc-002.html" in pages
+    assert f"AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:{port} " in out
+    assert f"local stop --port {port}" in out
+    assert answers(f"http://127.0.0.1:{port}")  # left running for Jupyter
+
+    assert main(["up", "--skip-notebooks"]) == 0
+    out = capsys.readouterr().out
+    assert "nothing to start" in out and "nothing to change" in out
+    assert "total: 30 received: 0 written, 30 duplicates" in out
+    assert main(["seed", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["written"] == 0
+
+
+def test_the_main_job_refuses_a_remote_endpoint(project, capsys, monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", "http://dynamodb.internal.example:8000")
+    assert main(["up"]) == 2
+    assert "runs the embedded endpoint on this machine" in capsys.readouterr().err
