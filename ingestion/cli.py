@@ -38,6 +38,7 @@ from tenancy.cli import (
     connect,
     connection_problem,
     load_stack,
+    non_empty,
 )
 from tenancy.connection import resolve_target
 from tenancy.local_endpoint import DEFAULT_PORT, STATE_DIR_NAME
@@ -46,6 +47,7 @@ from tenancy.settings import StackConfigError
 from tenancy.stack_file import find_project_dir
 
 KINDS = {"messages": MESSAGE, "metrics": METRIC}
+QUARANTINE_DIR_NAME = "quarantine"
 
 
 def _settings(args):
@@ -69,9 +71,13 @@ def _exit_status(report: IngestReport) -> int:
     return EXIT_OK if report.clean else EXIT_FAILED
 
 
+def _quarantine_dir() -> Path:
+    return find_project_dir() / STATE_DIR_NAME / QUARANTINE_DIR_NAME
+
+
 def _default_quarantine(tenant_id: str, kind: str) -> Path:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    return find_project_dir() / STATE_DIR_NAME / "quarantine" / f"{tenant_id}-{kind}-{stamp}.jsonl"
+    return _quarantine_dir() / f"{tenant_id}-{kind}-{stamp}.jsonl"
 
 
 def _print_details(report: IngestReport, limit: int = 20) -> None:
@@ -100,6 +106,8 @@ def _progress_bar(enabled: bool, description: str) -> tuple[Callable[[int], None
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     kind = KINDS[args.kind]
+    if args.accept_updates and not kind.updatable:
+        raise CommandError(f"--accept-updates: a stored {kind.name} is immutable, never updated")
     _, settings = _settings(args)
     _check_tenants(settings, [args.tenant])
     target, client = connect(args)
@@ -123,6 +131,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             )
     except InputFileError as exc:
         raise CommandError(str(exc)) from None
+    except OSError as exc:  # the quarantine file cannot be written, the input cannot be read
+        raise CommandError(f"{exc.filename or args.file}: {exc.strerror or exc}") from None
     except IngestInterruptedError as exc:
         _report(args, exc.report, error=str(exc))
         print(f"salestalk: error: {_interruption(target, exc)}", file=sys.stderr)
@@ -163,7 +173,7 @@ def cmd_seed(args: argparse.Namespace) -> int:
     _check_tenants(settings, args.tenant)
     target, client = connect(args)
     project = find_project_dir()
-    quarantine_dir = project / STATE_DIR_NAME / "quarantine"
+    quarantine_dir = _quarantine_dir()
     try:
         result = seed(
             client,
@@ -175,7 +185,13 @@ def cmd_seed(args: argparse.Namespace) -> int:
         )
     except IngestInterruptedError as exc:
         raise CommandError(_interruption(target, exc)) from None
-    except (BotoCoreError, ClientError) as exc:
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "ResourceNotFoundException":
+            raise CommandError(
+                f"{exc}: the stack's tables do not exist yet, run `salestalk provision` first"
+            ) from None
+        raise
+    except BotoCoreError as exc:
         raise connection_problem(target, exc) from None
     total = result.total()
     if args.json:
@@ -318,7 +334,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     )
     for page in pages:
         print(f"  report: {page}")
-    moved = port != DEFAULT_PORT  # the stack file says 4566: say where the endpoint really is
+    moved = port != DEFAULT_PORT  # not where `jupyter` and `local stop` look by default
     env = f"AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:{port} " if moved else ""
     print(
         "\nOpen the notebooks in Jupyter Lab against the running endpoint:\n"
@@ -332,7 +348,11 @@ def cmd_up(args: argparse.Namespace) -> int:
 def _local_port(args: argparse.Namespace) -> int:
     """The port of the stack's endpoint (AWS_ENDPOINT_URL_DYNAMODB may move it), which must be
     on this machine: the main job serves the embedded endpoint there."""
-    target = resolve_target(load_stack(args))
+    _settings(args)  # a bad roster stops the main job before anything starts
+    try:
+        target = resolve_target(load_stack(args))
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
     parts = urlsplit(target.endpoint_url or "")
     if not target.is_local or parts.hostname not in LOOPBACK_HOSTS or parts.port is None:
         raise CommandError(
@@ -343,7 +363,11 @@ def _local_port(args: argparse.Namespace) -> int:
 
 
 def cmd_schemas(args: argparse.Namespace) -> int:
-    for path in write_schemas(Path(args.out) if args.out else SCHEMA_DIR):
+    try:
+        written = write_schemas(Path(args.out) if args.out else SCHEMA_DIR)
+    except OSError as exc:
+        raise CommandError(f"cannot write the schemas to {args.out}: {exc.strerror}") from None
+    for path in written:
         print(f"wrote {path}")
     return EXIT_OK
 
@@ -400,20 +424,20 @@ def register_commands(commands: argparse._SubParsersAction) -> None:
         sub = patterns.add_parser(name, help=text)
         sub.add_argument("--tenant", required=True, metavar="ID")
         for argument, options in arguments:
-            sub.add_argument(argument, **options)
+            sub.add_argument(argument, type=non_empty, **options)
         if name in ("series", "type", "dimension"):
             sub.add_argument("--from", dest="start", metavar="PERIOD")
             sub.add_argument("--to", dest="end", metavar="PERIOD")
         _query_common(sub, run)
     tenants = patterns.add_parser("tenants", help="tenants by owner email or by status")
     which = tenants.add_mutually_exclusive_group(required=True)
-    which.add_argument("--owner", metavar="EMAIL")
-    which.add_argument("--status")
+    which.add_argument("--owner", metavar="EMAIL", type=non_empty)
+    which.add_argument("--status", type=non_empty)
     _query_common(
         tenants,
         lambda c, s, a: (
             MetadataReader(c, s).tenants_by_owner(a.owner)
-            if a.owner
+            if a.owner is not None
             else MetadataReader(c, s).tenants_by_status(a.status)
         ),
     )

@@ -89,9 +89,25 @@ Confidence = Annotated[
     Field(ge=0, le=1),
     WithJsonSchema({"type": "number", "minimum": 0, "maximum": 1}),
 ]
-Text = Annotated[str, StringConstraints(strict=True, strip_whitespace=True, min_length=1)]
+
+
+def _encodable(value: str) -> str:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("is not valid Unicode text (it holds a lone surrogate)") from None
+    return value
+
+
+Text = Annotated[
+    str,
+    StringConstraints(strict=True, strip_whitespace=True, min_length=1),
+    AfterValidator(_encodable),
+]
 ShortText = Annotated[
-    str, StringConstraints(strict=True, strip_whitespace=True, min_length=1, max_length=256)
+    str,
+    StringConstraints(strict=True, strip_whitespace=True, min_length=1, max_length=256),
+    AfterValidator(_encodable),
 ]
 Slug = Annotated[
     str, StringConstraints(strict=True, pattern=r"^[a-z][a-z0-9_]{0,63}$")

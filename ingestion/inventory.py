@@ -46,7 +46,7 @@ def table_overview(client, settings: StackSettings) -> list[dict[str, Any]]:
                     # DescribeTable's count: exact on the embedded endpoint, refreshed about
                     # every six hours on AWS.
                     "items": description.get("ItemCount", 0),
-                    "matches_definition": live == spec.shape(),
+                    "matches_definition": live.matches(spec.shape()),
                 }
             )
         rows.append(row)
@@ -72,4 +72,5 @@ def sessions(client, settings: StackSettings, tenant_id: str) -> list[str]:
     """The ids of a tenant's conversation sessions, sorted."""
     tenant = settings.roster.get(tenant_id)
     table = tenant_table_specs(settings, tenant)[MESSAGES_LAYOUT.kind].name
-    return sorted({item["sessionId"] for item in scan(client, table, projection="sessionId")})
+    session = next(i for i in MESSAGES_LAYOUT.indexes if i.name == "SessionIndex").hash_key.name
+    return sorted({item[session] for item in scan(client, table, projection=session)})

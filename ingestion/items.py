@@ -45,6 +45,12 @@ def metric_record_key(metric: Metric) -> str:
     return f"{key}:{metric.dimension}" if metric.dimension else key
 
 
+def parse_metric_record_key(record_key: str) -> tuple[str, str, str, str | None]:
+    """(tenantId, subject, period, dimension) from a metric's idempotency key."""
+    tenant_id, subject, period, *dimension = record_key.split(":", 3)
+    return tenant_id, subject, period, (dimension[0] if dimension else None)
+
+
 @dataclass(frozen=True)
 class RecordKind:
     name: str

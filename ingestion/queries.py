@@ -20,6 +20,7 @@ from ingestion.items import (
     TENANT,
     RecordKind,
     deserialize,
+    parse_metric_record_key,
     serialize,
     series_id,
 )
@@ -93,7 +94,9 @@ def _period_range(start: str | None, end: str | None):
     granularities = {period_granularity(p) for p in (start, end) if p}
     if len(granularities) > 1:
         raise ValueError(f"period range {start}..{end} mixes granularities")
-    period = Key("period")
+    if start and end and start > end:
+        raise ValueError(f"period range {start}..{end} ends before it starts")
+    period = Key(METRICS_LAYOUT.range_key.name)
     if start and end:
         condition = period.between(start, end)
     elif start:
@@ -178,13 +181,13 @@ class TenantReader(_Reader):
 
     def metric(self, record_key: str) -> Metric | None:
         """One metric by its idempotency key `{tenantId}:{subject}:{period}[:{dimension}]`."""
-        tenant_id, subject, period, *dimension = record_key.split(":", 3)
+        tenant_id, subject, period, dimension = parse_metric_record_key(record_key)
         if tenant_id != self.tenant.tenant_id:
             raise CrossTenantAccessError(
                 f"{record_key!r} belongs to tenant {tenant_id!r}, not {self.tenant.tenant_id!r}"
             )
         key = {
-            METRICS_LAYOUT.hash_key.name: series_id(subject, dimension[0] if dimension else None),
+            METRICS_LAYOUT.hash_key.name: series_id(subject, dimension),
             METRICS_LAYOUT.range_key.name: period,
         }
         return self._get(self.own_table(self.metrics_table), METRIC, key)

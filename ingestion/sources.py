@@ -20,6 +20,7 @@ from typing import IO, Any
 
 from ingestion.report import FieldError
 
+UTF8_BOM = b"\xef\xbb\xbf"
 MAX_LINE_BYTES = 1024 * 1024  # far above DynamoDB's 400 KB item: anything longer is refused
 
 
@@ -51,6 +52,8 @@ def open_input(path: str) -> IO[bytes]:
 def read_records(stream: IO[bytes], name: str = "input") -> Iterator[SourceRecord]:
     """The records of a JSON array or JSON Lines stream, told apart by the first character."""
     buffered = stream if isinstance(stream, io.BufferedReader) else io.BufferedReader(stream)
+    if buffered.peek(3)[:3] == UTF8_BOM:  # as Excel and PowerShell write UTF-8
+        buffered.read(3)
     head = buffered.peek(4096)[:4096]
     if b"\x00" in head:
         raise InputFileError(f"{name} is binary, not JSON")
@@ -80,6 +83,8 @@ def _array_records(stream: IO[bytes], name: str) -> Iterator[SourceRecord]:
             f"{exc.msg}); nothing was written. Fix the file, or use JSON Lines so that one "
             "bad record does not stop the others"
         ) from None
+    except (ValueError, ArithmeticError) as exc:  # e.g. a 5,000-digit integer
+        raise InputFileError(f"{name} holds a number that cannot be read: {exc}") from None
     if not isinstance(data, list):
         raise InputFileError(f"{name}: expected a JSON array of records")
     for number, element in enumerate(data, start=1):
@@ -109,6 +114,9 @@ def _line_records(stream: IO[bytes], name: str) -> Iterator[SourceRecord]:
         except json.JSONDecodeError as exc:
             reason = f"is not valid JSON (column {exc.colno}: {exc.msg})"
             yield SourceRecord(location, raw=text, error=FieldError("(line)", reason))
+        except (ValueError, ArithmeticError) as exc:  # a 5,000-digit integer, 1e-99999999999
+            reason = f"holds a number that cannot be read ({exc})"
+            yield SourceRecord(location, raw=text, error=FieldError("(line)", reason))
 
 
 def _limited_lines(stream: IO[bytes]) -> Iterator[bytes | int]:
@@ -137,13 +145,11 @@ def dumps_exact(value: Any) -> str:
     if isinstance(value, Decimal):
         return str(value) if value.is_finite() else json.dumps(str(value))
     if isinstance(value, dict):
-        fields = (
-            f"{json.dumps(str(k), ensure_ascii=False)}: {dumps_exact(v)}" for k, v in value.items()
-        )
+        fields = (f"{json.dumps(str(k))}: {dumps_exact(v)}" for k, v in value.items())
         return "{" + ", ".join(fields) + "}"
     if isinstance(value, list):
         return "[" + ", ".join(dumps_exact(v) for v in value) + "]"
-    return json.dumps(value, ensure_ascii=False)
+    return json.dumps(value)  # ASCII escapes: even a lone surrogate can be written
 
 
 class Quarantine:
@@ -167,7 +173,7 @@ class Quarantine:
         }
         if record.raw is not None and record.data is None:
             entry["raw"] = record.raw
-        text = json.dumps(entry, ensure_ascii=False)
+        text = json.dumps(entry)
         self._file.write(f'{text[:-1]}, "record": {dumps_exact(record.data)}}}\n')
         self._file.flush()
         self.count += 1

@@ -25,8 +25,10 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ValidationError
 
+from ingestion.backoff import RetryBudgetExhaustedError
 from ingestion.items import (
     CONTENT_HASH_ATTR,
     INGEST_ID_ATTR,
@@ -37,12 +39,12 @@ from ingestion.items import (
 )
 from ingestion.report import Conflict, FieldError, IngestReport, Outcome, Rejection
 from ingestion.sources import Quarantine, SourceRecord
-from ingestion.store import ConditionalPut, PutStatus, TableStore
+from ingestion.store import BATCH_GET_LIMIT, ConditionalPut, PutStatus, TableStore
 from tenancy.connection import RETRY_POLICY, RetryPolicy
 from tenancy.settings import StackSettings
 from tenancy.tables import tenant_table_specs
 
-CHUNK_SIZE = 100  # one BatchGetItem of keys per chunk; transactions take up to 100 items
+CHUNK_SIZE = BATCH_GET_LIMIT  # one BatchGetItem of keys per chunk, one transaction of items
 
 
 class WriteMode(StrEnum):
@@ -119,13 +121,25 @@ class IdempotentWriter:
         report: IngestReport,
         quarantine: Quarantine | None = None,
     ) -> None:
-        unique: dict[tuple[Any, ...], Candidate] = {}
-        for candidate in candidates:  # one action per key per request: repeats settle here
+        """Write candidates in input order. A key that repeats starts a new segment, so the
+        repeat is classified against the table after its earlier occurrence was written,
+        exactly as it would be a chunk later."""
+        segment: dict[tuple[Any, ...], Candidate] = {}
+        for candidate in candidates:
             key = self.kind.key_of(candidate.item)
-            if key in unique:
-                self._settle_against(candidate, unique[key].item, report)
-            else:
-                unique[key] = candidate
+            if key in segment:
+                self._write_unique(segment, report, quarantine)
+                segment = {}
+            segment[key] = candidate
+        if segment:
+            self._write_unique(segment, report, quarantine)
+
+    def _write_unique(
+        self,
+        unique: dict[tuple[Any, ...], Candidate],
+        report: IngestReport,
+        quarantine: Quarantine | None,
+    ) -> None:
         stored = self.store.fetch([self.kind.key_dict(c.item) for c in unique.values()])
 
         puts: list[ConditionalPut] = []
@@ -146,10 +160,12 @@ class IdempotentWriter:
             by_put[id(put)] = candidate
 
         if self.mode is WriteMode.BATCH:
-            self.store.put_batch([put.item for put in puts])
-            for put in puts:
-                report.count(Outcome.WRITTEN if put.expected_hash is None else Outcome.UPDATED)
-            return
+            # New records unconditionally; accepted updates still only over the version read.
+            new = [put for put in puts if put.expected_hash is None]
+            self.store.put_batch([put.item for put in new])
+            for _ in new:
+                report.count(Outcome.WRITTEN)
+            puts = [put for put in puts if put.expected_hash is not None]
 
         rounds = 0
         while puts:
@@ -186,12 +202,6 @@ class IdempotentWriter:
             return ConditionalPut(candidate.item, stored.get(CONTENT_HASH_ATTR))
         self._conflict(candidate, stored, report)
         return None
-
-    def _settle_against(self, candidate: Candidate, earlier: dict[str, Any], report) -> None:
-        if earlier[CONTENT_HASH_ATTR] == candidate.item[CONTENT_HASH_ATTR]:
-            report.count(Outcome.DUPLICATE)
-        else:
-            self._conflict(candidate, earlier, report)
 
     def _conflict(self, candidate: Candidate, stored: dict[str, Any], report) -> None:
         fields = self.kind.record_fields(candidate.record)
@@ -284,7 +294,7 @@ class TenantWriter:
                 self.writer.write(chunk, report, quarantine)
                 if progress:
                     progress(report.received)
-        except Exception as exc:
+        except (BotoCoreError, ClientError, RetryBudgetExhaustedError) as exc:
             report.throttle_retries = self.store.throttle_retries
             if quarantine is not None and quarantine.written:
                 report.quarantine = quarantine.path

@@ -26,7 +26,7 @@ from tenancy.local_endpoint import (
     answers,
 )
 from tenancy.provisioner import Outcome, Provisioner, ProvisionError, observe
-from tenancy.roster import Plan, RosterError, Tenant, TenantStatus
+from tenancy.roster import Plan, RosterError, TenantStatus, parse_roster
 from tenancy.settings import StackConfigError
 from tenancy.stack_file import StackFile, StackFileError, find_project_dir
 from tenancy.tables import all_table_specs
@@ -41,6 +41,19 @@ class CommandError(Exception):
     def __init__(self, message: str, status: int = EXIT_USAGE):
         super().__init__(message)
         self.status = status
+
+
+def port_number(text: str) -> int:
+    port = int(text)
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a TCP port (1-65535)")
+    return port
+
+
+def non_empty(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must not be empty")
+    return text
 
 
 def add_stack_argument(parser: argparse.ArgumentParser) -> None:
@@ -174,7 +187,7 @@ def cmd_tables(args: argparse.Namespace) -> int:
                 + ")"
                 for name, index in sorted(live.indexes.items())
             )
-            drift = " DRIFT: differs from its definition" if live != spec.shape() else ""
+            drift = "" if live.matches(spec.shape()) else " DRIFT: differs from its definition"
             print(
                 f"  {live.name}: key ({keys}); indexes {indexes}; {live.billing_mode}; "
                 f"encryption {'on' if live.server_side_encryption else 'off'}; "
@@ -214,23 +227,21 @@ def cmd_roster_validate(args: argparse.Namespace) -> int:
 def cmd_roster_add(args: argparse.Namespace) -> int:
     stack_file = load_stack(args)
     _settings(stack_file)  # the existing roster must be valid before it is extended
+    entry = {
+        "tenantId": args.tenant_id,
+        "name": args.name,
+        "industry": args.industry,
+        "region": args.region,
+        "plan": args.plan,
+        "ownerEmail": args.owner_email,
+        "status": args.status,
+    }
     try:
-        tenant = Tenant.model_validate(
-            {
-                "tenantId": args.tenant_id,
-                "name": args.name,
-                "industry": args.industry,
-                "region": args.region,
-                "plan": args.plan,
-                "ownerEmail": args.owner_email,
-                "status": args.status,
-            }
-        )
+        # Validated as a roster entry: errors read as they do for the whole roster.
+        (tenant,) = parse_roster([entry], source="the new entry")
         settings = stack_file.add_tenant(tenant)
     except RosterError as exc:
         raise CommandError(str(exc)) from None
-    except ValueError as exc:  # pydantic's ValidationError for the new entry alone
-        raise CommandError(f"tenant {args.tenant_id!r}: {exc}") from None
     print(
         f"added tenant {tenant.tenant_id!r} to {stack_file.path.name} "
         f"({len(settings.roster)} tenants). Next: `salestalk provision --stack {args.stack}` "
@@ -249,7 +260,9 @@ def register_commands(commands: argparse._SubParsersAction) -> None:
         ("status", cmd_local_status, "say what answers on the port"),
     ):
         sub = local_commands.add_parser(name, help=text)
-        sub.add_argument("--port", type=int, default=DEFAULT_PORT, help="default: %(default)s")
+        sub.add_argument(
+            "--port", type=port_number, default=DEFAULT_PORT, help="default: %(default)s"
+        )
         sub.set_defaults(func=func)
 
     for name, func, text in (

@@ -67,10 +67,12 @@ class Target:
 
     @property
     def is_local(self) -> bool:
+        """Any endpoint that is not AWS's own (LocalStack may run under any host name)."""
         if not self.endpoint_url:
             return False
-        host = (urlsplit(self.endpoint_url).hostname or "").lower()
-        return bool(host) and not host.endswith(AWS_HOST_SUFFIXES)
+        host = (urlsplit(self.endpoint_url).hostname or "").lower().rstrip(".")
+        aws = host.endswith(AWS_HOST_SUFFIXES) or host in {s.lstrip(".") for s in AWS_HOST_SUFFIXES}
+        return bool(host) and not aws
 
     def describe(self) -> str:
         where = self.endpoint_url or f"real AWS DynamoDB in {self.region}"

@@ -24,17 +24,29 @@ from pydantic import (
 
 # Longest tenant id: keeps `tenant-{id}-messages` within DynamoDB's 255 characters even with a
 # long table prefix, and the per-tenant IAM role's auto-generated name within IAM's 64.
+TENANT_ID_MIN_LENGTH = 3
 TENANT_ID_MAX_LENGTH = 32
-TENANT_ID_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$"
+TENANT_ID_PATTERN = rf"^[a-z0-9](?:[a-z0-9-]{{0,{TENANT_ID_MAX_LENGTH - 2}}}[a-z0-9])?$"
+TENANT_ID_RULE = (
+    f"must be {TENANT_ID_MIN_LENGTH}-{TENANT_ID_MAX_LENGTH} lowercase letters, digits and "
+    "hyphens, starting and ending with a letter or digit"
+)
 
 TenantId = Annotated[
     str,
     StringConstraints(
-        min_length=3, max_length=TENANT_ID_MAX_LENGTH, pattern=TENANT_ID_PATTERN, strict=True
+        min_length=TENANT_ID_MIN_LENGTH,
+        max_length=TENANT_ID_MAX_LENGTH,
+        pattern=TENANT_ID_PATTERN,
+        strict=True,
     ),
 ]
+# Printable text only: a newline in a name would break every listing that shows it.
 NonEmptyText = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$"
+    ),
 ]
 
 
@@ -150,11 +162,10 @@ def describe_errors(exc: ValidationError, raw: list[Any]) -> list[str]:
         field = ".".join(str(part) for part in loc[1:]) or "(entry)"
         reason = error["msg"].removeprefix("Value error, ")
         if field == "tenantId" and error["type"].startswith("string_"):
-            reason = (
-                "must be 3-32 lowercase letters, digits and hyphens, "
-                "starting and ending with a letter or digit"
-            )
+            reason = TENANT_ID_RULE
         if error["type"] == "missing":
             reason = "is required"
+        if error["type"] == "string_pattern_mismatch" and field != "tenantId":
+            reason = "must be printable text on one line"
         problems.append(f"{who}, field {field!r}: {reason}")
     return problems

@@ -8,6 +8,7 @@ what they produce equal. Key attribute names are the record field names of the d
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -179,6 +180,12 @@ class TableShape:
     point_in_time_recovery: bool
     deletion_protection: bool
     tags: Mapping[str, str]
+
+    def matches(self, wanted: TableShape) -> bool:
+        """True when this (live) table is what `wanted` defines. Tags the platform does not
+        manage (a cost-centre tag added by hand) are not drift."""
+        managed = {key: value for key, value in self.tags.items() if key in wanted.tags}
+        return dataclasses.replace(self, tags=managed) == wanted
 
 
 def table_name(settings: StackSettings, base: str) -> str:
