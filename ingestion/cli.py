@@ -28,7 +28,12 @@ from ingestion.schemas import SCHEMA_DIR, write_schemas
 from ingestion.seeding import SEED_DIR_NAME, seed
 from ingestion.sources import InputFileError, Quarantine, open_input, read_records
 from ingestion.workspace import LOOPBACK_HOSTS
-from ingestion.writer import IngestInterruptedError, TenantWriter, WriteMode
+from ingestion.writer import (
+    IngestInterruptedError,
+    TenantNotWritableError,
+    TenantWriter,
+    WriteMode,
+)
 from tenancy.cli import (
     EXIT_FAILED,
     EXIT_OK,
@@ -111,14 +116,17 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     _, settings = _settings(args)
     _check_tenants(settings, [args.tenant])
     target, client = connect(args)
-    writer = TenantWriter(
-        client,
-        settings,
-        args.tenant,
-        kind,
-        accept_updates=args.accept_updates,
-        mode=WriteMode(args.mode),
-    )
+    try:
+        writer = TenantWriter(
+            client,
+            settings,
+            args.tenant,
+            kind,
+            accept_updates=args.accept_updates,
+            mode=WriteMode(args.mode),
+        )
+    except TenantNotWritableError as exc:
+        raise CommandError(str(exc)) from None
     quarantine_path = Path(args.quarantine) if args.quarantine else None
     quarantine = Quarantine(
         quarantine_path or _default_quarantine(args.tenant, args.kind), source=args.file

@@ -91,23 +91,10 @@ Confidence = Annotated[
 ]
 
 
-def _encodable(value: str) -> str:
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("is not valid Unicode text (it holds a lone surrogate)") from None
-    return value
-
-
-Text = Annotated[
-    str,
-    StringConstraints(strict=True, strip_whitespace=True, min_length=1),
-    AfterValidator(_encodable),
-]
+# pydantic refuses text that is not valid Unicode (a lone surrogate) before these rules run.
+Text = Annotated[str, StringConstraints(strict=True, strip_whitespace=True, min_length=1)]
 ShortText = Annotated[
-    str,
-    StringConstraints(strict=True, strip_whitespace=True, min_length=1, max_length=256),
-    AfterValidator(_encodable),
+    str, StringConstraints(strict=True, strip_whitespace=True, min_length=1, max_length=256)
 ]
 Slug = Annotated[
     str, StringConstraints(strict=True, pattern=r"^[a-z][a-z0-9_]{0,63}$")

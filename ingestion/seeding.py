@@ -77,6 +77,10 @@ def seed(
     result = SeedResult(metadata=register_tenants(client, settings, selected))
     for tenant_id in selected:
         result.tenants[tenant_id] = {}
+        if not settings.roster.get(tenant_id).status.accepts_writes:
+            if progress:
+                progress(f"{tenant_id}: skipped, {settings.roster.get(tenant_id).status}")
+            continue
         for kind, path in seed_files(seed_dir, tenant_id).items():
             if progress:
                 progress(f"{tenant_id}: {path.name}")

@@ -52,6 +52,10 @@ class WriteMode(StrEnum):
     BATCH = "batch"
 
 
+class TenantNotWritableError(PermissionError):
+    """The tenant is suspended or offboarding."""
+
+
 class IngestInterruptedError(RuntimeError):
     """Ingestion stopped part-way (budget spent, endpoint gone); carries what was done."""
 
@@ -241,6 +245,11 @@ class TenantWriter:
         clock: Callable[[], str] = utc_now,
     ):
         self.tenant = settings.roster.get(tenant_id)  # UnknownTenantError if not onboarded
+        if not self.tenant.status.accepts_writes:
+            raise TenantNotWritableError(
+                f"tenant {tenant_id!r} is {self.tenant.status}: it takes no new data "
+                "(set its status to active in the roster to ingest again)"
+            )
         self.kind = kind
         self.table_name = tenant_table_specs(settings, self.tenant)[kind.layout.kind].name
         self.store = TableStore(client, self.table_name, kind, policy=policy, sleep=sleep, rng=rng)

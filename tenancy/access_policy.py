@@ -10,17 +10,20 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-DATA_ACTIONS: tuple[str, ...] = (
+READ_ACTIONS: tuple[str, ...] = (
     "dynamodb:BatchGetItem",
+    "dynamodb:DescribeTable",
+    "dynamodb:GetItem",
+    "dynamodb:Query",
+)
+WRITE_ACTIONS: tuple[str, ...] = (
     "dynamodb:BatchWriteItem",
     "dynamodb:ConditionCheckItem",
     "dynamodb:DeleteItem",
-    "dynamodb:DescribeTable",
-    "dynamodb:GetItem",
     "dynamodb:PutItem",
-    "dynamodb:Query",
     "dynamodb:UpdateItem",
 )
+DATA_ACTIONS: tuple[str, ...] = tuple(sorted(READ_ACTIONS + WRITE_ACTIONS))
 
 # Who may assume a tenant's data-access role: the platform's compute (the chat and metrics
 # handlers run on Lambda). Tightening it to specific function roles is a per-account decision.
@@ -42,8 +45,9 @@ def assume_role_policy() -> str:
     )
 
 
-def tenant_data_policy(table_arns: Sequence[str]) -> str:
-    """The policy document for one tenant, given the ARNs of exactly that tenant's tables."""
+def tenant_data_policy(table_arns: Sequence[str], writable: bool = True) -> str:
+    """The policy document for one tenant, given the ARNs of exactly that tenant's tables;
+    read-only for a tenant that takes no new data (suspended, offboarding)."""
     if not table_arns:
         raise ValueError("a tenant data policy needs at least one table")
     resources: list[str] = []
@@ -56,7 +60,7 @@ def tenant_data_policy(table_arns: Sequence[str]) -> str:
                 {
                     "Sid": "TenantTablesDataAccess",
                     "Effect": "Allow",
-                    "Action": list(DATA_ACTIONS),
+                    "Action": list(DATA_ACTIONS if writable else READ_ACTIONS),
                     "Resource": resources,
                 }
             ],

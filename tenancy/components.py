@@ -15,8 +15,6 @@ from tenancy.access_policy import assume_role_policy, tenant_data_policy
 from tenancy.roster import RosterError, Tenant
 from tenancy.settings import (
     NAMESPACE,
-    PROTECT_DATA_KEY,
-    TABLE_PREFIX_KEY,
     TENANTS_KEY,
     StackConfigError,
     StackSettings,
@@ -126,7 +124,7 @@ class TenantTables(pulumi.ComponentResource):
             f"{name}-data-access",
             role=self.data_access_role.name,
             policy=pulumi.Output.all(*(table.arn for table in tables.values())).apply(
-                tenant_data_policy
+                lambda arns: tenant_data_policy(arns, args.tenant.status.accepts_writes)
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -143,13 +141,20 @@ class TenantTables(pulumi.ComponentResource):
 
 def load_settings() -> StackSettings:
     """The stack's `salestalk:*` config, validated; a bad roster stops the program here,
-    before any resource is registered, with one message naming each tenant and field."""
+    before any resource is registered, with one message naming each tenant and field.
+
+    Every `salestalk:*` key the stack sets is passed on, so a misspelt setting
+    (`salestalk:tablePrefx`) is refused instead of silently ignored.
+    """
+    from pulumi.runtime.config import CONFIG, get_config_env
+
     config = pulumi.Config(NAMESPACE)
-    values = {
-        TENANTS_KEY: config.get_object(TENANTS_KEY),
-        TABLE_PREFIX_KEY: config.get(TABLE_PREFIX_KEY),
-        PROTECT_DATA_KEY: config.get(PROTECT_DATA_KEY),
+    prefix = f"{NAMESPACE}:"
+    keys = {
+        k.removeprefix(prefix) for k in {*CONFIG.get(), *get_config_env()} if k.startswith(prefix)
     }
+    values = {key: config.get(key) for key in keys}
+    values[TENANTS_KEY] = config.get_object(TENANTS_KEY)
     source = f"stack {pulumi.get_stack()!r}"
     try:
         return StackSettings.from_values(pulumi.get_stack(), values, source=source)

@@ -67,6 +67,12 @@ class TenantStatus(StrEnum):
     SUSPENDED = "suspended"
     OFFBOARDING = "offboarding"
 
+    @property
+    def accepts_writes(self) -> bool:
+        """Suspended and offboarding tenants keep their data readable but take no new data:
+        their role loses its write actions and ingestion refuses them."""
+        return self in (TenantStatus.ONBOARDING, TenantStatus.ACTIVE)
+
 
 class Tenant(BaseModel):
     """One roster entry, with the camelCase field names used in stack config and in the data."""

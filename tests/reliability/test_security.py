@@ -12,11 +12,12 @@ import pytest
 from ingestion.items import MESSAGE
 from ingestion.queries import CrossTenantAccessError, TenantReader
 from ingestion.workspace import open_workspace
-from ingestion.writer import TenantWriter
-from tenancy.access_policy import DATA_ACTIONS
+from ingestion.writer import TenantNotWritableError, TenantWriter
+from tenancy.access_policy import DATA_ACTIONS, READ_ACTIONS
 from tenancy.cli import main
 from tenancy.connection import RealAwsRefusedError
 from tenancy.local_endpoint import embedded
+from tenancy.settings import StackSettings
 from tenancy.stack_file import StackFile
 from tests.ingestion.conftest import ACME, TECHSTART, all_items, as_source, make_message
 from tests.support.pulumi_program import ROLE_POLICY_TYPE, ROLE_TYPE, TABLE_TYPE, run_program
@@ -139,3 +140,18 @@ def test_no_secrets_in_the_repository():
     assert found == []
     stack = StackFile.load("local").namespace("aws")
     assert (stack["accessKey"], stack["secretKey"]) == ("test", "test")  # LocalStack's
+
+
+def test_a_suspended_tenant_keeps_read_access_and_loses_writes(tables, settings):
+    roster = local_roster()
+    roster[1] = {**roster[1], "status": "suspended"}
+    run = run_program(with_roster(roster))
+    policies = {p.name: json.loads(p.inputs["policy"]) for p in run.of_type(ROLE_POLICY_TYPE)}
+    suspended = set(policies["techstart-inc-002-data-access"]["Statement"][0]["Action"])
+    active = set(policies["acme-corp-001-data-access"]["Statement"][0]["Action"])
+    assert suspended == set(READ_ACTIONS) and active == set(DATA_ACTIONS)
+
+    suspended_settings = StackSettings.from_values("local", {"tenants": roster})
+    with pytest.raises(TenantNotWritableError, match="'techstart-inc-002' is suspended"):
+        TenantWriter(tables, suspended_settings, TECHSTART, MESSAGE)
+    TenantReader(tables, suspended_settings, TECHSTART).session_messages("s")  # still readable

@@ -115,3 +115,23 @@ def test_usage_errors_exit_2(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["roster", "add", "--tenant-id", "x"])
     assert exit_info.value.code == EXIT_USAGE
+
+
+def test_roster_add_errors_read_like_roster_errors(capsys, project_copy):
+    status, _, err = run(capsys, *add_args({**THIRD_TENANT, "tenantId": "ab"}))
+    assert status == EXIT_USAGE
+    assert "tenant 'ab' (entry 1), field 'tenantId': must be 3-32 lowercase" in err
+    assert "pydantic" not in err
+    status, _, err = run(capsys, *add_args({**THIRD_TENANT, "name": "Globex\nCorp"}))
+    assert status == EXIT_USAGE and "field 'name': must be printable text on one line" in err
+
+
+def test_a_tag_added_by_hand_is_not_drift(capsys, endpoint_url, dynamodb):
+    run(capsys, "provision")
+    arn = dynamodb.describe_table(TableName="tenants-metadata")["Table"]["TableArn"]
+    dynamodb.tag_resource(ResourceArn=arn, Tags=[{"Key": "cost-centre", "Value": "finops"}])
+    status, out, _ = run(capsys, "tables")
+    assert status == EXIT_OK and "DRIFT" not in out
+    dynamodb.tag_resource(ResourceArn=arn, Tags=[{"Key": "stack", "Value": "other"}])
+    _, out, _ = run(capsys, "tables")
+    assert "tenants-metadata" in out and "DRIFT" in out

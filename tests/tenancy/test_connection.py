@@ -69,3 +69,23 @@ def test_test_credentials_go_only_to_the_local_endpoint(stack_file, monkeypatch)
 def test_retries_are_botocore_standard_mode(stack_file):
     client = dynamodb_client(resolve_target(stack_file, environ={}))
     assert client.meta.config.retries["mode"] == "standard"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://dynamodb.us-east-1.amazonaws.com.",
+        "https://DYNAMODB.eu-west-1.AMAZONAWS.COM",
+        "https://dynamodb.us-east-1.api.aws",
+    ],
+)
+def test_aws_hosts_in_any_spelling_are_not_local(stack_file, url):
+    target = resolve_target(stack_file, environ={"AWS_ENDPOINT_URL_DYNAMODB": url})
+    assert not target.is_local
+
+
+def test_localstack_under_its_compose_host_name_is_local(stack_file):
+    target = resolve_target(
+        stack_file, environ={"AWS_ENDPOINT_URL_DYNAMODB": "http://localstack:4566"}
+    )
+    assert target.is_local

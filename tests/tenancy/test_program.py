@@ -231,3 +231,10 @@ def test_missing_roster_and_bad_settings_stop_the_program():
         run_program(with_roster(local_roster(), tablePrefix="bad prefix/"))
     with pytest.raises(pulumi.RunError, match="salestalk:protectData"):
         run_program(with_roster(local_roster(), protectData="maybe"))
+
+
+def test_a_misspelt_setting_stops_the_program_instead_of_being_ignored():
+    config = {**local_config(), "salestalk:tablePrefx": "staging-"}
+    with pytest.raises(pulumi.RunError, match="unknown setting salestalk:tablePrefx") as failure:
+        run_program(config)
+    assert failure.value.registered == []
