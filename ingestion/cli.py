@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -27,7 +26,6 @@ from ingestion.report import IngestReport
 from ingestion.schemas import SCHEMA_DIR, write_schemas
 from ingestion.seeding import SEED_DIR_NAME, seed
 from ingestion.sources import InputFileError, Quarantine, open_input, read_records
-from ingestion.workspace import LOOPBACK_HOSTS
 from ingestion.writer import (
     IngestInterruptedError,
     TenantNotWritableError,
@@ -46,7 +44,7 @@ from tenancy.cli import (
     non_empty,
 )
 from tenancy.connection import resolve_target
-from tenancy.local_endpoint import DEFAULT_PORT, STATE_DIR_NAME
+from tenancy.local_endpoint import DEFAULT_PORT, STATE_DIR_NAME, loopback_port
 from tenancy.roster import RosterError, UnknownTenantError
 from tenancy.settings import StackConfigError
 from tenancy.stack_file import find_project_dir
@@ -361,13 +359,13 @@ def _local_port(args: argparse.Namespace) -> int:
         target = resolve_target(load_stack(args))
     except ValueError as exc:
         raise CommandError(str(exc)) from None
-    parts = urlsplit(target.endpoint_url or "")
-    if not target.is_local or parts.hostname not in LOOPBACK_HOSTS or parts.port is None:
+    port = loopback_port(target.endpoint_url) if target.is_local else None
+    if port is None:
         raise CommandError(
             f"`salestalk up` runs the embedded endpoint on this machine, but stack "
             f"{args.stack!r} points at {target.describe()}"
         )
-    return parts.port
+    return port
 
 
 def cmd_schemas(args: argparse.Namespace) -> int:

@@ -12,18 +12,16 @@ import atexit
 import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from ingestion.queries import MetadataReader, TenantReader
 from ingestion.seeding import SEED_DIR_NAME, SeedResult, seed
 from tenancy.connection import Target, dynamodb_client, resolve_target
-from tenancy.local_endpoint import answers, embedded
+from tenancy.local_endpoint import answers, embedded, loopback_port
 from tenancy.provisioner import Provisioner, TableResult
 from tenancy.settings import StackSettings
 from tenancy.stack_file import StackFile, find_project_dir
 from tenancy.tables import all_table_specs
 
-LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
 _in_process = contextlib.ExitStack()  # endpoints started by this process, stopped at exit
 atexit.register(_in_process.close)
 
@@ -66,13 +64,13 @@ def _start_in_process(target: Target) -> bool:
     """Start the embedded endpoint here if the stack's local endpoint is silent."""
     if not target.is_local or answers(target.endpoint_url):
         return False
-    parts = urlsplit(target.endpoint_url)
-    if parts.hostname not in LOOPBACK_HOSTS or parts.port is None:
+    port = loopback_port(target.endpoint_url)
+    if port is None:
         raise ConnectionError(
             f"nothing answers at {target.endpoint_url}, and it is not a loopback address "
             "this process could serve: start that endpoint first"
         )
-    _in_process.enter_context(embedded(port=parts.port))
+    _in_process.enter_context(embedded(port=port))
     return True
 
 

@@ -21,11 +21,22 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from urllib.parse import urlsplit
 
 HOST = "127.0.0.1"  # loopback only: the endpoint accepts any credentials and must not be reachable
 DEFAULT_PORT = 4566
 STATE_DIR_NAME = ".salestalk"
 START_TIMEOUT_SECONDS = 30.0
+
+
+LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
+
+
+def loopback_port(url: str | None) -> int | None:
+    """The port of an endpoint URL on this machine's loopback, or None if it is elsewhere:
+    only there can this project serve the embedded endpoint itself."""
+    parts = urlsplit(url or "")
+    return parts.port if parts.hostname in LOOPBACK_HOSTS else None
 
 
 def endpoint_url(port: int = DEFAULT_PORT) -> str:
