@@ -42,11 +42,11 @@ from tenancy.cli import (
     connection_problem,
     load_stack,
     non_empty,
+    stack_settings,
 )
 from tenancy.connection import resolve_target
 from tenancy.local_endpoint import DEFAULT_PORT, STATE_DIR_NAME, loopback_port
-from tenancy.roster import RosterError, UnknownTenantError
-from tenancy.settings import StackConfigError
+from tenancy.roster import UnknownTenantError
 from tenancy.stack_file import find_project_dir
 
 KINDS = {"messages": MESSAGE, "metrics": METRIC}
@@ -55,11 +55,7 @@ QUARANTINE_DIR_NAME = "quarantine"
 
 def _settings(args):
     stack_file = load_stack(args)
-    try:
-        settings = stack_file.settings()
-    except (RosterError, StackConfigError) as exc:
-        raise CommandError(str(exc)) from None
-    return stack_file, settings
+    return stack_file, stack_settings(stack_file)
 
 
 def _check_tenants(settings, tenant_ids) -> None:

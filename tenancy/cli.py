@@ -131,7 +131,8 @@ def cmd_local_status(args: argparse.Namespace) -> int:
 # --- salestalk provision / tables ------------------------------------------------------------
 
 
-def _settings(stack_file: StackFile):
+def stack_settings(stack_file: StackFile):
+    """The stack's validated settings; a bad roster or setting is a usage error (exit 2)."""
     try:
         return stack_file.settings()
     except (RosterError, StackConfigError) as exc:
@@ -140,7 +141,7 @@ def _settings(stack_file: StackFile):
 
 def cmd_provision(args: argparse.Namespace) -> int:
     stack_file = load_stack(args)
-    settings = _settings(stack_file)
+    settings = stack_settings(stack_file)
     target, client = connect(args, stack_file)
     print(f"provisioning stack {settings.stack!r} at {target.describe()}")
     results = []
@@ -169,7 +170,7 @@ def cmd_provision(args: argparse.Namespace) -> int:
 
 def cmd_tables(args: argparse.Namespace) -> int:
     stack_file = load_stack(args)
-    settings = _settings(stack_file)
+    settings = stack_settings(stack_file)
     target, client = connect(args, stack_file)
     print(f"tables of stack {settings.stack!r} at {target.describe()}")
     missing = 0
@@ -202,7 +203,7 @@ def cmd_tables(args: argparse.Namespace) -> int:
 
 
 def cmd_roster_list(args: argparse.Namespace) -> int:
-    settings = _settings(load_stack(args))
+    settings = stack_settings(load_stack(args))
     rows = [("TENANT", "NAME", "PLAN", "STATUS", "REGION", "OWNER")]
     rows += [
         (t.tenant_id, t.name, str(t.plan), str(t.status), t.region, str(t.owner_email))
@@ -216,7 +217,7 @@ def cmd_roster_list(args: argparse.Namespace) -> int:
 
 def cmd_roster_validate(args: argparse.Namespace) -> int:
     stack_file = load_stack(args)
-    settings = _settings(stack_file)
+    settings = stack_settings(stack_file)
     print(
         f"{stack_file.path.name}: {len(settings.roster)} tenants, valid "
         f"(table prefix {settings.table_prefix!r}, protectData {settings.protect_data})"
@@ -226,7 +227,7 @@ def cmd_roster_validate(args: argparse.Namespace) -> int:
 
 def cmd_roster_add(args: argparse.Namespace) -> int:
     stack_file = load_stack(args)
-    _settings(stack_file)  # the existing roster must be valid before it is extended
+    stack_settings(stack_file)  # the existing roster must be valid before it is extended
     entry = {
         "tenantId": args.tenant_id,
         "name": args.name,
