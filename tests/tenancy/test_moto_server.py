@@ -93,3 +93,75 @@ def test_a_cancelled_transaction_restores_updated_and_deleted_items(dynamodb):
         ExpressionAttributeValues={":h": {"S": "a"}},
     )["Items"]
     assert [(i["r"]["S"], i["v"]["N"]) for i in items] == [("1", "1"), ("2", "2"), ("3", "3")]
+
+
+ITEMS = [
+    {"id": {"S": "a"}, "n": {"N": "1.50"}, "flag": {"BOOL": False}, "none": {"NULL": True}},
+    {
+        "id": {"S": ""},
+        "blob": {"B": b"\x00\xffbytes"},
+        "blobs": {"BS": [b"x", b"\x01"]},
+        "strings": {"SS": ["b", "a"]},
+        "numbers": {"NS": ["1", "2.5"]},
+        "nested": {"M": {"list": {"L": [{"S": "x"}, {"M": {}}, {"L": []}, {"N": "-3"}]}}},
+        "empty": {"M": {}},
+    },
+]
+
+
+@pytest.mark.parametrize(
+    ("operation", "result"),
+    [
+        ("GetItem", {"Item": ITEMS[0]}),
+        ("GetItem", {}),
+        (
+            "BatchGetItem",
+            {"Responses": {"t": ITEMS}, "UnprocessedKeys": {"t": {"Keys": [{"id": {"S": "z"}}]}}},
+        ),
+        ("Query", {"Items": ITEMS, "Count": 2, "ScannedCount": 2, "LastEvaluatedKey": ITEMS[0]}),
+        ("Scan", {"Items": [], "Count": 0, "ScannedCount": 0}),
+        ("PutItem", {"Attributes": ITEMS[1]}),
+        ("BatchWriteItem", {"UnprocessedItems": {"t": [{"PutRequest": {"Item": ITEMS[1]}}]}}),
+    ],
+)
+def test_fast_item_serialization_writes_exactly_what_moto_writes(operation, result):
+    from moto.core.serialize import JSONSerializer, XFormedAttributePicker
+    from moto.core.utils import get_service_model
+
+    apply_fixes()
+    model = get_service_model("dynamodb").operation_model(operation)
+
+    def body(structure) -> str:
+        original = JSONSerializer._serialize_type_structure
+        JSONSerializer._serialize_type_structure = structure
+        try:
+            serializer = JSONSerializer(operation_model=model, value_picker=XFormedAttributePicker())
+            return serializer.serialize(copy.deepcopy(result))["body"]
+        finally:
+            JSONSerializer._serialize_type_structure = original
+
+    patched = JSONSerializer._serialize_type_structure
+    assert patched is not patched.moto_original
+    assert body(patched) == body(patched.moto_original)
+
+
+def test_items_read_over_http_are_exactly_the_items_written(dynamodb):
+    dynamodb.create_table(
+        TableName="w",
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    for item in ITEMS:
+        dynamodb.put_item(TableName="w", Item={**item, "id": {"S": item["id"]["S"] or "e"}})
+    read = dynamodb.batch_get_item(
+        RequestItems={"w": {"Keys": [{"id": {"S": "a"}}, {"id": {"S": "e"}}]}}
+    )["Responses"]["w"]
+    by_id = {item["id"]["S"]: item for item in read}
+    assert by_id["a"] == ITEMS[0]
+    expected = {**ITEMS[1], "id": {"S": "e"}}
+    assert {k: v for k, v in by_id["e"].items() if k not in {"strings", "numbers", "blobs"}} == {
+        k: v for k, v in expected.items() if k not in {"strings", "numbers", "blobs"}
+    }
+    assert sorted(by_id["e"]["strings"]["SS"]) == ["a", "b"]
+    assert sorted(by_id["e"]["blobs"]["BS"]) == sorted([b"x", b"\x01"])
