@@ -93,14 +93,26 @@ class TableStore:
         self.throttle_retries += 1
         self.longest_retry_run = max(self.longest_retry_run, backoff.retries)
 
-    def fetch(self, keys: Sequence[Mapping[str, Any]]) -> dict[tuple[Any, ...], dict[str, Any]]:
-        """The stored items with these keys (strongly consistent), by key tuple."""
+    def fetch(
+        self, keys: Sequence[Mapping[str, Any]], *, attributes: Sequence[str] | None = None
+    ) -> dict[tuple[Any, ...], dict[str, Any]]:
+        """The stored items with these keys (strongly consistent), by key tuple; only the
+        named `attributes` of each (plus its key) when given, so the response stays small."""
         found: dict[tuple[Any, ...], dict[str, Any]] = {}
+        projection: dict[str, Any] = {}
+        if attributes is not None:
+            names = dict.fromkeys([*self.kind.key_names(), *attributes])
+            aliases = {f"#a{n}": name for n, name in enumerate(names)}
+            projection = {
+                "ProjectionExpression": ", ".join(aliases),
+                "ExpressionAttributeNames": aliases,
+            }
         for chunk in _chunks(list(keys), BATCH_GET_LIMIT):
             request = {
                 self.table_name: {
                     "Keys": [serialize(key) for key in chunk],
                     "ConsistentRead": True,
+                    **projection,
                 }
             }
             backoff = self._backoff("BatchGetItem")

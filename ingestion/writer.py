@@ -20,7 +20,8 @@ import random
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -45,6 +46,7 @@ from tenancy.settings import StackSettings
 from tenancy.tables import tenant_table_specs
 
 CHUNK_SIZE = BATCH_GET_LIMIT  # one BatchGetItem of keys per chunk, one transaction of items
+FINGERPRINT = (CONTENT_HASH_ATTR, INGEST_ID_ATTR)  # what classifying a stored item needs
 
 
 class WriteMode(StrEnum):
@@ -84,8 +86,30 @@ class Candidate:
         return self.source.location
 
 
+@dataclass
+class ValidatedChunk:
+    """Records read and checked, waiting for the writer: the valid ones and the refused ones."""
+
+    received: int = 0
+    candidates: list[Candidate] = field(default_factory=list)
+    rejected: list[tuple[SourceRecord, list[FieldError]]] = field(default_factory=list)
+
+
 def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def reject(
+    source: SourceRecord,
+    errors: list[FieldError],
+    report: IngestReport,
+    quarantine: Quarantine | None,
+) -> None:
+    """Count a refused record, say why, and keep it as received for a later fix."""
+    report.count(Outcome.REJECTED)
+    report.rejections.append(Rejection(source.location, tuple(errors)))
+    if quarantine is not None:
+        quarantine.add(source, errors)
 
 
 def format_errors(exc: ValidationError) -> list[FieldError]:
@@ -144,10 +168,15 @@ class IdempotentWriter:
         report: IngestReport,
         quarantine: Quarantine | None,
     ) -> None:
-        stored = self.store.fetch([self.kind.key_dict(c.item) for c in unique.values()])
+        # Fingerprints are enough to tell new, duplicate and changed records apart; whole
+        # items are read only for the conflicts, whose differing fields the report names.
+        stored = self.store.fetch(
+            [self.kind.key_dict(c.item) for c in unique.values()], attributes=FINGERPRINT
+        )
 
         puts: list[ConditionalPut] = []
         by_put: dict[int, Candidate] = {}
+        conflicts: dict[tuple[Any, ...], Candidate] = {}
         for key, candidate in unique.items():
             existing = stored.get(key)
             if existing is None:
@@ -158,10 +187,14 @@ class IdempotentWriter:
             elif self.accept_updates:
                 put = ConditionalPut(candidate.item, existing.get(CONTENT_HASH_ATTR))
             else:
-                self._conflict(candidate, existing, report)
+                conflicts[key] = candidate
                 continue
             puts.append(put)
             by_put[id(put)] = candidate
+        if conflicts:
+            whole = self.store.fetch([self.kind.key_dict(c.item) for c in conflicts.values()])
+            for key, candidate in conflicts.items():
+                self._conflict(candidate, whole.get(key, stored[key]), report)
 
         if self.mode is WriteMode.BATCH:
             # New records unconditionally; accepted updates still only over the version read.
@@ -182,7 +215,7 @@ class IdempotentWriter:
                     report.count(Outcome.UPDATED if updated else Outcome.WRITTEN)
                 elif result.status is PutStatus.FAILED:
                     error = FieldError("(record)", f"refused by DynamoDB: {result.reason}")
-                    self._reject(candidate, [error], report, quarantine)
+                    reject(candidate.source, [error], report, quarantine)
                 else:  # the stored item changed since it was read: classify again
                     put = self._reconsider(candidate, result.put, result.stored, report, rounds)
                     if put is not None:
@@ -215,12 +248,6 @@ class IdempotentWriter:
         report.conflict_details.append(
             Conflict(candidate.location, self.kind.record_key(candidate.record), differing)
         )
-
-    def _reject(self, candidate: Candidate, errors, report, quarantine) -> None:
-        report.count(Outcome.REJECTED)
-        report.rejections.append(Rejection(candidate.location, tuple(errors)))
-        if quarantine is not None:
-            quarantine.add(candidate.source, errors)
 
 
 class TenantWriter:
@@ -296,37 +323,48 @@ class TenantWriter:
         """Validate and write every record; bad ones are quarantined, good ones all land.
 
         `progress` is called with the number of records read so far after each chunk.
+
+        Reading and validating the next chunk overlaps writing the current one: the client's
+        work (parsing, contracts, fingerprints) runs while DynamoDB answers instead of after it.
+        Only one worker thread reads the input, one chunk ahead, and everything the report and
+        the quarantine record happens here, in input order.
         """
         report = IngestReport(kind=self.kind.name, tenant_id=self.tenant.tenant_id)
+        chunks = self._validated_chunks(records)
         try:
-            for chunk in self._chunks(records, report, quarantine):
-                self.writer.write(chunk, report, quarantine)
-                if progress:
-                    progress(report.received)
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="validate") as reader:
+                upcoming = reader.submit(next, chunks, None)
+                while (chunk := upcoming.result()) is not None:
+                    upcoming = reader.submit(next, chunks, None)
+                    report.received += chunk.received
+                    for source, errors in chunk.rejected:
+                        reject(source, errors, report, quarantine)
+                    self.writer.write(chunk.candidates, report, quarantine)
+                    if progress:
+                        progress(report.received)
         except (BotoCoreError, ClientError, RetryBudgetExhaustedError) as exc:
-            report.throttle_retries = self.store.throttle_retries
-            if quarantine is not None and quarantine.written:
-                report.quarantine = quarantine.path
+            self._finish(report, quarantine)
             raise IngestInterruptedError(exc, report) from exc
+        self._finish(report, quarantine)
+        return report
+
+    def _finish(self, report: IngestReport, quarantine: Quarantine | None) -> None:
         report.throttle_retries = self.store.throttle_retries
         if quarantine is not None and quarantine.written:
             report.quarantine = quarantine.path
-        return report
 
-    def _chunks(self, records, report, quarantine) -> Iterator[list[Candidate]]:
-        chunk: list[Candidate] = []
+    def _validated_chunks(self, records: Iterable[SourceRecord]) -> Iterator[ValidatedChunk]:
+        """Chunks of CHUNK_SIZE valid records, with the invalid ones read on the way."""
+        chunk = ValidatedChunk()
         for source in records:
-            report.received += 1
+            chunk.received += 1
             checked = self.validate(source)
             if isinstance(checked, Candidate):
-                chunk.append(checked)
-                if len(chunk) == CHUNK_SIZE:
+                chunk.candidates.append(checked)
+                if len(chunk.candidates) == CHUNK_SIZE:
                     yield chunk
-                    chunk = []
-                continue
-            report.count(Outcome.REJECTED)
-            report.rejections.append(Rejection(source.location, tuple(checked)))
-            if quarantine is not None:
-                quarantine.add(source, checked)
-        if chunk:
+                    chunk = ValidatedChunk()
+            else:
+                chunk.rejected.append((source, checked))
+        if chunk.received:
             yield chunk

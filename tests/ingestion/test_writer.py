@@ -141,8 +141,8 @@ def test_a_concurrent_insert_between_read_and_write_is_caught_by_the_condition(t
 
     real_fetch = writer.store.fetch
 
-    def fetch_then_race(keys):
-        found = real_fetch(keys)  # we read: nothing stored yet
+    def fetch_then_race(keys, **kwargs):
+        found = real_fetch(keys, **kwargs)  # we read: nothing stored yet
         IdempotentWriter(theirs.store, MESSAGE).write([same], _report())
         return found
 
@@ -152,7 +152,7 @@ def test_a_concurrent_insert_between_read_and_write_is_caught_by_the_condition(t
     assert (report.written, report.duplicates) == (0, 1)
 
     mine = writer.validate(as_source([make_message(2)])[0])
-    writer.store.fetch = lambda keys: (
+    writer.store.fetch = lambda keys, **kwargs: (
         IdempotentWriter(theirs.store, MESSAGE).write([different], _report()) or {}
     )
     report = _report()

@@ -7,7 +7,7 @@ import copy
 import pytest
 from botocore.exceptions import ClientError
 
-from tenancy.moto_server import _state, _TransactionSnapshots, apply_fixes
+from tenancy.moto_server import _NoTableCopies, _state, apply_fixes
 
 
 def put(table: str, key: str, condition: bool = False) -> dict:
@@ -35,19 +35,41 @@ def test_a_cancelled_transaction_still_rolls_back_every_item(dynamodb):
     assert len(dynamodb.scan(TableName="t")["Items"]) == 3
 
 
-def test_one_snapshot_per_table_per_transaction_and_plain_copies_otherwise():
+def test_tables_are_not_copied_inside_a_transaction_and_copied_outside():
     apply_fixes()
     apply_fixes()  # idempotent
     table = type("Table", (), {"name": "t", "has_range_key": False, "items": {}})()
-    proxy = _TransactionSnapshots(type(table))
-    assert proxy.deepcopy(table) is not proxy.deepcopy(table)  # outside a transaction
-    _state.snapshots, _state.touched = {}, {}
+    proxy = _NoTableCopies(type(table))
+    assert proxy.deepcopy(table) is not table  # outside a transaction: moto's deep copy
+    _state.in_transaction = True
     try:
-        assert proxy.deepcopy(table) is proxy.deepcopy(table)
-        assert proxy.deepcopy([1]) is not proxy.deepcopy([1])  # only tables are shared
+        assert proxy.deepcopy(table) is table
+        assert proxy.deepcopy([1]) is not proxy.deepcopy([1])  # only tables are skipped
     finally:
-        _state.snapshots = _state.touched = None
+        _state.in_transaction = False
     assert proxy.copy is copy.copy
+
+
+def test_a_cancelled_transaction_restores_overwritten_and_deleted_items(dynamodb):
+    dynamodb.create_table(
+        TableName="h",
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    for key in ("kept", "gone", "taken"):
+        dynamodb.put_item(TableName="h", Item={"id": {"S": key}, "v": {"S": "before"}})
+    with pytest.raises(ClientError, match="TransactionCanceledException"):
+        dynamodb.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": "h", "Item": {"id": {"S": "kept"}, "v": {"S": "after"}}}},
+                {"Delete": {"TableName": "h", "Key": {"id": {"S": "gone"}}}},
+                put("h", "new"),
+                put("h", "taken", condition=True),
+            ]
+        )
+    items = {i["id"]["S"]: i["v"]["S"] for i in dynamodb.scan(TableName="h")["Items"]}
+    assert items == {"kept": "before", "gone": "before", "taken": "before"}
 
 
 def test_a_cancelled_transaction_restores_updated_and_deleted_items(dynamodb):
@@ -135,7 +157,8 @@ def test_fast_item_serialization_writes_exactly_what_moto_writes(operation, resu
         original = JSONSerializer._serialize_type_structure
         JSONSerializer._serialize_type_structure = structure
         try:
-            serializer = JSONSerializer(operation_model=model, value_picker=XFormedAttributePicker())
+            picker = XFormedAttributePicker()
+            serializer = JSONSerializer(operation_model=model, value_picker=picker)
             return serializer.serialize(copy.deepcopy(result))["body"]
         finally:
             JSONSerializer._serialize_type_structure = original
