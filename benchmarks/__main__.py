@@ -1,0 +1,150 @@
+"""Run every benchmark and write BENCHMARKS.md: `python -m benchmarks [--quick] [--only NAME]`.
+
+Each benchmark prints its figures as it finishes; the file gets them all, with the machine and
+library versions they were measured on and the history of what profiling found and fixed
+(`benchmarks/HISTORY.md`, kept by hand).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import platform
+import sys
+import time
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+from benchmarks.harness import PROJECT_DIR, Result, format_number
+
+BENCHMARKS = {
+    "ingest": "issue items 1-3: ingestion throughput against two baselines, requests, re-ingest",
+    "pulumi_scale": "item 4: the Pulumi program's resource graph for 10, 100 and 1,000 tenants",
+    "provisioning": "item 5: local provisioning of 50 tenants and a no-op re-run",
+    "queries": "item 6: each access pattern's requests and time on a large tenant",
+    "memory": "item 7: peak memory of a 200,000-record ingest against a 20,000-record one",
+}
+PACKAGES = ("boto3", "botocore", "moto", "pydantic", "pulumi", "pulumi-aws", "werkzeug")
+HISTORY = Path(__file__).with_name("HISTORY.md")
+
+
+def machine() -> list[tuple[str, str]]:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        memory = f"{pages / 2**30:.1f} GiB"
+    except (ValueError, OSError):
+        memory = "unknown"
+    versions = ", ".join(f"{name} {_version(name)}" for name in PACKAGES)
+    return [
+        ("system", f"{platform.system()} {platform.release()} ({platform.machine()})"),
+        ("processor", f"{cpu}, {os.cpu_count()} logical cores"),
+        ("memory", memory),
+        ("python", f"{platform.python_implementation()} {platform.python_version()}"),
+        ("libraries", versions),
+    ]
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def render(results: list[Result], seconds: float, quick: bool) -> str:
+    lines = [
+        "# Benchmarks",
+        "",
+        "Written by `python -m benchmarks` (see README); do not edit by hand: the history of "
+        "what was profiled and fixed is kept in `benchmarks/HISTORY.md` and copied below.",
+        "",
+        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC in {seconds / 60:.1f} minutes"
+        + (" (**quick sizes: not the issue's figures**)" if quick else "")
+        + ", against the embedded moto server over HTTP on loopback, one process per server.",
+        "",
+        "| machine | |",
+        "| --- | --- |",
+        *(f"| {key} | {value} |" for key, value in machine()),
+        "",
+        "## Targets",
+        "",
+        "| benchmark | target | measured | limit | met |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for result in results:
+        for target in result.targets:
+            sign = "≤" if target.at_most else "≥"
+            met = "yes" if target.met else "**no**"
+            lines.append(
+                f"| {result.title} | {target.label} | {_cell(target.measured)}{target.unit} "
+                f"| {sign} {_cell(target.limit)}{target.unit} | {met} |"
+            )
+    for result in results:
+        lines += ["", f"## {result.title}", "", result.method, ""]
+        lines.append("| " + " | ".join(result.columns) + " |")
+        lines.append("| " + " | ".join("---" for _ in result.columns) + " |")
+        lines += ["| " + " | ".join(_cell(value) for value in row) + " |" for row in result.rows]
+        if result.notes:
+            lines += ["", *(f"- {note}" for note in result.notes)]
+    if HISTORY.exists():
+        lines += ["", HISTORY.read_text().strip()]
+    lines += [
+        "",
+        "## Reproduce",
+        "",
+        "```bash",
+        "python3 -m venv .venv && .venv/bin/pip install -q -e . && .venv/bin/python -m benchmarks",
+        "```",
+        "",
+        "`--only NAME` runs one benchmark (" + ", ".join(BENCHMARKS) + "); `--quick` runs "
+        "tiny sizes to check the benchmarks themselves (the test suite does). Each benchmark "
+        "starts its own embedded server on a free port; nothing else needs to run.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, int | float):
+        return format_number(value)
+    return str(value).replace("|", "\\|")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--only", action="append", choices=list(BENCHMARKS))
+    parser.add_argument("--quick", action="store_true", help="tiny sizes (checks, not figures)")
+    parser.add_argument("--output", type=Path, default=PROJECT_DIR / "BENCHMARKS.md")
+    parser.add_argument("--json", type=Path, help="also write every figure as JSON here")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    results = []
+    for name in args.only or BENCHMARKS:
+        print(f"== {name}: {BENCHMARKS[name]}", flush=True)
+        result = importlib.import_module(f"benchmarks.{name}").run(quick=args.quick)
+        results.append(result)
+        for row in result.rows:
+            print("   " + " | ".join(_cell(value) for value in row), flush=True)
+        for target in result.targets:
+            print(f"   {target.describe()}", flush=True)
+    args.output.write_text(render(results, time.perf_counter() - started, args.quick))
+    if args.json:
+        args.json.write_text(json.dumps([r.to_json() for r in results], indent=1))
+    missed = [t.describe() for r in results for t in r.targets if not t.met]
+    print(f"wrote {args.output}" + (f"; {len(missed)} target(s) missed" if missed else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,221 @@
+"""Ingestion throughput, request cost and re-ingest speed, against two baselines in one run.
+
+For each record kind, on one embedded server with freshly provisioned tables per measurement:
+
+- `salestalk ingest`: the code path of the command (a JSON Lines file read and validated,
+  classified against the table, written idempotently), in its default conditional mode and in
+  `--mode batch`, then the same file again (all duplicates);
+- baseline (a): boto3's `Table.batch_writer()` writing the same items, built before the clock
+  starts (no validation, no duplicate detection);
+- baseline (b): one conditional `PutItem` per record, as a per-record idempotency utility
+  does, with the same pre-built items.
+
+Each figure is the median of `repeats` runs; HTTP requests are counted on the wire.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from benchmarks import data
+from benchmarks.harness import (
+    RequestCounter,
+    Result,
+    Target,
+    client,
+    endpoint,
+    per_second,
+    reset,
+    resource_,
+    timed,
+)
+from ingestion.items import KINDS, RecordKind, serialize
+from ingestion.sources import Quarantine, read_records
+from ingestion.writer import TenantWriter, WriteMode
+from tenancy.provisioner import Provisioner
+from tenancy.stack_file import StackFile
+from tenancy.tables import all_table_specs
+
+FULL = {"records": 20_000, "repeats": 3}
+QUICK = {"records": 300, "repeats": 1}
+
+
+@dataclass(frozen=True)
+class Run:
+    seconds: float
+    requests: int
+    writes: int
+    outcome: dict[str, int]
+
+
+class Bench:
+    """One server, one kind: every measurement starts from freshly provisioned tables."""
+
+    def __init__(self, url: str, kind: RecordKind, folder: Path, records: int):
+        self.url = url
+        self.kind = kind
+        self.settings = StackFile.load("local").settings()
+        self.client = client(url)
+        self.counter = RequestCounter(self.client)
+        self.table_name = TenantWriter(self.client, self.settings, data.TENANT, kind).table_name
+        self.path = data.write_jsonl(
+            folder / f"{kind.name}.jsonl", data.records(kind.name, records)
+        )
+        self.folder = folder
+        self.table = resource_(url).Table(self.table_name)
+        self.counter.watch(self.table.meta.client)
+        with self.path.open("rb") as stream:
+            sources = read_records(stream, self.path.name)
+            writer = TenantWriter(self.client, self.settings, data.TENANT, kind)
+            self.items = [writer.validate(source).item for source in sources]
+
+    def fresh_tables(self) -> None:
+        reset(self.url)
+        Provisioner(self.client).apply(all_table_specs(self.settings))
+
+    def measure(self, work: Callable[[], dict[str, int]]) -> Run:
+        self.counter.reset()
+        took = timed(work)
+        return Run(took.seconds, self.counter.total, self.counter.writes(), took.value)
+
+    def ingest(self, mode: WriteMode) -> dict[str, int]:
+        """What `salestalk ingest --kind K --file F [--mode M]` does once it is connected."""
+        writer = TenantWriter(self.client, self.settings, data.TENANT, self.kind, mode=mode)
+        quarantine = Quarantine(self.folder / "quarantine.jsonl", source=str(self.path))
+        try:
+            with self.path.open("rb") as stream:
+                report = writer.ingest(read_records(stream, str(self.path)), quarantine=quarantine)
+        finally:
+            quarantine.close()
+        return report.to_json()
+
+    def batch_writer(self) -> dict[str, int]:
+        with self.table.batch_writer() as batch:
+            for item in self.items:
+                batch.put_item(Item=item)
+        return {"written": len(self.items)}
+
+    def conditional_puts(self) -> dict[str, int]:
+        key = self.kind.layout.hash_key.name
+        for item in self.items:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item=serialize(item),
+                ConditionExpression="attribute_not_exists(#key)",
+                ExpressionAttributeNames={"#key": key},
+            )
+        return {"written": len(self.items)}
+
+
+def median_run(runs: list[Run]) -> Run:
+    ordered = sorted(runs, key=lambda run: run.seconds)
+    middle = ordered[len(ordered) // 2]
+    return Run(
+        statistics.median(r.seconds for r in runs), middle.requests, middle.writes, middle.outcome
+    )
+
+
+def measure_kind(url: str, kind: RecordKind, records: int, repeats: int) -> dict[str, Run]:
+    with tempfile.TemporaryDirectory(prefix="salestalk-bench-") as folder:
+        bench = Bench(url, kind, Path(folder), records)
+        runs: dict[str, list[Run]] = {}
+
+        def record(label: str, work: Callable[[], dict[str, int]], fresh: bool = True) -> None:
+            if fresh:
+                bench.fresh_tables()
+            runs.setdefault(label, []).append(bench.measure(work))
+
+        for _ in range(repeats):
+            record("batch_writer (a)", bench.batch_writer)
+            record("ingest, conditional (default)", lambda: bench.ingest(WriteMode.CONDITIONAL))
+            record("re-ingest, conditional", lambda: bench.ingest(WriteMode.CONDITIONAL), False)
+            record("ingest, --mode batch", lambda: bench.ingest(WriteMode.BATCH))
+            record("re-ingest, --mode batch", lambda: bench.ingest(WriteMode.BATCH), False)
+        record("conditional PutItem (b)", bench.conditional_puts)
+        return {label: median_run(found) for label, found in runs.items()}
+
+
+def run(quick: bool = False) -> Result:
+    sizes = QUICK if quick else FULL
+    records, repeats = sizes["records"], sizes["repeats"]
+    result = Result(
+        title="Ingestion throughput, requests and re-ingest",
+        method=(
+            f"{records:,} records of each kind as a JSON Lines file, over HTTP to the embedded "
+            "moto server (its own process), tables provisioned afresh before each first ingest. "
+            "`salestalk ingest` is timed from opening the file to the final report (reading, "
+            "contracts, classification, writes, quarantine), in-process so that interpreter "
+            "start-up is not counted. Baseline (a) is boto3's `Table.batch_writer()` and "
+            "baseline (b) one `PutItem` with `attribute_not_exists` per record, both given "
+            "the very items the ingest stores, built before the clock starts. Figures are the "
+            f"median of {repeats} runs ((b): one run). Requests are counted on the wire with "
+            "botocore's `before-send` event, retries included."
+        ),
+        columns=("kind", "writer", "records/s", "seconds", "requests / 1,000", "writes", "outcome"),
+    )
+    with endpoint() as url:
+        for kind_name in ("metric", "message"):
+            kind = KINDS[kind_name]
+            measured = measure_kind(url, kind, records, repeats)
+            for label, one in measured.items():
+                result.rows.append(
+                    (
+                        kind_name,
+                        label,
+                        round(per_second(records, one.seconds)),
+                        round(one.seconds, 2),
+                        round(one.requests * 1000 / records, 1),
+                        one.writes,
+                        _outcome(one.outcome),
+                    )
+                )
+            result.targets.extend(_targets(kind_name, measured, records))
+    return result
+
+
+def _outcome(outcome: dict[str, Any]) -> str:
+    shown = ("written", "duplicates", "conflicts", "rejected")
+    return ", ".join(f"{outcome[k]:,} {k}" for k in shown if outcome.get(k))
+
+
+def _targets(kind: str, runs: dict[str, Run], records: int) -> list[Target]:
+    ours = runs["ingest, conditional (default)"]
+    again = runs["re-ingest, conditional"]
+    batch = runs["batch_writer (a)"]
+    puts = runs["conditional PutItem (b)"]
+    return [
+        Target(
+            f"{kind}s: ingest vs batch_writer (a)", batch.seconds / ours.seconds, 0.8, False, "x"
+        ),
+        Target(
+            f"{kind}s: ingest vs conditional PutItem (b)",
+            puts.seconds / ours.seconds,
+            5,
+            False,
+            "x",
+        ),
+        Target(
+            f"{kind}s: requests per 1,000, first ingest", ours.requests * 1000 / records, 50, True
+        ),
+        Target(
+            f"{kind}s: requests per 1,000, re-ingest", again.requests * 1000 / records, 12, True
+        ),
+        Target(f"{kind}s: writes on re-ingest", again.writes, 0, True),
+        Target(
+            f"{kind}s: re-ingest speed-up over first ingest",
+            ours.seconds / again.seconds,
+            3,
+            False,
+            "x",
+        ),
+    ]
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(quick=False).to_json(), indent=1))

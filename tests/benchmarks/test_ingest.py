@@ -1,0 +1,25 @@
+"""The ingestion benchmark at tiny sizes: it measures what it says (figures are not judged)."""
+
+from __future__ import annotations
+
+from benchmarks import ingest
+
+
+def test_each_writer_stores_every_record_with_the_requests_its_design_implies():
+    result = ingest.run(quick=True)
+    records = ingest.QUICK["records"]
+    rows = {(row[0], row[1]): dict(zip(result.columns, row, strict=True)) for row in result.rows}
+    assert len(rows) == 12
+    for kind in ("metric", "message"):
+        first = rows[kind, "ingest, conditional (default)"]
+        again = rows[kind, "re-ingest, conditional"]
+        assert first["outcome"] == f"{records} written"
+        assert again["outcome"] == f"{records} duplicates" and again["writes"] == 0
+        # a BatchGetItem and a transaction per 100 records; a BatchGetItem only on re-ingest
+        assert (first["requests / 1,000"], again["requests / 1,000"]) == (20, 10)
+        assert rows[kind, "ingest, --mode batch"]["requests / 1,000"] == 50  # + 25 a batch
+        assert rows[kind, "re-ingest, --mode batch"]["writes"] == 0
+        assert rows[kind, "batch_writer (a)"]["requests / 1,000"] == 40
+        assert rows[kind, "conditional PutItem (b)"]["requests / 1,000"] == 1000
+    labels = [target.label for target in result.targets]
+    assert len(labels) == 12 and "messages: ingest vs batch_writer (a)" in labels

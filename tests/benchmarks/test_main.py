@@ -1,0 +1,24 @@
+"""`python -m benchmarks` writes a BENCHMARKS.md a reader can trust and reproduce."""
+
+from __future__ import annotations
+
+from benchmarks.__main__ import main
+
+
+def test_the_report_names_machine_versions_targets_figures_and_the_command(tmp_path, capsys):
+    output = tmp_path / "BENCHMARKS.md"
+    assert main(["--quick", "--only", "memory", "--output", str(output)]) == 0
+    text = output.read_text()
+    for expected in (
+        "quick sizes: not the issue's figures",
+        "| processor |",
+        "moto ",
+        "## Targets",
+        "peak growth, 2,000 vs 200 records",
+        "## Memory of a streamed ingest",
+        "| records | file MB |",
+        ".venv/bin/python -m benchmarks",
+    ):
+        assert expected in text
+    printed = capsys.readouterr().out
+    assert "== memory" in printed and f"wrote {output}" in printed
