@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import resource
 import socket
 import subprocess
@@ -92,16 +93,31 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+_SERVER_PIDS: dict[str, int] = {}
+
+
 @contextlib.contextmanager
 def endpoint() -> Iterator[str]:
     """A fresh embedded moto server in its own process; yields its URL."""
     with tempfile.TemporaryDirectory(prefix="salestalk-bench-") as folder:
         server = LocalEndpoint(Path(folder), port=free_port())
-        server.start()
+        _, status = server.start()
+        _SERVER_PIDS[server.url] = status.pid
         try:
             yield server.url
         finally:
             server.stop()
+            _SERVER_PIDS.pop(server.url, None)
+
+
+def server_cpu_seconds(url: str) -> float:
+    """CPU time the embedded server behind `url` has used so far (Linux; 0 elsewhere): with the
+    client's own CPU time it tells which side a measurement waited for."""
+    try:
+        fields = Path(f"/proc/{_SERVER_PIDS[url]}/stat").read_text().rsplit(")", 1)[1].split()
+    except (KeyError, OSError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def reset(url: str) -> None:

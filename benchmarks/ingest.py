@@ -10,14 +10,15 @@ For each record kind, on one embedded server with freshly provisioned tables per
 - baseline (b): one conditional `PutItem` per record, as a per-record idempotency utility
   does, with the same pre-built items.
 
-Each figure is the median of `repeats` runs; HTTP requests are counted on the wire.
+Each figure is the median of `repeats` runs; HTTP requests are counted on the wire, and the
+CPU time of the client process and of the server process says which side a run waited for.
 """
 
 from __future__ import annotations
 
 import json
-import statistics
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,7 @@ from benchmarks.harness import (
     per_second,
     reset,
     resource_,
+    server_cpu_seconds,
     timed,
 )
 from ingestion.items import KINDS, RecordKind, serialize
@@ -52,6 +54,8 @@ class Run:
     requests: int
     writes: int
     outcome: dict[str, int]
+    client_cpu: float
+    server_cpu: float
 
 
 class Bench:
@@ -81,8 +85,16 @@ class Bench:
 
     def measure(self, work: Callable[[], dict[str, int]]) -> Run:
         self.counter.reset()
+        client_before, server_before = time.process_time(), server_cpu_seconds(self.url)
         took = timed(work)
-        return Run(took.seconds, self.counter.total, self.counter.writes(), took.value)
+        return Run(
+            took.seconds,
+            self.counter.total,
+            self.counter.writes(),
+            took.value,
+            time.process_time() - client_before,
+            server_cpu_seconds(self.url) - server_before,
+        )
 
     def ingest(self, mode: WriteMode) -> dict[str, int]:
         """What `salestalk ingest --kind K --file F [--mode M]` does once it is connected."""
@@ -114,11 +126,8 @@ class Bench:
 
 
 def median_run(runs: list[Run]) -> Run:
-    ordered = sorted(runs, key=lambda run: run.seconds)
-    middle = ordered[len(ordered) // 2]
-    return Run(
-        statistics.median(r.seconds for r in runs), middle.requests, middle.writes, middle.outcome
-    )
+    """The run of median duration (the middle one of an odd number, as here)."""
+    return sorted(runs, key=lambda run: run.seconds)[len(runs) // 2]
 
 
 def measure_kind(url: str, kind: RecordKind, records: int, repeats: int) -> dict[str, Run]:
@@ -155,9 +164,21 @@ def run(quick: bool = False) -> Result:
             "baseline (b) one `PutItem` with `attribute_not_exists` per record, both given "
             "the very items the ingest stores, built before the clock starts. Figures are the "
             f"median of {repeats} runs ((b): one run). Requests are counted on the wire with "
-            "botocore's `before-send` event, retries included."
+            "botocore's `before-send` event, retries included. *Client CPU* is the ingesting "
+            "process's CPU time (all its threads), *server CPU* the embedded server's: a run "
+            "whose server CPU is close to its seconds waited for the server."
         ),
-        columns=("kind", "writer", "records/s", "seconds", "requests / 1,000", "writes", "outcome"),
+        columns=(
+            "kind",
+            "writer",
+            "records/s",
+            "seconds",
+            "client CPU s",
+            "server CPU s",
+            "requests / 1,000",
+            "writes",
+            "outcome",
+        ),
     )
     with endpoint() as url:
         for kind_name in ("metric", "message"):
@@ -170,6 +191,8 @@ def run(quick: bool = False) -> Result:
                         label,
                         round(per_second(records, one.seconds)),
                         round(one.seconds, 2),
+                        round(one.client_cpu, 2),
+                        round(one.server_cpu, 2),
                         round(one.requests * 1000 / records, 1),
                         one.writes,
                         _outcome(one.outcome),
