@@ -146,8 +146,7 @@ def cmd_provision(args: argparse.Namespace) -> int:
     print(f"provisioning stack {settings.stack!r} at {target.describe()}")
     results = []
     try:
-        for spec in all_table_specs(settings):
-            result = Provisioner(client).apply_one(spec)
+        for result in Provisioner(client).results(all_table_specs(settings)):
             results.append(result)
             detail = f": {'; '.join(result.changes)}" if result.changes else ""
             print(f"  {result.outcome:<9} {result.name}{detail}")

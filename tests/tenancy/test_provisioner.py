@@ -55,6 +55,20 @@ def test_repairs_a_missing_index_and_disabled_point_in_time_recovery(dynamodb, s
     assert Provisioner(dynamodb).apply_one(by_name(specs, name)).outcome is Outcome.UNCHANGED
 
 
+def test_missing_tables_are_all_created_before_any_is_waited_for(dynamodb, specs):
+    """DynamoDB builds tables side by side: one wait for all, not one per table, and a new
+    table costs four requests (look, create, wait, point-in-time recovery)."""
+    calls: list[str] = []
+    dynamodb.meta.events.register(
+        "before-send.dynamodb", lambda event_name, **_: calls.append(event_name.split(".")[-1])
+    )
+    Provisioner(dynamodb).apply(specs)
+    creates = [n for n, call in enumerate(calls) if call == "CreateTable"]
+    assert len(creates) == len(specs)
+    assert creates == list(range(creates[0], creates[0] + len(specs)))  # back to back
+    assert len(calls) == 4 * len(specs)
+
+
 def test_repairs_tags_and_deletion_protection(dynamodb, specs, settings):
     Provisioner(dynamodb).apply(specs)
     name = "tenant-techstart-inc-002-metrics"
