@@ -8,6 +8,7 @@ exports are captured resolved.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import runpy
 from dataclasses import dataclass, field
@@ -46,6 +47,7 @@ class Registered:
 class ProgramRun:
     resources: list[Registered]
     exports: dict[str, Any]
+    collector_states: set[bool] = field(default_factory=set)  # gc.isenabled() at each resource
 
     def of_type(self, typ: str) -> list[Registered]:
         return [r for r in self.resources if r.type == typ]
@@ -62,8 +64,10 @@ class _Mocks(pulumi.runtime.Mocks):
 
     def __init__(self, region: str):
         self.region = region
+        self.collector_states: set[bool] = set()
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        self.collector_states.add(gc.isenabled())
         outputs = dict(args.inputs)
         if args.typ == TABLE_TYPE:
             outputs["arn"] = f"arn:aws:dynamodb:{self.region}:{ACCOUNT}:table/{args.inputs['name']}"
@@ -134,13 +138,16 @@ def run_program(config: dict[str, str], stack: str = "local", region: str = "us-
             runpy.run_path(str(PROGRAM), run_name="__main__")
         return pulumi.Output.from_input(captured).apply(exports.update)
 
+    collecting = gc.isenabled()  # the program turns the cyclic collector off for its run
     try:
         program()
     except Exception as exc:
         exc.registered = list(monitor.registered)  # type: ignore[attr-defined]
         raise
     finally:
+        if collecting:
+            gc.enable()
         pulumi.runtime.set_all_config({})
         loop.close()
         asyncio.set_event_loop(None)
-    return ProgramRun(monitor.registered, exports)
+    return ProgramRun(monitor.registered, exports, mocks.collector_states)

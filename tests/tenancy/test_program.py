@@ -238,3 +238,12 @@ def test_a_misspelt_setting_stops_the_program_instead_of_being_ignored():
     with pytest.raises(pulumi.RunError, match="unknown setting salestalk:tablePrefx") as failure:
         run_program(config)
     assert failure.value.registered == []
+
+
+def test_the_program_runs_without_the_cyclic_collector_and_gives_it_back(local_run):
+    """The program turns the collector off (Pulumi keeps every output alive to the end); the
+    process that ran it under mocks, this test session, gets it back."""
+    import gc
+
+    assert local_run.collector_states == {False}
+    assert gc.isenabled()
