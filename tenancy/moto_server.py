@@ -27,6 +27,11 @@ ingest, which sends the same `attribute_not_exists(#key)` on every item. The par
 (a tree of operators evaluated against the stored item, never changed by evaluation) is kept
 for the same text, names and values, so each is parsed once.
 
+Projections. moto's `Item.project` turns the whole item into plain JSON once per projected
+attribute: 39% of the server's time on a BatchGetItem that asks for four attributes (a
+re-ingest's classification read). The fix copies the named attributes when only top-level
+names are asked for, and otherwise converts the item once per projection, not once per path.
+
 Run as `python -m tenancy.moto_server -H HOST -p PORT` (moto's own options).
 """
 
@@ -178,6 +183,32 @@ def _parsed_once(parse: Callable[..., Any]) -> Callable[..., Any]:
     return get_filter_expression
 
 
+def _project_once(item_type: type) -> None:
+    """moto's Item.project without converting the whole item for every path."""
+    from botocore.utils import merge_dicts
+    from moto.dynamodb.models import dynamo_type
+
+    original = item_type.project
+    if getattr(original, _PATCHED, False):
+        return
+
+    def project(self, projection_expressions):
+        if all(len(path) == 1 for path in projection_expressions):  # top-level names only
+            names = [path[0] for path in projection_expressions if path[0] in self.attrs]
+            attrs = {name: self.attrs[name].to_json() for name in names}
+            return item_type(hash_key=self.hash_key, range_key=self.range_key, attrs=attrs)
+        plain = self.to_regular_json()
+        result: dict[str, Any] = {}
+        for path in projection_expressions:
+            merge_dicts(result, dynamo_type.find_nested_key(path, plain))
+        attrs = dynamo_type.serializer.serialize(result)["M"]
+        return item_type(hash_key=self.hash_key, range_key=self.range_key, attrs=attrs)
+
+    setattr(project, _PATCHED, True)
+    project.moto_original = original  # what tests compare against
+    item_type.project = project
+
+
 def apply_fixes() -> None:
     """Idempotent: patch moto's DynamoDB backend and JSON serializer in this process."""
     from moto.core.serialize import JSONSerializer
@@ -204,6 +235,7 @@ def apply_fixes() -> None:
     setattr(transact_write_items, _PATCHED, True)
     backend.transact_write_items = transact_write_items
     _fast_attribute_values(JSONSerializer)
+    _project_once(models.dynamo_type.Item)
     parse_once = _parsed_once(models.get_filter_expression)
     models.get_filter_expression = table_module.get_filter_expression = parse_once
 
