@@ -10,6 +10,7 @@ backoff within the throttling budget.
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -84,14 +85,16 @@ class TableStore:
         self.rng = rng or random.Random()
         self.throttle_retries = 0  # item-level retries used, for reports and tests
         self.longest_retry_run = 0  # most retries one request needed (at most the budget)
+        self._counting = threading.Lock()
 
     def _backoff(self, operation: str) -> Backoff:
         return Backoff(operation, self.table_name, self.policy, self.sleep, self.rng)
 
     def _retried(self, backoff: Backoff, pending: int) -> None:
         backoff.wait(pending)
-        self.throttle_retries += 1
-        self.longest_retry_run = max(self.longest_retry_run, backoff.retries)
+        with self._counting:  # chunks are written from several threads at once
+            self.throttle_retries += 1
+            self.longest_retry_run = max(self.longest_retry_run, backoff.retries)
 
     def fetch(
         self, keys: Sequence[Mapping[str, Any]], *, attributes: Sequence[str] | None = None

@@ -16,11 +16,13 @@ versions win, which is why it is not the default.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -46,6 +48,9 @@ from tenancy.settings import StackSettings
 from tenancy.tables import tenant_table_specs
 
 CHUNK_SIZE = BATCH_GET_LIMIT  # one BatchGetItem of keys per chunk, one transaction of items
+# Chunks classified and written at once: while DynamoDB works on one, this client prepares
+# and sends the next, instead of the two taking turns.
+CHUNKS_IN_FLIGHT = 2
 FINGERPRINT = (CONTENT_HASH_ATTR, INGEST_ID_ATTR)  # what classifying a stored item needs
 
 
@@ -92,7 +97,48 @@ class ValidatedChunk:
 
     received: int = 0
     candidates: list[Candidate] = field(default_factory=list)
+    keys: set[tuple[Any, ...]] = field(default_factory=set)
     rejected: list[tuple[SourceRecord, list[FieldError]]] = field(default_factory=list)
+
+
+class DeferredQuarantine:
+    """Refused records of a chunk written on another thread, kept for the ingest's thread to
+    quarantine in order (the quarantine file has one writer)."""
+
+    def __init__(self) -> None:
+        self.entries: list[tuple[SourceRecord, list[FieldError]]] = []
+
+    def add(self, source: SourceRecord, errors: list[FieldError]) -> None:
+        self.entries.append((source, errors))
+
+
+@dataclass
+class ChunkWrite:
+    """One chunk being classified and written on a worker thread, counting into its own
+    report until the ingest's thread collects it."""
+
+    keys: set[tuple[Any, ...]]
+    future: Future[None]
+    report: IngestReport
+    deferred: DeferredQuarantine
+
+    @classmethod
+    def start(cls, pool, writer: IdempotentWriter, chunk: ValidatedChunk, total: IngestReport):
+        report = IngestReport(kind=total.kind, tenant_id=total.tenant_id)
+        deferred = DeferredQuarantine()
+        future = pool.submit(writer.write, chunk.candidates, report, deferred)
+        return cls(chunk.keys, future, report, deferred)
+
+    def collect(self, total: IngestReport, quarantine: Quarantine | None) -> None:
+        """Wait for the chunk, add what it did to `total` (even if it failed part-way), and
+        raise its error if it failed."""
+        try:
+            self.future.result()
+        finally:
+            total.merge(self.report)
+            if quarantine is not None:
+                for source, errors in self.deferred.entries:
+                    quarantine.add(source, errors)
 
 
 def utc_now() -> str:
@@ -324,27 +370,46 @@ class TenantWriter:
 
         `progress` is called with the number of records read so far after each chunk.
 
-        Reading and validating the next chunk overlaps writing the current one: the client's
-        work (parsing, contracts, fingerprints) runs while DynamoDB answers instead of after it.
-        Only one worker thread reads the input, one chunk ahead, and everything the report and
-        the quarantine record happens here, in input order.
+        Three things overlap, so that neither this client nor DynamoDB waits for the other:
+        one thread reads and validates the input a chunk ahead, and up to CHUNKS_IN_FLIGHT
+        chunks are classified and written at once. A chunk that shares a key with a chunk in
+        flight waits for it, so a repeated key is still judged against what the earlier one
+        stored, exactly as in a sequential run. Each chunk counts into its own report, merged
+        here in input order; a chunk that fails stops the ingest once the others in flight
+        are done, and the report then says exactly what was written.
         """
         report = IngestReport(kind=self.kind.name, tenant_id=self.tenant.tenant_id)
         chunks = self._validated_chunks(records)
-        try:
-            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="validate") as reader:
+        in_flight: deque[ChunkWrite] = deque()
+        with (
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="validate") as reader,
+            ThreadPoolExecutor(max_workers=CHUNKS_IN_FLIGHT, thread_name_prefix="write") as pool,
+        ):
+            try:
                 upcoming = reader.submit(next, chunks, None)
                 while (chunk := upcoming.result()) is not None:
                     upcoming = reader.submit(next, chunks, None)
                     report.received += chunk.received
                     for source, errors in chunk.rejected:
                         reject(source, errors, report, quarantine)
-                    self.writer.write(chunk.candidates, report, quarantine)
-                    if progress:
-                        progress(report.received)
-        except (BotoCoreError, ClientError, RetryBudgetExhaustedError) as exc:
-            self._finish(report, quarantine)
-            raise IngestInterruptedError(exc, report) from exc
+                    while in_flight and (
+                        len(in_flight) == CHUNKS_IN_FLIGHT
+                        or any(chunk.keys & earlier.keys for earlier in in_flight)
+                    ):
+                        in_flight.popleft().collect(report, quarantine)
+                        if progress:
+                            progress(report.received)
+                    in_flight.append(ChunkWrite.start(pool, self.writer, chunk, report))
+                while in_flight:
+                    in_flight.popleft().collect(report, quarantine)
+                if progress:
+                    progress(report.received)
+            except (BotoCoreError, ClientError, RetryBudgetExhaustedError) as exc:
+                for rest in in_flight:  # what the others wrote counts too
+                    with contextlib.suppress(BotoCoreError, ClientError, RetryBudgetExhaustedError):
+                        rest.collect(report, quarantine)
+                self._finish(report, quarantine)
+                raise IngestInterruptedError(exc, report) from exc
         self._finish(report, quarantine)
         return report
 
@@ -361,6 +426,7 @@ class TenantWriter:
             checked = self.validate(source)
             if isinstance(checked, Candidate):
                 chunk.candidates.append(checked)
+                chunk.keys.add(self.kind.key_of(checked.item))
                 if len(chunk.candidates) == CHUNK_SIZE:
                     yield chunk
                     chunk = ValidatedChunk()

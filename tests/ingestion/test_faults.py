@@ -84,16 +84,10 @@ def test_a_spent_throttling_budget_says_how_far_ingestion_got(tables, settings):
     sleeps = Sleeps()
     records = [make_message(n) for n in range(250)]
     writer = TenantWriter(tables, settings, ACME, MESSAGE, mode=WriteMode.BATCH, sleep=sleeps)
-    real_put_batch = writer.store.put_batch
-    calls = {"n": 0}
-
-    def throttle_after_two_chunks(items):
-        calls["n"] += 1
-        if calls["n"] > 2:  # DynamoDB stops accepting writes after 200 records
-            writer.store.client = FaultyClient(tables, always_unprocessed=True)
-        return real_put_batch(items)
-
-    writer.store.put_batch = throttle_after_two_chunks
+    # DynamoDB stops accepting writes after 200 records (msg-000200 on)
+    writer.store.client = FaultyClient(
+        tables, refuse_item=lambda item: item["messageId"]["S"] >= "msg-000200"
+    )
     with pytest.raises(IngestInterruptedError) as failure:
         writer.ingest(as_source(records))
     text = str(failure.value)

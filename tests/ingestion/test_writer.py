@@ -165,3 +165,43 @@ def _report():
     from ingestion.report import IngestReport
 
     return IngestReport(kind="message", tenant_id=ACME)
+
+
+@pytest.mark.parametrize("mode", list(WriteMode))
+def test_chunks_in_flight_never_share_a_key_and_repeats_see_what_came_before(
+    tables, settings, mode
+):
+    """Chunks are written side by side, but a chunk repeating a key waits for the chunk that
+    wrote it: the repeat is a duplicate or a conflict, never a second write."""
+    import threading
+    import time
+
+    from ingestion.writer import CHUNK_SIZE, CHUNKS_IN_FLIGHT
+
+    writer = TenantWriter(tables, settings, ACME, MESSAGE, mode=mode)
+    real_write = writer.writer.write
+    lock, running, events = threading.Lock(), [], []
+
+    def observed_write(candidates, report, quarantine=None):
+        keys = {MESSAGE.key_of(c.item) for c in candidates}
+        with lock:
+            events.append((len(running) + 1, any(keys & other for other in running)))
+            running.append(keys)
+        time.sleep(0.05)  # long enough for the next chunk to start beside this one
+        try:
+            real_write(candidates, report, quarantine)
+        finally:
+            with lock:
+                running.remove(keys)
+
+    writer.writer.write = observed_write
+    first = [make_message(n) for n in range(CHUNK_SIZE)]
+    later = [make_message(n) for n in range(CHUNK_SIZE, 4 * CHUNK_SIZE)]
+    repeats = [make_message(5), make_message(6, content="changed"), make_message(7)]
+    report = writer.ingest(as_source(first + repeats + later))  # the 2nd chunk repeats the 1st
+
+    assert max(concurrent for concurrent, _ in events) == CHUNKS_IN_FLIGHT
+    assert not any(shared for _, shared in events)
+    assert (report.written, report.duplicates, report.conflicts) == (4 * CHUNK_SIZE, 2, 1)
+    assert report.conflict_details[0].record_key.endswith("msg-000006")
+    assert len(all_items(tables, MESSAGES_TABLE)) == 4 * CHUNK_SIZE

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ingestion.items import METRIC
-from ingestion.writer import IngestInterruptedError, TenantWriter, WriteMode
+from ingestion.writer import CHUNKS_IN_FLIGHT, IngestInterruptedError, TenantWriter, WriteMode
 from tenancy.connection import RETRY_POLICY
 from tenancy.provisioner import Provisioner
 from tenancy.tables import all_table_specs
@@ -98,23 +98,18 @@ def test_an_exhausted_budget_says_how_far_ingestion_got(tables, settings):
     records = [make_metric(n) for n in range(1_000)]
     sleeps = Sleeps()
     writer = TenantWriter(tables, settings, ACME, METRIC, mode=WriteMode.BATCH, sleep=sleeps)
-    real = writer.store.client
-
-    class DegradingClient(FaultyClient):
-        calls = 0
-
-        def batch_write_item(self, RequestItems, **kwargs):
-            DegradingClient.calls += 1
-            self._always = DegradingClient.calls > 12  # DynamoDB stops taking writes
-            return super().batch_write_item(RequestItems=RequestItems, **kwargs)
-
-    writer.store.client = DegradingClient(real)
+    # DynamoDB stops taking writes after 300 records (row-300 on), whichever thread sends them
+    writer.store.client = FaultyClient(
+        writer.store.client, refuse_item=lambda item: int(item["sourceId"]["S"][4:]) >= 300
+    )
     with pytest.raises(IngestInterruptedError) as failure:
         writer.ingest(as_source(records))
     report = failure.value.report
-    assert report.written == 300  # 12 batches of 25 were taken
+    assert report.written == 300
     assert "Ingestion stopped after 300 of the records read (300 written" in str(failure.value)
-    assert len(sleeps) == RETRY_POLICY.throttle_retries
+    # the two chunks in flight (records 300-499) each spent their own budget, no more
+    assert len(sleeps) == CHUNKS_IN_FLIGHT * RETRY_POLICY.throttle_retries
+    assert writer.store.longest_retry_run == RETRY_POLICY.throttle_retries
     assert len(contents(tables, TABLE)) == 300  # what it says is written, is written
 
     resumed = TenantWriter(tables, settings, ACME, METRIC).ingest(as_source(records))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,8 +45,12 @@ class FaultyClient:
         seed: int = 7,
         log: FaultLog | None = None,
         always_unprocessed: bool = False,
+        refuse_item: Callable[[dict[str, Any]], bool] | None = None,
     ):
+        """`refuse_item(item)`: DynamoDB keeps returning this (wire-format) put unprocessed,
+        whenever and from whichever thread it is sent."""
         self._client = client
+        self._refuse = refuse_item or (lambda item: False)
         self._share = unprocessed_share
         self._tx_share = throttled_transaction_share
         self._rng = random.Random(seed)
@@ -62,7 +67,8 @@ class FaultyClient:
         send, unprocessed = {}, {}
         for table, requests in RequestItems.items():
             for request in requests:
-                (send if self._keep() else unprocessed).setdefault(table, []).append(request)
+                kept = self._keep() and not self._refuse(request["PutRequest"]["Item"])
+                (send if kept else unprocessed).setdefault(table, []).append(request)
         self.log.counts["unprocessed_items"] += sum(len(v) for v in unprocessed.values())
         response = self._client.batch_write_item(RequestItems=send, **kwargs) if send else {}
         merged = dict(response.get("UnprocessedItems") or {})
