@@ -62,14 +62,14 @@ def _version(package: str) -> str:
         return "not installed"
 
 
-def render(results: list[Result], seconds: float, quick: bool) -> str:
+def render(results: list[Result], seconds: float, quick: bool, measured: datetime) -> str:
     lines = [
         "# Benchmarks",
         "",
         "Written by `python -m benchmarks` (see README); do not edit by hand: the history of "
         "what was profiled and fixed is kept in `benchmarks/HISTORY.md` and copied below.",
         "",
-        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC in {seconds / 60:.1f} minutes"
+        f"Measured {measured:%Y-%m-%d %H:%M} UTC in {seconds / 60:.1f} minutes"
         + (" (**quick sizes: not the issue's figures**)" if quick else "")
         + ", against the embedded moto server over HTTP on loopback, one process per server.",
         "",
@@ -127,7 +127,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="tiny sizes (checks, not figures)")
     parser.add_argument("--output", type=Path, default=PROJECT_DIR / "BENCHMARKS.md")
     parser.add_argument("--json", type=Path, help="also write every figure as JSON here")
+    parser.add_argument(
+        "--render",
+        type=Path,
+        metavar="JSON",
+        help="measure nothing: write the report again from a --json file (after HISTORY.md "
+        "changed, say); the machine described is this one",
+    )
     args = parser.parse_args(argv)
+    if args.render:
+        saved = json.loads(args.render.read_text())
+        results = [Result.from_json(result) for result in saved["results"]]
+        measured = datetime.fromisoformat(saved["measured"])
+        args.output.write_text(render(results, saved["seconds"], saved["quick"], measured))
+        print(f"wrote {args.output}")
+        return 0
+    measured = datetime.now(UTC)
     started = time.perf_counter()
     results = []
     for name in args.only or BENCHMARKS:
@@ -138,9 +153,16 @@ def main(argv: list[str] | None = None) -> int:
             print("   " + " | ".join(_cell(value) for value in row), flush=True)
         for target in result.targets:
             print(f"   {target.describe()}", flush=True)
-    args.output.write_text(render(results, time.perf_counter() - started, args.quick))
+    seconds = time.perf_counter() - started
+    args.output.write_text(render(results, seconds, args.quick, measured))
     if args.json:
-        args.json.write_text(json.dumps([r.to_json() for r in results], indent=1))
+        saved = {
+            "measured": measured.isoformat(),
+            "seconds": seconds,
+            "quick": args.quick,
+            "results": [result.to_json() for result in results],
+        }
+        args.json.write_text(json.dumps(saved, indent=1))
     missed = [t.describe() for r in results for t in r.targets if not t.met]
     print(f"wrote {args.output}" + (f"; {len(missed)} target(s) missed" if missed else ""))
     return 0

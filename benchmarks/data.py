@@ -14,7 +14,7 @@ from typing import Any
 from ingestion.contracts import MetricType
 
 TENANT = "acme-corp-001"
-START = 1_767_225_600  # 2026-01-01T00:00:00Z
+START = 1_704_067_200  # 2024-01-01T00:00:00Z: 200,000 messages end months later, in the past
 MESSAGES_PER_SESSION = 10
 SENDERS = ("user-jdoe", "user-asmith", "user-kwong", "user-mlopez", "assistant")
 SUBJECTS_PER_TYPE = 20
@@ -26,14 +26,14 @@ _INTENTS = ("revenue_trend", "pipeline_review", "churn_risk", "forecast", "small
 
 
 def message(n: int, tenant_id: str = TENANT) -> dict[str, Any]:
-    """Message n: sessions of ten, five senders, a few seconds apart, a reference or two."""
+    """Message n: sessions of ten, ten minutes apart, five senders, a reference or two."""
     session = n // MESSAGES_PER_SESSION
     return {
         "tenantId": tenant_id,
         "messageId": f"msg-{n:08d}",
         "sessionId": f"sess-{session:07d}",
         "senderId": SENDERS[n % len(SENDERS)],
-        "timestamp": START + session * 3600 + (n % MESSAGES_PER_SESSION) * 7,
+        "timestamp": START + session * 600 + (n % MESSAGES_PER_SESSION) * 7,
         "content": (
             f"Message {n} of session {session}: how did pipeline coverage and win rate develop "
             "for the enterprise segment this quarter, and which deals are at risk?"

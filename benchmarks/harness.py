@@ -66,6 +66,18 @@ class Result:
     targets: list[Target] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
+    @classmethod
+    def from_json(cls, saved: dict[str, Any]) -> Result:
+        fields = ("label", "measured", "limit", "at_most", "unit")
+        return cls(
+            title=saved["title"],
+            method=saved["method"],
+            columns=saved["columns"],
+            rows=saved["rows"],
+            targets=[Target(**{k: t[k] for k in fields}) for t in saved["targets"]],
+            notes=saved["notes"],
+        )
+
     def to_json(self) -> dict[str, Any]:
         return {
             "title": self.title,

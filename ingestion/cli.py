@@ -84,7 +84,8 @@ def _print_details(report: IngestReport, limit: int = 20) -> None:
         print(f"  rejected  {rejection.describe()}", file=sys.stderr)
     for conflict in report.conflict_details[:limit]:
         print(f"  conflict  {conflict.describe()}", file=sys.stderr)
-    hidden = max(0, len(report.rejections) - limit) + max(0, len(report.conflict_details) - limit)
+    shown = min(limit, len(report.rejections)) + min(limit, len(report.conflict_details))
+    hidden = report.rejected + report.conflicts - shown
     if hidden:
         print(f"  ... and {hidden} more (see the quarantine file)", file=sys.stderr)
 

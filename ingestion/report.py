@@ -47,6 +47,11 @@ class Conflict:
         )
 
 
+# Details kept in memory for the summary; the counts stay exact and every refused record is in
+# the quarantine file, so a file of a million bad lines does not fill memory with reasons.
+DETAILS_KEPT = 1_000
+
+
 @dataclass
 class IngestReport:
     kind: str
@@ -61,6 +66,16 @@ class IngestReport:
     rejections: list[Rejection] = field(default_factory=list)
     quarantine: Path | None = None
     throttle_retries: int = 0
+
+    def add_rejection(self, rejection: Rejection) -> None:
+        self.count(Outcome.REJECTED)
+        if len(self.rejections) < DETAILS_KEPT:
+            self.rejections.append(rejection)
+
+    def add_conflict(self, conflict: Conflict) -> None:
+        self.count(Outcome.CONFLICT)
+        if len(self.conflict_details) < DETAILS_KEPT:
+            self.conflict_details.append(conflict)
 
     def count(self, outcome: Outcome) -> None:
         attribute = {
@@ -85,8 +100,9 @@ class IngestReport:
         for name in ("received", "written", "updated", "duplicates", "conflicts", "rejected"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.throttle_retries += other.throttle_retries
-        self.conflict_details += other.conflict_details
-        self.rejections += other.rejections
+        room = DETAILS_KEPT - len(self.conflict_details)
+        self.conflict_details += other.conflict_details[: max(0, room)]
+        self.rejections += other.rejections[: max(0, DETAILS_KEPT - len(self.rejections))]
         self.quarantine = self.quarantine or other.quarantine
 
     def summary(self) -> str:

@@ -152,8 +152,7 @@ def reject(
     quarantine: Quarantine | None,
 ) -> None:
     """Count a refused record, say why, and keep it as received for a later fix."""
-    report.count(Outcome.REJECTED)
-    report.rejections.append(Rejection(source.location, tuple(errors)))
+    report.add_rejection(Rejection(source.location, tuple(errors)))
     if quarantine is not None:
         quarantine.add(source, errors)
 
@@ -290,8 +289,7 @@ class IdempotentWriter:
         fields = self.kind.record_fields(candidate.record)
         known = set(fields) | (set(stored) - self.kind.bookkeeping())
         differing = tuple(sorted(name for name in known if fields.get(name) != stored.get(name)))
-        report.count(Outcome.CONFLICT)
-        report.conflict_details.append(
+        report.add_conflict(
             Conflict(candidate.location, self.kind.record_key(candidate.record), differing)
         )
 

@@ -22,3 +22,11 @@ def test_the_report_names_machine_versions_targets_figures_and_the_command(tmp_p
         assert expected in text
     printed = capsys.readouterr().out
     assert "== memory" in printed and f"wrote {output}" in printed
+
+
+def test_a_saved_run_renders_again_to_the_same_report(tmp_path):
+    measured, saved = tmp_path / "measured.md", tmp_path / "run.json"
+    main(["--quick", "--only", "memory", "--output", str(measured), "--json", str(saved)])
+    rendered = tmp_path / "rendered.md"
+    assert main(["--render", str(saved), "--output", str(rendered)]) == 0
+    assert rendered.read_text() == measured.read_text()
