@@ -228,3 +228,27 @@ def unordered_sets(value):
     if isinstance(value, list):
         return [unordered_sets(v) for v in value]
     return value
+
+
+def test_items_are_built_and_size_checked_exactly_as_moto_does():
+    from moto.dynamodb.exceptions import ItemSizeTooLarge
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    apply_fixes()
+    ours, theirs = Item.__init__, Item.__init__.moto_original
+    assert ours is not theirs
+
+    def build(init, attrs):
+        item = Item.__new__(Item)
+        init(item, DynamoType({"S": "k"}), None, attrs)
+        return item
+
+    for attrs in (ITEMS[0], {k: v for k, v in ITEMS[1].items() if k not in {"blob", "blobs"}}):
+        assert build(ours, attrs) == build(theirs, attrs)
+        assert dict(build(ours, attrs).attrs) == dict(build(theirs, attrs).attrs)
+    just_under = {"id": {"S": "k"}, "big": {"S": "x" * (405_000 - len("idkbig"))}}
+    assert build(ours, just_under) == build(theirs, just_under)
+    over = {**just_under, "more": {"S": "y"}}
+    for init in (ours, theirs):
+        with pytest.raises(ItemSizeTooLarge):
+            build(init, over)
