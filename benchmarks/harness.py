@@ -25,7 +25,8 @@ from typing import Any
 
 import boto3
 
-from tenancy.connection import client_config
+from tenancy.connection import Target as Endpoint
+from tenancy.connection import dynamodb_client
 from tenancy.local_endpoint import LocalEndpoint
 
 REGION = "us-east-1"
@@ -140,25 +141,14 @@ def reset(url: str) -> None:
 
 def client(url: str):
     """A DynamoDB client configured exactly as the platform's commands configure theirs."""
-    return boto3.client(
-        "dynamodb",
-        endpoint_url=url,
-        region_name=REGION,
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        config=client_config(),
-    )
+    return dynamodb_client(Endpoint(url, REGION, "the benchmark's embedded server"))
 
 
 def resource_(url: str):
-    return boto3.resource(
-        "dynamodb",
-        endpoint_url=url,
-        region_name=REGION,
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        config=client_config(),
-    )
+    """A boto3 resource over such a client, for the baseline that uses `batch_writer()`."""
+    dynamodb = boto3.resource("dynamodb", region_name=REGION)
+    dynamodb.meta.client = client(url)
+    return dynamodb
 
 
 class RequestCounter:

@@ -91,16 +91,9 @@ def roster(count: int) -> list[dict[str, str]]:
 
 
 def config_values(tenants: list[dict[str, str]]) -> dict[str, str]:
-    """The local stack's config as the Pulumi CLI hands it to a program (scalars as text,
-    objects as JSON), with the roster replaced by `tenants`."""
-    values = {}
-    for key, plain in StackFile.load(STACK, PROJECT_DIR).plain_config().items():
-        if isinstance(plain, bool):
-            values[key] = "true" if plain else "false"
-        elif isinstance(plain, dict | list):
-            values[key] = json.dumps(plain)
-        else:
-            values[key] = str(plain)
+    """The local stack's config as the Pulumi CLI hands it to a program, with the roster
+    replaced by `tenants`."""
+    values = StackFile.load(STACK, PROJECT_DIR).pulumi_config_values()
     values[f"{NAMESPACE}:{TENANTS_KEY}"] = json.dumps(tenants)
     return values
 

@@ -8,6 +8,7 @@ mode, which keeps the file's comments, order and layout.
 from __future__ import annotations
 
 import io
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -98,6 +99,19 @@ class StackFile:
     def plain_config(self) -> dict[str, Any]:
         """Every config value as plain Python data (dicts, lists, str, bool, numbers)."""
         return {str(key): _plain(value) for key, value in self.config.items()}
+
+    def pulumi_config_values(self) -> dict[str, str]:
+        """Config as the Pulumi CLI hands it to a program: scalars as text, objects as JSON
+        (what Pulumi's mocks need to run the program with this stack's settings)."""
+        values = {}
+        for key, plain in self.plain_config().items():
+            if isinstance(plain, bool):
+                values[key] = "true" if plain else "false"
+            elif isinstance(plain, dict | list):
+                values[key] = json.dumps(plain)
+            else:
+                values[key] = str(plain)
+        return values
 
     def namespace(self, namespace: str) -> dict[str, Any]:
         """The values of one config namespace, keys without the `namespace:` prefix."""

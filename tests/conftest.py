@@ -12,10 +12,9 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
 import pytest
 
-from tenancy.connection import client_config
+from tenancy.connection import Target, dynamodb_client
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 ENDPOINT_ENV = "SALESTALK_TEST_ENDPOINT"
@@ -66,14 +65,7 @@ def endpoint_url() -> Iterator[str]:
 @pytest.fixture
 def dynamodb(endpoint_url: str):
     """A boto3 client talking HTTP to the session's (emptied) moto server."""
-    return boto3.client(
-        "dynamodb",
-        endpoint_url=endpoint_url,
-        region_name=REGION,
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        config=client_config(),
-    )
+    return dynamodb_client(Target(endpoint_url, REGION, "the test session's moto server"))
 
 
 @pytest.fixture

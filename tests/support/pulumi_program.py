@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import json
 import runpy
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,8 +17,6 @@ from unittest import mock
 
 import pulumi
 from pulumi.runtime.mocks import MockMonitor
-
-from tenancy.stack_file import StackFile
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 PROGRAM = PROJECT_DIR / "__main__.py"
@@ -104,19 +101,6 @@ class _RecordingMonitor(MockMonitor):
                 )
             )
         return response
-
-
-def pulumi_config_values(stack_file: StackFile) -> dict[str, str]:
-    """Config as the Pulumi CLI hands it to a program: scalars as text, objects as JSON."""
-    values = {}
-    for key, plain in stack_file.plain_config().items():
-        if isinstance(plain, bool):
-            values[key] = "true" if plain else "false"
-        elif isinstance(plain, dict | list):
-            values[key] = json.dumps(plain)
-        else:
-            values[key] = str(plain)
-    return values
 
 
 def run_program(config: dict[str, str], stack: str = "local", region: str = "us-east-1"):

@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 from tenancy.stack_file import StackFile
-from tests.support.pulumi_program import pulumi_config_values
 
 THIRD_TENANT = {
     "tenantId": "globex-003",
@@ -21,7 +20,7 @@ THIRD_TENANT = {
 
 def local_config() -> dict[str, str]:
     """The config `pulumi up -s local` would hand the program, read from the stack file."""
-    return pulumi_config_values(StackFile.load("local"))
+    return StackFile.load("local").pulumi_config_values()
 
 
 def local_roster() -> list[dict[str, Any]]:
