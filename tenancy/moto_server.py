@@ -1,7 +1,7 @@
 """moto's DynamoDB server as this project embeds it.
 
-Two fixes are applied before it serves; both change how fast moto answers, never what it
-answers.
+The fixes below are applied before it serves; each changes how fast moto answers (or how
+much memory it keeps), never what it answers.
 
 Transaction rollback. moto's TransactWriteItems takes its rollback snapshot by deep-copying
 the whole table once *per item* of the transaction: a 100-item transaction on a 2,000-item
@@ -17,9 +17,10 @@ Item serialization. moto writes every response through a generic, model-driven s
 walks each attribute value of each item member by member, asking an alias picker for every one
 of the ten possible type keys: over half of the server's time on a BatchGetItem or Query of
 100 items (profiled with py-spy), which made a re-ingest, all reads, slower than the first
-ingest. The fix writes DynamoDB's `AttributeValue` structure directly; everything around it
-(which members a response has, timestamps, errors) still goes through moto's serializer, and
-`tests/tenancy/test_moto_server.py` checks the output is identical to moto's own.
+ingest. The fix writes DynamoDB's `AttributeValue` structure directly, and a whole item (a
+map of them) at once; everything around it (which members a response has, timestamps,
+errors) still goes through moto's serializer, and `tests/tenancy/test_moto_server.py` checks
+the output is identical to moto's own.
 
 Condition expressions. moto parses a condition expression from its text for every item it
 checks, twice for each item of a transaction: a fifth of the server's time in a conditional
@@ -29,8 +30,12 @@ for the same text, names and values, so each is parsed once.
 
 Projections. moto's `Item.project` turns the whole item into plain JSON once per projected
 attribute: 39% of the server's time on a BatchGetItem that asks for four attributes (a
-re-ingest's classification read). The fix copies the named attributes when only top-level
-names are asked for, and otherwise converts the item once per projection, not once per path.
+re-ingest's classification read). When only top-level names are asked for, the fix returns
+the stored values of those names as they are (as moto does for an unprojected read: no
+conversion, no size check of what already passed one), and otherwise converts the item once
+per projection, not once per path; either way a projection's size is summed once, not twice,
+and a projection is not added to moto's list of every model object (kept for its inspection
+API), where every item ever read stayed for the life of the server.
 
 Item size. moto checks an item against its size limit by summing every attribute again each
 time it sets one: quadratic in the attributes, and 38% of the server's time on a transaction of
@@ -130,6 +135,10 @@ class _NoTableCopies:
 
 def _attribute_value(value: dict[str, Any], base64: Callable[[Any], str]) -> dict[str, Any]:
     """One DynamoDB AttributeValue on the wire, as moto's serializer would write it."""
+    if len(value) == 1:  # the usual shape: one type key; text passes through as it is
+        ((type_key, member),) = value.items()
+        if type_key in _TEXT_TYPES and member.__class__ is str:
+            return {type_key: member}
     wire: dict[str, Any] = {}
     for type_key, member in value.items():
         if member is None or type_key not in _ATTRIBUTE_TYPES:
@@ -147,17 +156,21 @@ def _attribute_value(value: dict[str, Any], base64: Callable[[Any], str]) -> dic
         elif type_key in ("SS", "NS"):
             member = [str(v) for v in member]
         wire[type_key] = member
+    if len(wire) < 2:
+        return wire
     # moto's serializer writes members in the model's order
     return {key: wire[key] for key in _ATTRIBUTE_TYPES if key in wire}
 
 
 _ATTRIBUTE_TYPES = ("S", "N", "B", "SS", "NS", "BS", "M", "L", "NULL", "BOOL")
+_TEXT_TYPES = ("S", "N")
 
 
 def _fast_attribute_values(serializer_type: type) -> None:
     original = serializer_type._serialize_type_structure
     if getattr(original, _PATCHED, False):
         return
+    original_map = serializer_type._serialize_type_map
 
     def serialize_structure(self, serialized, value, shape, key):
         if shape.name == "AttributeValue" and key and isinstance(value, dict):
@@ -165,9 +178,26 @@ def _fast_attribute_values(serializer_type: type) -> None:
         else:
             original(self, serialized, value, shape, key)
 
-    setattr(serialize_structure, _PATCHED, True)
-    serialize_structure.moto_original = original  # what tests compare against
-    serializer_type._serialize_type_structure = serialize_structure
+    def serialize_map(self, serialized, value, shape, key):
+        """A whole item (a map of AttributeValues) at once, not attribute by attribute through
+        the generic map serializer; anything else as moto does."""
+        if (
+            shape.value.name == "AttributeValue"
+            and isinstance(value, dict)
+            and all(name and isinstance(v, dict) for name, v in value.items())
+        ):
+            item = {name: _attribute_value(v, self._base64) for name, v in value.items()}
+            self._default_serialize(serialized, item, shape, key)
+        else:
+            original_map(self, serialized, value, shape, key)
+
+    for method, name, moto_original in (
+        (serialize_structure, "_serialize_type_structure", original),
+        (serialize_map, "_serialize_type_map", original_map),
+    ):
+        setattr(method, _PATCHED, True)
+        method.moto_original = moto_original  # what tests compare against
+        setattr(serializer_type, name, method)
 
 
 def _parsed_once(parse: Callable[..., Any]) -> Callable[..., Any]:
@@ -197,17 +227,37 @@ def _project_once(item_type: type) -> None:
     if getattr(original, _PATCHED, False):
         return
 
+    class Projection(item_type):
+        """Some attributes of a stored item, made for one response and never changed: its
+        size (asked for twice per item by a batch read) is worked out once, and it is not
+        added to the list in which moto keeps every model object it ever made (for its
+        inspection API), where each item read would stay for the life of the server."""
+
+        __module__ = item_type.__module__  # moto's model registry files classes by module
+        _size: int | None = None
+
+        def __new__(cls, *args: Any, **kwargs: Any):
+            return object.__new__(cls)
+
+        def size(self) -> int:
+            if self._size is None:
+                self._size = super().size()
+            return self._size
+
     def project(self, projection_expressions):
         if all(len(path) == 1 for path in projection_expressions):  # top-level names only
+            # The stored values themselves, as moto returns an unprojected item: a part of an
+            # item that passed the size check passes it, so nothing is converted or measured.
+            projected = Projection(self.hash_key, self.range_key, {})
             names = [path[0] for path in projection_expressions if path[0] in self.attrs]
-            attrs = {name: self.attrs[name].to_json() for name in names}
-            return item_type(hash_key=self.hash_key, range_key=self.range_key, attrs=attrs)
+            dict.update(projected.attrs, {name: self.attrs[name] for name in names})
+            return projected
         plain = self.to_regular_json()
         result: dict[str, Any] = {}
         for path in projection_expressions:
             merge_dicts(result, dynamo_type.find_nested_key(path, plain))
         attrs = dynamo_type.serializer.serialize(result)["M"]
-        return item_type(hash_key=self.hash_key, range_key=self.range_key, attrs=attrs)
+        return Projection(hash_key=self.hash_key, range_key=self.range_key, attrs=attrs)
 
     setattr(project, _PATCHED, True)
     project.moto_original = original  # what tests compare against
