@@ -10,6 +10,7 @@ the roster's own model: the roster and the metadata table share one contract.
 from __future__ import annotations
 
 import calendar
+import functools
 import re
 import time
 from datetime import date
@@ -129,6 +130,7 @@ PERIOD_PATTERN = re.compile(
 PERIOD_SCHEMA_PATTERN = "^[0-9]{4}(-Q[1-4]|-[0-9]{2}(-[0-9]{2})?)?$"
 
 
+@functools.lru_cache(maxsize=4096)  # asked twice per metric, and periods repeat
 def period_granularity(period: str) -> str:
     """`year`, `quarter`, `month` or `day`; ValueError if the period is not a real one."""
     match = PERIOD_PATTERN.fullmatch(period)

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -67,8 +69,18 @@ class RecordKind:
         mode = "json" if self.model is TenantRecord else "python"  # roster enums -> text
         return record.model_dump(by_alias=True, exclude_none=True, mode=mode)
 
-    def key_names(self) -> list[str]:
-        return [key.name for key in (self.layout.hash_key, self.layout.range_key) if key]
+    def key_names(self) -> tuple[str, ...]:
+        return self._key_names
+
+    @cached_property
+    def _key_names(self) -> tuple[str, ...]:
+        return tuple(key.name for key in (self.layout.hash_key, self.layout.range_key) if key)
+
+    @cached_property
+    def _key_getter(self) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+        """The key tuple of an item: asked for several times per record of every ingest."""
+        getter = operator.itemgetter(*self._key_names)
+        return getter if len(self._key_names) > 1 else lambda item: (getter(item),)
 
     def to_item(self, record: BaseModel, ingested_at: str, ingest_id: str) -> dict[str, Any]:
         fields = self.record_fields(record)
@@ -83,10 +95,10 @@ class RecordKind:
         }
 
     def key_of(self, item: Mapping[str, Any]) -> tuple[Any, ...]:
-        return tuple(item[name] for name in self.key_names())
+        return self._key_getter(item)
 
     def key_dict(self, item: Mapping[str, Any]) -> dict[str, Any]:
-        return {name: item[name] for name in self.key_names()}
+        return {name: item[name] for name in self._key_names}
 
     def from_item(self, item: Mapping[str, Any]) -> Any:
         """The contract model of a stored item (bookkeeping attributes dropped)."""
@@ -148,8 +160,17 @@ def _ints(value: Any) -> Any:
 
 
 def _canonical(value: Any) -> Any:
-    if isinstance(value, Decimal):
+    # Checked by exact type first (text, whole numbers, decimals: nearly every field), then
+    # by kind: a fingerprint is worked out for every record of every ingest.
+    cls = value.__class__
+    if cls is str or cls is bool or value is None:
+        return value
+    if cls is int:
+        return str(value)  # as a Decimal would write it: 3 and 3.0 are the same number
+    if cls is Decimal:
         # 1.50 and 1.5 are the same number (DynamoDB stores both as 1.5): same fingerprint
+        return format(value.normalize(), "f")
+    if isinstance(value, Decimal):
         return format(value.normalize(), "f")
     if isinstance(value, int) and not isinstance(value, bool):
         return format(Decimal(value), "f")
@@ -161,7 +182,10 @@ def _canonical(value: Any) -> Any:
 
 
 def content_hash(fields: Mapping[str, Any]) -> str:
-    """A fingerprint of a record's content: equal records, equal hashes, whatever the order."""
+    """A fingerprint of a record's content: equal records, equal hashes, whatever the order.
+
+    Stored items carry it, so its text must never change for the same content
+    (`tests/ingestion/test_items.py` pins known fingerprints)."""
     text = json.dumps(_canonical(fields), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
@@ -176,19 +200,28 @@ def deserialize(item: Mapping[str, Any]) -> dict[str, Any]:
 
 def item_size(item: Mapping[str, Any]) -> int:
     """DynamoDB's item size, from its published rules (names + values, in bytes)."""
-    return sum(len(name.encode()) + _value_size(value) for name, value in item.items())
+    return sum(_text_size(name) + _value_size(value) for name, value in item.items())
+
+
+def _text_size(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode())  # isascii is a flag lookup
 
 
 def _value_size(value: Any) -> int:
-    if isinstance(value, str):
-        return len(value.encode())
-    if isinstance(value, bool) or value is None:
+    cls = value.__class__
+    if cls is str:
+        return len(value) if value.isascii() else len(value.encode())
+    if cls is bool or value is None:
         return 1
-    if isinstance(value, int | Decimal):
+    if cls is Decimal or cls is int or isinstance(value, int | Decimal):
+        if isinstance(value, bool):
+            return 1
         digits = len(Decimal(value).normalize().as_tuple().digits)
         return (digits + 1) // 2 + 1
+    if isinstance(value, str):
+        return _text_size(value)
     if isinstance(value, Mapping):
-        return 3 + sum(len(k.encode()) + _value_size(v) + 1 for k, v in value.items())
+        return 3 + sum(_text_size(k) + _value_size(v) + 1 for k, v in value.items())
     if isinstance(value, list | tuple):
         return 3 + sum(_value_size(v) + 1 for v in value)
     raise TypeError(f"unsupported attribute value {type(value).__name__}")

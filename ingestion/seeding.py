@@ -51,7 +51,8 @@ def register_tenants(
     for tenant in tenants:
         report.received += 1
         source = SourceRecord(f"roster entry {tenant.tenant_id}", data=tenant.to_config())
-        candidates.append(Candidate(source, tenant, TENANT.to_item(tenant, now, ingest_id)))
+        item = TENANT.to_item(tenant, now, ingest_id)
+        candidates.append(Candidate(source, tenant, item, TENANT.key_of(item)))
     writer.write(candidates, report)
     return report
 

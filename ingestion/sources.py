@@ -36,8 +36,13 @@ class SourceRecord:
     error: FieldError | None = None  # why it could not be parsed
 
 
+_DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=Decimal)  # one, not one a line
+
+
 def loads(text: str) -> Any:
-    return json.loads(text, parse_float=Decimal, parse_constant=Decimal)
+    if text.startswith("\ufeff"):  # json.loads names this mistake; the bare decoder does not
+        return json.loads(text, parse_float=Decimal, parse_constant=Decimal)
+    return _DECODER.decode(text)
 
 
 def open_input(path: str) -> IO[bytes]:

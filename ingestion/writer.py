@@ -51,7 +51,10 @@ CHUNK_SIZE = BATCH_GET_LIMIT  # one BatchGetItem of keys per chunk, one transact
 # Chunks classified and written at once: while DynamoDB works on one, this client prepares
 # and sends the next, instead of the two taking turns.
 CHUNKS_IN_FLIGHT = 2
-FINGERPRINT = (CONTENT_HASH_ATTR, INGEST_ID_ATTR)  # what classifying a stored item needs
+# What classifying a stored item needs (with its key): a stored item's content hash tells new,
+# duplicate and changed records apart. Which ingest wrote it matters only when a transaction's
+# condition fails, and that item comes back whole.
+FINGERPRINT = (CONTENT_HASH_ATTR,)
 
 
 class WriteMode(StrEnum):
@@ -85,6 +88,7 @@ class Candidate:
     source: SourceRecord
     record: BaseModel
     item: dict[str, Any]
+    key: tuple[Any, ...]  # the item's table key, as RecordKind.key_of gives it
 
     @property
     def location(self) -> str:
@@ -214,7 +218,7 @@ class IdempotentWriter:
         exactly as it would be a chunk later."""
         segment: dict[tuple[Any, ...], Candidate] = {}
         for candidate in candidates:
-            key = self.kind.key_of(candidate.item)
+            key = candidate.key
             if key in segment:
                 self._write_unique(segment, report, quarantine)
                 segment = {}
@@ -370,7 +374,7 @@ class TenantWriter:
                     f"makes the item {size:,} bytes, over DynamoDB's 400 KB item limit",
                 )
             ]
-        return Candidate(source, record, item)
+        return Candidate(source, record, item, self.kind.key_of(item))
 
     def ingest(
         self,
@@ -440,7 +444,7 @@ class TenantWriter:
             checked = self.validate(source)
             if isinstance(checked, Candidate):
                 chunk.candidates.append(checked)
-                chunk.keys.add(self.kind.key_of(checked.item))
+                chunk.keys.add(checked.key)
                 if len(chunk.candidates) == CHUNK_SIZE:
                     yield chunk
                     chunk = ValidatedChunk()

@@ -46,3 +46,69 @@ def test_item_size_follows_dynamodb_rules():
     assert item_size({"n": Decimal("12345")}) == 1 + 4
     big = {"content": "x" * MAX_ITEM_BYTES}
     assert item_size(big) > MAX_ITEM_BYTES
+
+
+# Stored items carry these fingerprints: an ingest of the same content must find them equal,
+# whatever version of this code wrote them, so the exact text is pinned.
+PINNED_FINGERPRINTS = [
+    (
+        {
+            "value": Decimal("1.50"),
+            "unit": "USD",
+            "n": 3,
+            "flag": True,
+            "none": None,
+            "neg": -120,
+            "big": 10**30,
+            "tiny": Decimal("0.000001"),
+            "exp": Decimal("1E+5"),
+            "zero": 0,
+            "dzero": Decimal("0.00"),
+        },
+        "sha256:1af1f932707e2d6812973a06ef1c0213be222189e2bf6c05d69e233f909d4e4b",
+    ),
+    (
+        {
+            "text": "héllo ✓ 日本",
+            "nested": {"a": [1, Decimal("2.0"), {"b": "c"}], "z": []},
+            "list": [True, False, None, "x"],
+        },
+        "sha256:8b65f1b838323dd8a1061fe386102362787eaf0503d72a4e09777e84d069c804",
+    ),
+]
+
+
+@pytest.mark.parametrize(("fields", "fingerprint"), PINNED_FINGERPRINTS)
+def test_fingerprints_of_stored_content_never_change(fields, fingerprint):
+    assert content_hash(fields) == fingerprint
+    assert content_hash(dict(reversed(fields.items()))) == fingerprint
+
+
+@pytest.mark.parametrize(
+    ("value", "size"),
+    [
+        ("", 0),
+        ("é", 2),  # UTF-8 bytes, not characters
+        ("日本", 6),
+        (True, 1),
+        (None, 1),
+        (0, 2),
+        (1000, 2),  # 1E+3: one significant digit
+        (-12345, 4),
+        (Decimal("1.50"), 2),
+        (Decimal("123456789.123"), 7),
+        ({"é": "x"}, 3 + 2 + 1 + 1),
+        (["a", 1], 3 + 1 + 1 + 2 + 1),
+    ],
+)
+def test_attribute_sizes_follow_dynamodb_rules(value, size):
+    assert item_size({"a": value}) == 1 + size
+    assert item_size({"é": value}) == 2 + size
+
+
+@pytest.mark.parametrize("name", sorted(KINDS))
+def test_every_kind_reads_its_key_as_a_tuple(name):
+    kind, record = KINDS[name], RECORDS[name]
+    item = kind.to_item(record, "2026-01-01T00:00:00Z", "run-1")
+    assert kind.key_of(item) == tuple(item[key] for key in kind.key_names())
+    assert kind.key_dict(item) == dict(zip(kind.key_names(), kind.key_of(item), strict=True))

@@ -50,6 +50,12 @@ def test_an_over_long_line_is_refused_without_holding_it():
     assert f"over the {MAX_LINE_BYTES:,} limit" in found[1].error.reason
 
 
+def test_a_byte_order_mark_inside_the_file_is_named_on_its_line():
+    found = records('{"a": 1}\n\ufeff{"a": 2}\n{"a": 3}\n')
+    assert [r.data for r in found] == [{"a": 1}, None, {"a": 3}]
+    assert "BOM" in found[1].error.reason
+
+
 def test_a_line_that_is_not_utf8_is_refused_alone():
     found = records(b'{"a": 1}\n{"a": "\xff"}\n')
     assert found[1].error.reason.startswith("is not UTF-8 text")
