@@ -107,7 +107,7 @@ def test_an_exhausted_budget_says_how_far_ingestion_got(tables, settings):
     report = failure.value.report
     assert report.written == 300
     assert "Ingestion stopped after 300 of the records read (300 written" in str(failure.value)
-    # the two chunks in flight (records 300-499) each spent their own budget, no more
+    # the chunks in flight (records 300 on) each spent their own budget, no more
     assert len(sleeps) == CHUNKS_IN_FLIGHT * RETRY_POLICY.throttle_retries
     assert writer.store.longest_retry_run == RETRY_POLICY.throttle_retries
     assert len(contents(tables, TABLE)) == 300  # what it says is written, is written
