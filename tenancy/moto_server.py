@@ -1,7 +1,14 @@
 """moto's DynamoDB server as this project embeds it.
 
-The fixes below are applied before it serves; each changes how fast moto answers (or how
-much memory it keeps), never what it answers.
+The fixes below are applied before it serves. The first makes moto's actions isolated from
+each other, as DynamoDB's are; each of the others changes how fast moto answers (or how much
+memory it keeps), never what it answers.
+
+Isolation. moto's server runs each request on its own thread with nothing between them, so
+two transactions could interleave item by item, and a cancelled one then put back the state it
+saw before it began, erasing an item the other had written meanwhile: two concurrent ingests
+of overlapping files lost a record this way, rarely. Each DynamoDB action now runs whole
+before the next starts; requests are still read and answered side by side.
 
 Transaction rollback. moto's TransactWriteItems takes its rollback snapshot by deep-copying
 the whole table once *per item* of the transaction: a 100-item transaction on a 2,000-item
@@ -55,6 +62,7 @@ from collections.abc import Callable
 from typing import Any
 
 _state = threading.local()  # moto's server is threaded: one transaction's state per thread
+_serving = threading.Lock()  # one DynamoDB action at a time (see _one_action_at_a_time)
 _PATCHED = "_salestalk_fixed"
 
 
@@ -291,11 +299,33 @@ def _sized_once(item_type: type) -> None:
     item_type.__init__ = __init__
 
 
+def _one_action_at_a_time(handler_type: type) -> None:
+    """Each DynamoDB action runs whole before the next starts, as DynamoDB isolates them.
+
+    moto's server runs each request on its own thread with nothing between them, so two
+    transactions could interleave item by item, and a cancelled one then put back the state it
+    saw before it began, erasing what the other had written meanwhile (two concurrent ingests
+    lost a record this way, rarely). Requests are still read and answered side by side; only
+    the backend's work, which holds the interpreter lock anyway, is taken in turn."""
+    original = handler_type.call_action
+    if getattr(original, _PATCHED, False):
+        return
+
+    @functools.wraps(original)
+    def call_action(self):
+        with _serving:
+            return original(self)
+
+    setattr(call_action, _PATCHED, True)
+    handler_type.call_action = call_action
+
+
 def apply_fixes() -> None:
     """Idempotent: patch moto's DynamoDB backend and JSON serializer in this process."""
     from moto.core.serialize import JSONSerializer
     from moto.dynamodb import models
     from moto.dynamodb.models import table as table_module
+    from moto.dynamodb.responses import DynamoHandler
 
     backend = models.DynamoDBBackend
     if getattr(backend.transact_write_items, _PATCHED, False):
@@ -316,6 +346,7 @@ def apply_fixes() -> None:
 
     setattr(transact_write_items, _PATCHED, True)
     backend.transact_write_items = transact_write_items
+    _one_action_at_a_time(DynamoHandler)
     _fast_attribute_values(JSONSerializer)
     _project_once(models.dynamo_type.Item)
     _sized_once(models.dynamo_type.Item)

@@ -276,3 +276,84 @@ def test_items_are_built_and_size_checked_exactly_as_moto_does():
     for init in (ours, theirs):
         with pytest.raises(ItemSizeTooLarge):
             build(init, over)
+
+
+def test_a_cancelled_transaction_cannot_erase_what_another_request_wrote_meanwhile():
+    """The race two concurrent ingests once lost a record to: transaction B saves the state of
+    the items it touches, request A writes one of them while B is still running, B is
+    cancelled and puts back what it saved. Actions taken in turn leave A's item stored."""
+    import json
+    import threading
+
+    from moto.dynamodb.models.table import Table
+    from moto.server import DomainDispatcherApplication, create_backend_app
+    from werkzeug.test import Client
+
+    apply_fixes()
+    app = DomainDispatcherApplication(create_backend_app)
+    headers = {
+        "Authorization": "AWS4-HMAC-SHA256 Credential=test/20240101/us-east-1/dynamodb/"
+        "aws4_request, SignedHeaders=host, Signature=x",
+        "Content-Type": "application/x-amz-json-1.0",
+    }
+
+    def call(operation: str, body: dict) -> tuple[int, dict]:
+        target = {"X-Amz-Target": f"DynamoDB_20120810.{operation}"}
+        response = Client(app).post("/", data=json.dumps(body), headers={**headers, **target})
+        return response.status_code, json.loads(response.get_data() or b"{}")
+
+    table = "isolation"
+    call(
+        "CreateTable",
+        {
+            "TableName": table,
+            "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+            "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+            "BillingMode": "PAY_PER_REQUEST",
+        },
+    )
+    try:
+        call("PutItem", {"TableName": table, "Item": {"id": {"S": "exists"}}})
+        b_is_running, a_wrote = threading.Event(), threading.Event()
+        real_put = Table.put_item
+
+        def put_item(self, item_attrs, *args, **kwargs):
+            result = real_put(self, item_attrs, *args, **kwargs)
+            if self.name == table and item_attrs["id"] == {"S": "y"}:  # B, part-way
+                b_is_running.set()
+                a_wrote.wait(timeout=1)  # A's write lands here unless actions take turns
+            return result
+
+        def request_a():
+            b_is_running.wait(timeout=5)
+            call("PutItem", {"TableName": table, "Item": {"id": {"S": "x"}}})
+            a_wrote.set()
+
+        Table.put_item = put_item
+        try:
+            a = threading.Thread(target=request_a)
+            a.start()
+            status, cancelled = call(
+                "TransactWriteItems",
+                {
+                    "TransactItems": [
+                        {
+                            "ConditionCheck": {
+                                "TableName": table,
+                                "Key": {"id": {"S": "x"}},
+                                "ConditionExpression": "attribute_not_exists(id)",
+                            }
+                        },
+                        put(table, "y"),
+                        put(table, "exists", condition=True),
+                    ]
+                },
+            )
+            a.join(timeout=10)
+        finally:
+            Table.put_item = real_put
+        assert status == 400 and "TransactionCanceledException" in cancelled["__type"]
+        _, scanned = call("Scan", {"TableName": table})
+        assert sorted(item["id"]["S"] for item in scanned["Items"]) == ["exists", "x"]
+    finally:
+        call("DeleteTable", {"TableName": table})
