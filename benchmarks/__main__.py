@@ -108,7 +108,8 @@ def render(results: list[Result], seconds: float, quick: bool, measured: datetim
         "```",
         "",
         "`--only NAME` runs one benchmark (" + ", ".join(BENCHMARKS) + "); `--quick` runs "
-        "tiny sizes to check the benchmarks themselves (the test suite does). Each benchmark "
+        "tiny sizes to check the benchmarks themselves (the test suite does); either writes a "
+        "report only to the file `--output FILE` names, never over this one. Each benchmark "
         "starts its own embedded server on a free port; nothing else needs to run.",
         "",
     ]
@@ -125,7 +126,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--only", action="append", choices=list(BENCHMARKS))
     parser.add_argument("--quick", action="store_true", help="tiny sizes (checks, not figures)")
-    parser.add_argument("--output", type=Path, default=PROJECT_DIR / "BENCHMARKS.md")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        help="where the report goes (default BENCHMARKS.md, which only a full run replaces: "
+        "a run with --only or --quick writes a report only where this says)",
+    )
     parser.add_argument("--json", type=Path, help="also write every figure as JSON here")
     parser.add_argument(
         "--render",
@@ -135,7 +141,9 @@ def main(argv: list[str] | None = None) -> int:
         "changed, say); the machine described is this one",
     )
     args = parser.parse_args(argv)
+    report = PROJECT_DIR / "BENCHMARKS.md"
     if args.render:
+        args.output = args.output or report
         saved = json.loads(args.render.read_text())
         results = [Result.from_json(result) for result in saved["results"]]
         measured = datetime.fromisoformat(saved["measured"])
@@ -154,7 +162,10 @@ def main(argv: list[str] | None = None) -> int:
         for target in result.targets:
             print(f"   {target.describe()}", flush=True)
     seconds = time.perf_counter() - started
-    args.output.write_text(render(results, seconds, args.quick, measured))
+    if args.output is None and not (args.only or args.quick):
+        args.output = report
+    if args.output is not None:
+        args.output.write_text(render(results, seconds, args.quick, measured))
     if args.json:
         saved = {
             "measured": measured.isoformat(),
@@ -164,7 +175,8 @@ def main(argv: list[str] | None = None) -> int:
         }
         args.json.write_text(json.dumps(saved, indent=1))
     missed = [t.describe() for r in results for t in r.targets if not t.met]
-    print(f"wrote {args.output}" + (f"; {len(missed)} target(s) missed" if missed else ""))
+    done = f"wrote {args.output}" if args.output else f"{report.name} left as it was (partial run)"
+    print(done + (f"; {len(missed)} target(s) missed" if missed else ""))
     return 0
 
 

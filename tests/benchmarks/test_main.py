@@ -30,3 +30,12 @@ def test_a_saved_run_renders_again_to_the_same_report(tmp_path):
     rendered = tmp_path / "rendered.md"
     assert main(["--render", str(saved), "--output", str(rendered)]) == 0
     assert rendered.read_text() == measured.read_text()
+
+
+def test_a_partial_run_leaves_the_full_report_alone(tmp_path, monkeypatch, capsys):
+    import benchmarks.__main__ as entry
+
+    monkeypatch.setattr(entry, "PROJECT_DIR", tmp_path)
+    assert main(["--quick", "--only", "memory"]) == 0
+    assert not (tmp_path / "BENCHMARKS.md").exists()
+    assert "BENCHMARKS.md left as it was (partial run)" in capsys.readouterr().out
