@@ -160,19 +160,17 @@ def _ints(value: Any) -> Any:
 
 
 def _canonical(value: Any) -> Any:
-    # Checked by exact type first (text, whole numbers, decimals: nearly every field), then
+    # The commonest types first, by exact type (text, booleans, whole numbers), then the rest
     # by kind: a fingerprint is worked out for every record of every ingest.
     cls = value.__class__
     if cls is str or cls is bool or value is None:
         return value
     if cls is int:
         return str(value)  # as a Decimal would write it: 3 and 3.0 are the same number
-    if cls is Decimal:
+    if isinstance(value, Decimal):
         # 1.50 and 1.5 are the same number (DynamoDB stores both as 1.5): same fingerprint
         return format(value.normalize(), "f")
-    if isinstance(value, Decimal):
-        return format(value.normalize(), "f")
-    if isinstance(value, int) and not isinstance(value, bool):
+    if isinstance(value, int):  # an int subclass (bool was taken above)
         return format(Decimal(value), "f")
     if isinstance(value, Mapping):
         return {str(k): _canonical(v) for k, v in value.items()}
@@ -213,9 +211,7 @@ def _value_size(value: Any) -> int:
         return len(value) if value.isascii() else len(value.encode())
     if cls is bool or value is None:
         return 1
-    if cls is Decimal or cls is int or isinstance(value, int | Decimal):
-        if isinstance(value, bool):
-            return 1
+    if isinstance(value, int | Decimal):
         digits = len(Decimal(value).normalize().as_tuple().digits)
         return (digits + 1) // 2 + 1
     if isinstance(value, str):
