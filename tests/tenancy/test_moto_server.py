@@ -1,4 +1,5 @@
-"""The embedded moto server's one fix keeps transactions all-or-nothing."""
+"""The embedded moto server's fixes: isolated actions, all-or-nothing transactions, and speed-ups
+that answer exactly as moto does."""
 
 from __future__ import annotations
 
@@ -9,6 +10,13 @@ from botocore.exceptions import ClientError
 
 from tenancy.moto_server import _NoTableCopies, _state, apply_fixes
 
+# A table keyed by a text `id`, as CreateTable takes it (boto3 keywords or a request body).
+KEYED_BY_ID = {
+    "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+    "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+    "BillingMode": "PAY_PER_REQUEST",
+}
+
 
 def put(table: str, key: str, condition: bool = False) -> dict:
     request = {"TableName": table, "Item": {"id": {"S": key}}}
@@ -18,12 +26,7 @@ def put(table: str, key: str, condition: bool = False) -> dict:
 
 
 def test_a_cancelled_transaction_still_rolls_back_every_item(dynamodb):
-    dynamodb.create_table(
-        TableName="t",
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    dynamodb.create_table(TableName="t", **KEYED_BY_ID)
     dynamodb.put_item(TableName="t", Item={"id": {"S": "taken"}})
     with pytest.raises(ClientError, match="TransactionCanceledException"):
         dynamodb.transact_write_items(
@@ -51,12 +54,7 @@ def test_tables_are_not_copied_inside_a_transaction_and_copied_outside():
 
 
 def test_a_cancelled_transaction_restores_overwritten_and_deleted_items(dynamodb):
-    dynamodb.create_table(
-        TableName="h",
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    dynamodb.create_table(TableName="h", **KEYED_BY_ID)
     for key in ("kept", "gone", "taken"):
         dynamodb.put_item(TableName="h", Item={"id": {"S": key}, "v": {"S": "before"}})
     with pytest.raises(ClientError, match="TransactionCanceledException"):
@@ -173,12 +171,7 @@ def test_fast_item_serialization_writes_exactly_what_moto_writes(operation, resu
 
 
 def test_items_read_over_http_are_exactly_the_items_written(dynamodb):
-    dynamodb.create_table(
-        TableName="w",
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    dynamodb.create_table(TableName="w", **KEYED_BY_ID)
     for item in ITEMS:
         dynamodb.put_item(TableName="w", Item={**item, "id": {"S": item["id"]["S"] or "e"}})
     read = dynamodb.batch_get_item(
@@ -303,15 +296,7 @@ def test_a_cancelled_transaction_cannot_erase_what_another_request_wrote_meanwhi
         return response.status_code, json.loads(response.get_data() or b"{}")
 
     table = "isolation"
-    call(
-        "CreateTable",
-        {
-            "TableName": table,
-            "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
-            "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
-            "BillingMode": "PAY_PER_REQUEST",
-        },
-    )
+    call("CreateTable", {"TableName": table, **KEYED_BY_ID})
     try:
         call("PutItem", {"TableName": table, "Item": {"id": {"S": "exists"}}})
         b_is_running, a_wrote = threading.Event(), threading.Event()
