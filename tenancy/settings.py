@@ -20,9 +20,20 @@ TABLE_PREFIX_KEY = "tablePrefix"
 PROTECT_DATA_KEY = "protectData"
 KNOWN_KEYS = (TENANTS_KEY, TABLE_PREFIX_KEY, PROTECT_DATA_KEY)
 
-# DynamoDB table names allow [A-Za-z0-9_.-]; the prefix is kept short so that every derived
-# name stays far below the 255-character limit.
-TABLE_PREFIX_PATTERN = r"^[A-Za-z0-9_.-]{0,40}$"
+# A prefix is joined to every table name with PREFIX_SEPARATOR, which neither a prefix nor a
+# tenant id may contain: that is what keeps two stacks sharing an account from ever naming the
+# same table (`staging` + `tenant-acme-...` can never equal `staging-tenant` + `acme-...`).
+# It is kept short so that every derived name stays far below DynamoDB's 255 characters.
+PREFIX_SEPARATOR = "."
+TABLE_PREFIX_MAX_LENGTH = 40
+TABLE_PREFIX_PATTERN = (
+    rf"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{{0,{TABLE_PREFIX_MAX_LENGTH - 2}}}[A-Za-z0-9])?)?$"
+)
+TABLE_PREFIX_RULE = (
+    f"must be 1-{TABLE_PREFIX_MAX_LENGTH} letters, digits and hyphens, starting and ending with "
+    f"a letter or digit (it is joined to table names with {PREFIX_SEPARATOR!r}: "
+    f"staging{PREFIX_SEPARATOR}tenant-acme-messages)"
+)
 
 
 class StackConfigError(ValueError):
@@ -42,6 +53,12 @@ class _Options(BaseModel):
         if isinstance(value, str) and value.strip().lower() in {"true", "false"}:
             return value.strip().lower() == "true"
         return value
+
+
+def _option_reason(error: Any) -> str:
+    if error["loc"][0] == TABLE_PREFIX_KEY and error["type"] == "string_pattern_mismatch":
+        return f"{error['input']!r} {TABLE_PREFIX_RULE}"
+    return error["msg"]
 
 
 @dataclass(frozen=True)
@@ -70,7 +87,7 @@ class StackSettings:
             parsed = _Options.model_validate(options)
         except ValidationError as exc:
             problems = "; ".join(
-                f"{NAMESPACE}:{error['loc'][0]}: {error['msg']}" for error in exc.errors()
+                f"{NAMESPACE}:{error['loc'][0]}: {_option_reason(error)}" for error in exc.errors()
             )
             raise StackConfigError(f"{source}: {problems}") from None
         return cls(

@@ -9,12 +9,13 @@ what they produce equal. Key attribute names are the record field names of the d
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from tenancy.roster import Tenant
-from tenancy.settings import StackSettings
+from tenancy.roster import TENANT_ID_PATTERN, Tenant
+from tenancy.settings import PREFIX_SEPARATOR, TABLE_PREFIX_PATTERN, StackSettings
 
 METADATA_TABLE = "tenants-metadata"
 PROJECT_TAG_VALUE = "salestalk"
@@ -188,13 +189,53 @@ class TableShape:
         return dataclasses.replace(self, tags=managed) == wanted
 
 
+TENANT_TABLE_PREFIX = "tenant-"
+
+
 def table_name(settings: StackSettings, base: str) -> str:
-    return f"{settings.table_prefix}{base}"
+    """The physical name: the base name, behind `{tablePrefix}.` when the stack has a prefix.
+
+    The separator is what keeps names of different stacks apart: neither a prefix nor a base
+    name may contain it, so a name splits back into exactly one (prefix, base) and two stacks
+    with different prefixes can never name the same table (`parse_table_name` is the proof).
+    """
+    prefix = settings.table_prefix
+    return f"{prefix}{PREFIX_SEPARATOR}{base}" if prefix else base
 
 
 def tenant_table_base(tenant_id: str, layout: TableLayout) -> str:
     """`tenant-{tenantId}-messages` / `tenant-{tenantId}-metrics`, as in the seed design."""
-    return f"tenant-{tenant_id}-{layout.kind}"
+    return f"{TENANT_TABLE_PREFIX}{tenant_id}-{layout.kind}"
+
+
+@dataclass(frozen=True)
+class TableName:
+    """What a physical table name says: its stack's prefix, and whose table of which kind."""
+
+    prefix: str
+    kind: str
+    tenant_id: str | None = None  # None for the global metadata table
+
+
+def parse_table_name(name: str) -> TableName | None:
+    """The inverse of the naming rule, or None for a name this platform never makes.
+
+    Tenant ids cannot contain the separator and every kind is a fixed suffix, so the split is
+    unique; a property-based test checks `parse_table_name(name(x)) == x` for generated
+    prefixes and ids, which is what makes the naming injective.
+    """
+    prefix, separator, base = name.rpartition(PREFIX_SEPARATOR)
+    if separator and not (prefix and re.fullmatch(TABLE_PREFIX_PATTERN, prefix)):
+        return None
+    if base == METADATA_TABLE:
+        return TableName(prefix, METADATA_LAYOUT.kind)
+    for layout in TENANT_LAYOUTS:
+        suffix = f"-{layout.kind}"
+        if base.startswith(TENANT_TABLE_PREFIX) and base.endswith(suffix):
+            tenant_id = base[len(TENANT_TABLE_PREFIX) : -len(suffix)]
+            if re.fullmatch(TENANT_ID_PATTERN, tenant_id):
+                return TableName(prefix, layout.kind, tenant_id)
+    return None
 
 
 def base_tags(settings: StackSettings) -> dict[str, str]:

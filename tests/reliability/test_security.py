@@ -26,13 +26,14 @@ from tests.support.stacks import THIRD_TENANT, local_config, local_roster, with_
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("prefix", ["", "prod-"])
+@pytest.mark.parametrize("prefix", ["", "prod"])
 def test_every_policy_names_only_its_own_tables_and_data_actions(prefix):
     run = run_program(with_roster([*local_roster(), THIRD_TENANT], tablePrefix=prefix))
     arns = {t.name: t.outputs["arn"] for t in run.of_type(TABLE_TYPE)}
     for policy in run.of_type(ROLE_POLICY_TYPE):
         tenant = policy.name.removesuffix("-data-access")
         own = {arns[f"tenant-{tenant}-messages"], arns[f"tenant-{tenant}-metrics"]}
+        qualified = f"{prefix}." if prefix else ""
         for statement in json.loads(policy.inputs["policy"])["Statement"]:
             assert statement["Effect"] == "Allow"
             assert set(statement["Action"]) <= set(DATA_ACTIONS)
@@ -41,7 +42,7 @@ def test_every_policy_names_only_its_own_tables_and_data_actions(prefix):
                 table_arn = resource.removesuffix("/index/*")
                 assert table_arn in own, (tenant, resource)
                 assert "*" not in table_arn
-                assert f":table/{prefix}tenant-{tenant}-" in resource
+                assert f":table/{qualified}tenant-{tenant}-" in resource
     for role in run.of_type(ROLE_TYPE):
         trust = json.loads(role.inputs["assumeRolePolicy"])
         assert [s["Principal"] for s in trust["Statement"]] == [{"Service": "lambda.amazonaws.com"}]

@@ -169,10 +169,10 @@ def test_reordering_the_roster_changes_no_resource(local_run):
 
 
 def test_table_prefix_changes_physical_names_but_not_resource_names(local_run):
-    run = run_program(with_roster(local_roster(), tablePrefix="staging-"))
+    run = run_program(with_roster(local_roster(), tablePrefix="staging"))
     assert {r.urn for r in run.resources} == {r.urn for r in local_run.resources}
     names = {r.inputs["name"] for r in run.of_type(TABLE_TYPE)}
-    assert names == {f"staging-{r.inputs['name']}" for r in local_run.of_type(TABLE_TYPE)}
+    assert names == {f"staging.{r.inputs['name']}" for r in local_run.of_type(TABLE_TYPE)}
 
 
 BAD_ROSTERS = [
@@ -227,8 +227,9 @@ def test_missing_roster_and_bad_settings_stop_the_program():
     with pytest.raises(pulumi.RunError, match="no tenants are configured") as failure:
         run_program(config)
     assert failure.value.registered == []
-    with pytest.raises(pulumi.RunError, match="salestalk:tablePrefix"):
-        run_program(with_roster(local_roster(), tablePrefix="bad prefix/"))
+    for bad_prefix in ("bad prefix/", "staging-", "qa.eu", "-qa"):
+        with pytest.raises(pulumi.RunError, match="salestalk:tablePrefix.*letters, digits"):
+            run_program(with_roster(local_roster(), tablePrefix=bad_prefix))
     with pytest.raises(pulumi.RunError, match="salestalk:protectData"):
         run_program(with_roster(local_roster(), protectData="maybe"))
 

@@ -6,9 +6,11 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from tenancy.roster import TENANT_ID_MAX_LENGTH, Tenant
-from tenancy.settings import StackSettings
+from tenancy.roster import TENANT_ID_MAX_LENGTH, TENANT_ID_MIN_LENGTH, TENANT_ID_PATTERN, Tenant
+from tenancy.settings import TABLE_PREFIX_MAX_LENGTH, TABLE_PREFIX_PATTERN, StackSettings
 from tenancy.tables import (
     MESSAGES_LAYOUT,
     METADATA_LAYOUT,
@@ -17,7 +19,10 @@ from tenancy.tables import (
     Key,
     KeyType,
     TableLayout,
+    TableName,
     all_table_specs,
+    metadata_table_spec,
+    parse_table_name,
     tenant_table_specs,
 )
 from tests.support.stacks import local_roster
@@ -42,10 +47,10 @@ def test_names_follow_the_seed_patterns():
         "tenant-techstart-inc-002-messages",
         "tenant-techstart-inc-002-metrics",
     ]
-    prefixed = [spec.name for spec in all_table_specs(settings("qa."))]
+    prefixed = [spec.name for spec in all_table_specs(settings("qa"))]
     assert prefixed == [f"qa.{name}" for name in names]
     # Resource names never carry the prefix: changing it must not re-create resources.
-    assert [s.logical_name for s in all_table_specs(settings("qa."))] == names
+    assert [s.logical_name for s in all_table_specs(settings("qa"))] == names
 
 
 def test_longest_names_fit_dynamodb_and_iam_limits():
@@ -78,3 +83,64 @@ def test_data_contracts_document_every_key_and_index(layout):
             sort += f" ({index.range_key.type})"
         row = f"| `{index.name}` | `{index.hash_key.name}` | {sort} | {index.projection} |"
         assert row in DOC, row
+
+
+# --- Names of different stacks never meet (the naming rule is injective) ---------------------
+
+PREFIXES = st.from_regex(TABLE_PREFIX_PATTERN, fullmatch=True).filter(
+    lambda p: len(p) <= TABLE_PREFIX_MAX_LENGTH
+)
+TENANT_IDS = st.from_regex(TENANT_ID_PATTERN, fullmatch=True).filter(
+    lambda t: TENANT_ID_MIN_LENGTH <= len(t) <= TENANT_ID_MAX_LENGTH
+)
+
+
+def _tenant(tenant_id: str) -> Tenant:
+    return Tenant.model_validate({**local_roster()[0], "tenantId": tenant_id})
+
+
+def _names(prefix: str, tenant_id: str) -> dict[str, TableName]:
+    """Every table name one tenant of one stack gets, with what it should parse back to."""
+    stack = settings(prefix, [_tenant(tenant_id).to_config()])
+    names = {metadata_table_spec(stack).name: TableName(prefix, METADATA_LAYOUT.kind)}
+    for kind, spec in tenant_table_specs(stack, _tenant(tenant_id)).items():
+        names[spec.name] = TableName(prefix, kind, tenant_id)
+    return names
+
+
+@given(prefix=PREFIXES, tenant_id=TENANT_IDS)
+def test_every_table_name_parses_back_to_its_stack_and_tenant(prefix, tenant_id):
+    # A left inverse exists, so no two (prefix, tenant, kind) can share a name.
+    for name, meaning in _names(prefix, tenant_id).items():
+        assert parse_table_name(name) == meaning
+        assert re.fullmatch(r"[A-Za-z0-9_.-]{3,255}", name)
+
+
+@given(first=st.tuples(PREFIXES, TENANT_IDS), second=st.tuples(PREFIXES, TENANT_IDS))
+def test_two_stacks_never_name_the_same_table_unless_prefix_and_tenant_agree(first, second):
+    shared = set(_names(*first)) & set(_names(*second))
+    if first[0] != second[0]:
+        assert not shared
+    elif first[1] != second[1]:
+        assert {parse_table_name(name).kind for name in shared} == {METADATA_LAYOUT.kind}
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        (("s1", "tenant-acme"), ("s1-tenant", "acme")),  # the collision the old rule allowed
+        (("", "tenant-acme"), ("tenant", "acme")),
+        (("a", "bc-messages"), ("ab", "c-messages")),
+        (("qa", "x-metrics"), ("qa-x", "metrics")),
+    ],
+)
+def test_prefixes_that_once_collided_now_name_different_tables(first, second):
+    assert not set(_names(*first)) & set(_names(*second))
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["tenant--messages", ".tenant-acme-messages", "a.b.tenant-acme-messages", "tenant-acme-logs"],
+)
+def test_names_the_platform_never_makes_parse_to_nothing(name):
+    assert parse_table_name(name) is None
