@@ -5,11 +5,18 @@ strings, implausible timestamps, unreal periods and non-finite numbers, and keep
 an exact Decimal from parsing to DynamoDB (JSON is parsed with `parse_float=Decimal`, floats
 handed in from Python are converted through their shortest text form). The tenant record is
 the roster's own model: the roster and the metadata table share one contract.
+
+Nothing a record says is silently changed: identifiers are refused, not trimmed, when they
+carry surrounding whitespace or characters that do not print (two ids that print alike must
+be one id), and message content is kept character for character. A number is kept as sent;
+it is checked, and written to DynamoDB, in the canonical form DynamoDB stores (`1.50` is
+`1.5`), so any number the contract accepts can be stored exactly.
 """
 
 from __future__ import annotations
 
 import calendar
+import decimal
 import functools
 import re
 import time
@@ -18,6 +25,7 @@ from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar
 
+from boto3.dynamodb.types import DYNAMODB_CONTEXT
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -31,6 +39,7 @@ from pydantic.alias_generators import to_camel
 
 from tenancy.roster import Tenant as TenantRecord
 from tenancy.roster import TenantId
+from tenancy.safe_text import identifier_problem, label_problem
 
 SCHEMA_VERSION = 1
 
@@ -66,15 +75,44 @@ def _exact_number(value: Any) -> Any:
 _EXACT = Context(prec=1000, Emax=MAX_EMAX, Emin=MIN_EMIN)
 
 
-def _dynamodb_number(value: Decimal) -> Decimal:
+def canonical_number(value: Decimal) -> Decimal:
+    """The number as DynamoDB stores it: no trailing zeros (`1.50` -> `1.5`, `1.000…0` -> `1`),
+    whole numbers written without an exponent while they fit 38 digits. Exact: the context is
+    wide enough that nothing is ever rounded (the default one keeps 28 digits)."""
     if value.is_zero():
         return Decimal(0)  # 0E-200 is zero; DynamoDB would refuse its exponent
-    if len(value.normalize(_EXACT).as_tuple().digits) > MAX_NUMBER_DIGITS:
+    number = value.normalize(_EXACT)
+    if number.as_tuple().exponent > 0 and number.adjusted() < MAX_NUMBER_DIGITS:
+        number = number.quantize(Decimal(1), context=_EXACT)
+    return number
+
+
+def significant_digits(value: Decimal) -> int:
+    """Digits DynamoDB keeps of a number: leading and trailing zeros are not stored."""
+    return 1 if value.is_zero() else len(value.normalize(_EXACT).as_tuple().digits)
+
+
+# What boto3's serializer refuses: the very rule a number must pass to be sent to DynamoDB.
+_SERIALIZER_SIGNALS = (decimal.Inexact, decimal.Rounded, decimal.Overflow, decimal.Underflow)
+
+
+def _dynamodb_number(value: Decimal) -> Decimal:
+    number = canonical_number(value)
+    if number.is_zero():
+        return number
+    if significant_digits(number) > MAX_NUMBER_DIGITS:
         raise ValueError(f"has more than {MAX_NUMBER_DIGITS} significant digits (DynamoDB's limit)")
-    magnitude = value.copy_abs()
+    magnitude = number.copy_abs()
     if not (MIN_NUMBER_MAGNITUDE <= magnitude < MAX_NUMBER_MAGNITUDE):
         raise ValueError("is outside DynamoDB's number range (1e-130 to 1e126)")
-    return value
+    try:
+        DYNAMODB_CONTEXT.create_decimal(number)
+    except (*_SERIALIZER_SIGNALS, decimal.Clamped):
+        # e.g. 38 digits at the very bottom of the range: DynamoDB's precision cannot hold them
+        raise ValueError(
+            f"cannot be stored exactly (DynamoDB keeps {MAX_NUMBER_DIGITS} digits down to 1e-130)"
+        ) from None
+    return value  # as sent (34.0 stays 34.0); items are written in canonical form
 
 
 Number = Annotated[
@@ -92,10 +130,36 @@ Confidence = Annotated[
 ]
 
 
+def _identifier(value: str) -> str:
+    problem = identifier_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _label(value: str) -> str:
+    problem = label_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _not_blank(value: str) -> str:
+    if value.isspace():
+        raise ValueError("must hold more than whitespace")
+    return value
+
+
 # pydantic refuses text that is not valid Unicode (a lone surrogate) before these rules run.
-Text = Annotated[str, StringConstraints(strict=True, strip_whitespace=True, min_length=1)]
-ShortText = Annotated[
-    str, StringConstraints(strict=True, strip_whitespace=True, min_length=1, max_length=256)
+# Content: any text, kept exactly as sent (a code block's indentation is content).
+Text = Annotated[str, StringConstraints(strict=True, min_length=1), AfterValidator(_not_blank)]
+# Ids, sources and codes: compared exactly, so refused rather than trimmed.
+Identifier = Annotated[
+    str, StringConstraints(strict=True, min_length=1, max_length=256), AfterValidator(_identifier)
+]
+# A title: printable text on one line, kept as sent.
+Label = Annotated[
+    str, StringConstraints(strict=True, min_length=1, max_length=256), AfterValidator(_label)
 ]
 Slug = Annotated[
     str, StringConstraints(strict=True, pattern=r"^[a-z][a-z0-9_]{0,63}$")
@@ -103,11 +167,37 @@ Slug = Annotated[
 Dimension = Annotated[
     str, StringConstraints(strict=True, pattern=r"^[a-z][a-z0-9_]{0,31}:[A-Za-z0-9_.-]{1,64}$")
 ]
+# Units: a currency by its ISO 4217 code (from pycountry's copy of the standard, kept current
+# by its maintainers), or one of these.
+NON_CURRENCY_UNITS = ("percent", "count", "ratio", "score", "days", "hours", "minutes")
+# Codes of the standard that name no money a metric can be in: testing, and "no currency".
+NOT_MONEY_CODES = frozenset({"XTS", "XXX"})
+
+
+@functools.cache
+def currency_codes() -> frozenset[str]:
+    """Every ISO 4217 alphabetic code a metric may be measured in."""
+    import pycountry
+
+    return frozenset(c.alpha_3 for c in pycountry.currencies) - NOT_MONEY_CODES
+
+
+def _unit(value: str) -> str:
+    if value in NON_CURRENCY_UNITS or value in currency_codes():
+        return value
+    if re.fullmatch("[A-Z]{3}", value):
+        raise ValueError(f"{value!r} is not an ISO 4217 currency code")
+    raise ValueError(
+        "must be an ISO 4217 currency code (USD, EUR, ...) or one of "
+        + ", ".join(NON_CURRENCY_UNITS)
+    )
+
+
 Unit = Annotated[
     str,
-    StringConstraints(
-        strict=True, pattern=r"^(?:[A-Z]{3}|percent|count|ratio|score|days|hours|minutes)$"
-    ),
+    StringConstraints(strict=True),
+    AfterValidator(_unit),
+    WithJsonSchema({"type": "string", "enum": sorted(currency_codes()) + list(NON_CURRENCY_UNITS)}),
 ]
 
 
@@ -194,14 +284,14 @@ class Contract(BaseModel):
 class Reference(Contract):
     """Where a fact came from: the system of record and the id in it."""
 
-    source: ShortText
-    source_id: ShortText
-    title: ShortText | None = None
-    url: ShortText | None = None
+    source: Identifier
+    source_id: Identifier
+    title: Label | None = None
+    url: Identifier | None = None
 
 
 class Classification(Contract):
-    intent: ShortText
+    intent: Identifier
     confidence: Confidence
 
 
@@ -209,9 +299,9 @@ class Message(Contract):
     kind: ClassVar[str] = "message"
 
     tenant_id: TenantId
-    message_id: ShortText
-    session_id: ShortText
-    sender_id: ShortText
+    message_id: Identifier
+    session_id: Identifier
+    sender_id: Identifier
     timestamp: UnixSeconds
     content: Text
     classification: Classification
@@ -229,8 +319,8 @@ class Metric(Contract):
     unit: Unit
     dimension: Dimension | None = None
     confidence: Confidence
-    source: ShortText
-    source_id: ShortText
+    source: Identifier
+    source_id: Identifier
 
     @property
     def granularity(self) -> str:

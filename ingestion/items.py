@@ -18,7 +18,14 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from pydantic import BaseModel
 
-from ingestion.contracts import SCHEMA_VERSION, Message, Metric, TenantRecord
+from ingestion.contracts import (
+    SCHEMA_VERSION,
+    Message,
+    Metric,
+    TenantRecord,
+    canonical_number,
+    significant_digits,
+)
 from tenancy.tables import MESSAGES_LAYOUT, METADATA_LAYOUT, METRICS_LAYOUT, TableLayout
 
 # Bookkeeping attributes stored beside the record's own fields.
@@ -32,7 +39,19 @@ GRANULARITY_ATTR = "granularity"
 
 MAX_ITEM_BYTES = 400 * 1024
 
-_serializer = TypeSerializer()
+
+class _CanonicalSerializer(TypeSerializer):
+    """boto3's serializer, writing every number in the canonical form DynamoDB stores: a
+    number written with trailing zeros beyond 38 digits (`1.000…0`) is the same value as
+    `1`, which boto3 alone would refuse as inexact."""
+
+    def _serialize_n(self, value):
+        return super()._serialize_n(
+            canonical_number(value) if isinstance(value, Decimal) else value
+        )
+
+
+_serializer = _CanonicalSerializer()
 _deserializer = TypeDeserializer()
 
 
@@ -168,8 +187,9 @@ def _canonical(value: Any) -> Any:
     if cls is int:
         return str(value)  # as a Decimal would write it: 3 and 3.0 are the same number
     if isinstance(value, Decimal):
-        # 1.50 and 1.5 are the same number (DynamoDB stores both as 1.5): same fingerprint
-        return format(value.normalize(), "f")
+        # 1.50 and 1.5 are the same number (DynamoDB stores both as 1.5): same fingerprint.
+        # Exactly: numbers that differ only in their 38th digit are different numbers.
+        return format(canonical_number(value), "f")
     if isinstance(value, int):  # an int subclass (bool was taken above)
         return format(Decimal(value), "f")
     if isinstance(value, Mapping):
@@ -192,6 +212,28 @@ def serialize(item: Mapping[str, Any]) -> dict[str, Any]:
     return {name: _serializer.serialize(value) for name, value in item.items()}
 
 
+class UnstorableAttributeError(ValueError):
+    """An attribute that DynamoDB's wire format cannot carry; names the attribute."""
+
+    def __init__(self, name: str, reason: str):
+        self.name = name
+        self.reason = reason
+        super().__init__(f"{name}: {reason}")
+
+
+def serialize_checked(item: Mapping[str, Any]) -> dict[str, Any]:
+    """`serialize`, naming the attribute when one cannot be written, so that a record the
+    serializer refuses is rejected alone instead of failing the request it would travel in."""
+    wire = {}
+    for name, value in item.items():
+        try:
+            wire[name] = _serializer.serialize(value)
+        except (TypeError, ValueError, ArithmeticError) as exc:  # decimal signals are these
+            reason = f"cannot be written to DynamoDB ({type(exc).__name__}: {exc})"
+            raise UnstorableAttributeError(name, reason) from None
+    return wire
+
+
 def deserialize(item: Mapping[str, Any]) -> dict[str, Any]:
     return {name: _deserializer.deserialize(value) for name, value in item.items()}
 
@@ -212,8 +254,7 @@ def _value_size(value: Any) -> int:
     if cls is bool or value is None:
         return 1
     if isinstance(value, int | Decimal):
-        digits = len(Decimal(value).normalize().as_tuple().digits)
-        return (digits + 1) // 2 + 1
+        return (significant_digits(Decimal(value)) + 1) // 2 + 1
     if isinstance(value, str):
         return _text_size(value)
     if isinstance(value, Mapping):

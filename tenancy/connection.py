@@ -1,14 +1,17 @@
 """Where a stack's DynamoDB lives and how to talk to it safely.
 
 The endpoint comes from the stack file's `aws:endpoints` (the same one `pulumi up` uses), and
-the standard AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL variables override it. A stack
-without a local endpoint is real AWS: commands refuse it unless explicitly allowed, and the
-stack file's test credentials are only ever sent to a local endpoint.
+the standard AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL variables override it. An endpoint is
+local only when its host is this machine's loopback or a host the user names as local
+(`salestalk:localHosts`, SALESTALK_LOCAL_HOSTS). Anything else is real AWS: commands refuse it
+unless explicitly allowed, then use the user's own credentials and never plain HTTP; the stack
+file's test credentials are only ever sent to a local endpoint.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -17,10 +20,17 @@ from urllib.parse import urlsplit
 import boto3
 from botocore.config import Config
 
+from tenancy.local_endpoint import is_loopback_host
+from tenancy.settings import LOCAL_HOSTS_KEY, NAMESPACE, local_host, parse_local_hosts
 from tenancy.stack_file import StackFile
 
 ENDPOINT_ENV_VARS = ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL")
-AWS_HOST_SUFFIXES = (".amazonaws.com", ".amazonaws.com.cn", ".api.aws")
+LOCAL_HOSTS_ENV_VAR = "SALESTALK_LOCAL_HOSTS"
+# scheme://host[:port][/path], nothing else: no userinfo (`localhost@evil.example`), and no
+# character on which Python's urlsplit and urllib3 (which makes the connection) could disagree
+# about the host (a backslash, a tab, a percent-encoded or non-ASCII host).
+_AUTHORITY = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::[0-9]{1,5})?")
+_URL_CHARACTERS = re.compile(r"[!#-\[\]-~]+")  # printable ASCII without space, quote, backslash
 
 CONNECT_TIMEOUT_SECONDS = 5
 READ_TIMEOUT_SECONDS = 30
@@ -55,32 +65,94 @@ class RealAwsRefusedError(RuntimeError):
     """A command meant for a local endpoint was pointed at real AWS without being allowed to."""
 
 
+class InsecureEndpointError(RealAwsRefusedError):
+    """A non-local endpoint given with plain http://: credentials and data would go unencrypted."""
+
+
+def endpoint_host(url: str) -> str:
+    """The host an endpoint URL connects to (lowercase, without a trailing dot); ValueError for
+    anything but scheme://host[:port][/path], so that the host judged here is the host dialled."""
+    if not _URL_CHARACTERS.fullmatch(url):
+        raise ValueError("it holds a space, a backslash or a character that is not printable ASCII")
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"}:
+        raise ValueError("it must start with http:// or https://")
+    if not _AUTHORITY.fullmatch(parts.netloc):
+        raise ValueError("expected http(s)://HOST[:PORT], without user name or password")
+    try:
+        parts.port  # noqa: B018 - raises for a port outside 0-65535
+    except ValueError as exc:
+        raise ValueError(str(exc)) from None
+    host = parts.hostname or ""
+    if not host.strip("."):
+        raise ValueError("it names no host")
+    return host.removesuffix(".") if host.removesuffix(".") == "localhost" else host
+
+
 @dataclass(frozen=True)
 class Target:
-    """A resolved DynamoDB target: endpoint (None = real AWS), region and where it came from."""
+    """A resolved DynamoDB target: endpoint (None = real AWS), region and where it came from.
+
+    `local_hosts` are the hosts the user named as local (normalised by `settings.local_host`)."""
 
     endpoint_url: str | None
     region: str
     source: str
     local_access_key: str | None = None
     local_secret_key: str | None = None
+    local_hosts: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.endpoint_url is not None:
+            try:
+                endpoint_host(self.endpoint_url)
+            except ValueError as exc:
+                raise ValueError(
+                    f"endpoint {self.endpoint_url!r} (from {self.source}) is not usable: {exc}"
+                ) from None
+
+    @property
+    def host(self) -> str | None:
+        return endpoint_host(self.endpoint_url) if self.endpoint_url else None
 
     @property
     def is_local(self) -> bool:
-        """Any endpoint that is not AWS's own (LocalStack may run under any host name)."""
-        if not self.endpoint_url:
+        """The endpoint's host is this machine's loopback or a host named as local."""
+        host = self.host
+        if host is None:
             return False
-        host = (urlsplit(self.endpoint_url).hostname or "").lower().rstrip(".")
-        aws = host.endswith(AWS_HOST_SUFFIXES) or host in {s.lstrip(".") for s in AWS_HOST_SUFFIXES}
-        return bool(host) and not aws
+        return is_loopback_host(host) or _comparable(host) in self.local_hosts
 
     def describe(self) -> str:
         where = self.endpoint_url or f"real AWS DynamoDB in {self.region}"
         return f"{where} (from {self.source})"
 
 
+def _comparable(host: str) -> str:
+    """An endpoint's host in the form `settings.local_host` gives the named hosts."""
+    try:
+        return local_host(host)
+    except ValueError:
+        return host
+
+
+def env_local_hosts(env: Mapping[str, str]) -> tuple[str, ...]:
+    """The hosts named local by SALESTALK_LOCAL_HOSTS (comma-separated), validated."""
+    hosts = []
+    for entry in env.get(LOCAL_HOSTS_ENV_VAR, "").split(","):
+        if entry.strip():
+            try:
+                hosts.append(local_host(entry.strip()))
+            except ValueError as exc:
+                raise ValueError(f"{LOCAL_HOSTS_ENV_VAR}: {exc}") from None
+    return tuple(hosts)
+
+
 def resolve_target(stack_file: StackFile, environ: Mapping[str, str] | None = None) -> Target:
     env = os.environ if environ is None else environ
+    # Only this one setting: some commands resolve the endpoint while the roster is invalid.
+    named = stack_file.namespace(NAMESPACE).get(LOCAL_HOSTS_KEY)
+    local_hosts = parse_local_hosts(named, source=stack_file.path.name) + env_local_hosts(env)
     aws = stack_file.namespace("aws")
     region = str(aws.get("region") or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "")
     if not region:
@@ -98,6 +170,7 @@ def resolve_target(stack_file: StackFile, environ: Mapping[str, str] | None = No
         source=source,
         local_access_key=_text(aws.get("accessKey")),
         local_secret_key=_text(aws.get("secretKey")),
+        local_hosts=local_hosts,
     )
 
 
@@ -123,12 +196,31 @@ def client_config(policy: RetryPolicy = RETRY_POLICY) -> Config:
 
 
 def dynamodb_client(target: Target, *, allow_aws: bool = False):
-    """A boto3 DynamoDB client for the target; real AWS only when `allow_aws` is set."""
+    """A boto3 DynamoDB client for the target; real AWS only when `allow_aws` is set, and
+    never over plain HTTP."""
     if not target.is_local and not allow_aws:
+        if target.endpoint_url is None:
+            how = (
+                "Set `aws:endpoints` in the stack file or AWS_ENDPOINT_URL_DYNAMODB to a local "
+                "endpoint, or pass --allow-aws to use real AWS with your own credentials."
+            )
+        else:
+            how = (
+                f"{target.host!r} is neither loopback nor a host named local. If it is a local "
+                f"emulator, name it in `{NAMESPACE}:{LOCAL_HOSTS_KEY}` in the stack file or in "
+                f"{LOCAL_HOSTS_ENV_VAR}; if it is real AWS, pass --allow-aws (your own "
+                "credentials are then used)."
+            )
         raise RealAwsRefusedError(
             f"refusing to touch {target.describe()}: this command is meant for a local "
-            "endpoint. Set `aws:endpoints` in the stack file or AWS_ENDPOINT_URL_DYNAMODB, "
-            "or pass --allow-aws to use real AWS with your own credentials."
+            f"endpoint. {how}"
+        )
+    if not target.is_local and urlsplit(target.endpoint_url or "https:").scheme != "https":
+        raise InsecureEndpointError(
+            f"refusing plain http:// to {target.describe()}: it is not a local host, so AWS "
+            "credentials and tenant data would cross the network unencrypted. Use https://, "
+            f"or, if it is a local emulator, name {target.host!r} in "
+            f"`{NAMESPACE}:{LOCAL_HOSTS_KEY}` or {LOCAL_HOSTS_ENV_VAR}."
         )
     kwargs: dict[str, Any] = {"region_name": target.region, "config": client_config()}
     if target.is_local:

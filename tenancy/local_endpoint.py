@@ -9,6 +9,7 @@ someone else) is used as it is and never stopped by us.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import logging
 import os
 import signal
@@ -29,14 +30,35 @@ STATE_DIR_NAME = ".salestalk"
 START_TIMEOUT_SECONDS = 30.0
 
 
-LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
+def is_loopback_host(host: str | None) -> bool:
+    """True only for this machine's loopback: `localhost` (any case), any 127.0.0.0/8 address
+    and ::1 (brackets allowed). The one rule for both which endpoints are local and where the
+    embedded endpoint can be served. `localhost.` is not: glibc skips /etc/hosts for it and
+    asks DNS, which may answer anything; neither is any other name (`localhost.evil.example`,
+    `127.0.0.1.nip.io`) nor a non-canonical address (`127.1`), which only DNS could resolve."""
+    name = (host or "").lower()
+    if name.startswith("[") and name.endswith("]"):
+        name = name[1:-1]
+    if name == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)  # ::ffff:127.0.0.1
+    return address.is_loopback or bool(mapped and mapped.is_loopback)
 
 
 def loopback_port(url: str | None) -> int | None:
     """The port of an endpoint URL on this machine's loopback, or None if it is elsewhere:
-    only there can this project serve the embedded endpoint itself."""
+    only there can this project serve the embedded endpoint itself (hosts named local in
+    `salestalk:localHosts` or SALESTALK_LOCAL_HOSTS never count here)."""
     parts = urlsplit(url or "")
-    return parts.port if parts.hostname in LOOPBACK_HOSTS else None
+    try:
+        port = parts.port
+    except ValueError:  # not a port number
+        return None
+    return port if is_loopback_host(parts.hostname) else None
 
 
 def endpoint_url(port: int = DEFAULT_PORT) -> str:

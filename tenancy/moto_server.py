@@ -54,11 +54,12 @@ Run as `python -m tenancy.moto_server -H HOST -p PORT` (moto's own options).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 _state = threading.local()  # moto's server is threaded: one transaction's state per thread
@@ -273,13 +274,121 @@ def _project_once(item_type: type) -> None:
 
 
 MOTO_ITEM_SIZE_LIMIT = 405_000  # moto's own (between DynamoDB's documented and observed limits)
+ITEM_SIZE_LIMIT = 400 * 1024  # DynamoDB's: 409,600 bytes accepted, one more refused
+_UPDATE_TOO_LARGE = "Item size to update has exceeded the maximum allowed size"
+
+
+def _text_size(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode())  # isascii is a flag lookup
+
+
+def _number_size(number: Any) -> int:
+    """1 byte per two significant digits, plus 1: sign, point, exponent, and leading and trailing
+    zeros are not stored (`-0.0150E+3` has the two digits of 15)."""
+    text = number if number.__class__ is str else str(number)
+    if "e" in text or "E" in text:
+        text = text.lower().partition("e")[0]
+    digits = len(text.lstrip("+-").replace(".", "").strip("0")) or 1  # zero: one digit
+    return (digits + 1) // 2 + 1
+
+
+def _binary_size(value: Any) -> int:
+    """The bytes themselves. moto keeps a top-level binary as bytes but one inside a map or list
+    as the base64 text it came in, which it measured as text (a third too large)."""
+    if value.__class__ is bytes:
+        return len(value)
+    if isinstance(value, str):
+        if len(value) % 4:  # not base64: measured as moto measures it
+            return len(value.encode())
+        return len(value) // 4 * 3 - value[-2:].count("=")
+    return len(getattr(value, "value", value))  # boto3's Binary, after a round trip
+
+
+def _value_size(value: Any) -> int:
+    """DynamoDB's size of an attribute value: a moto DynamoType, or an AttributeValue as it comes
+    in (`{"S": "text"}`). A map or list is 3 bytes plus 1 per element, besides its elements
+    (and a map's names); a set is the sum of its elements."""
+    if value.__class__ is dict:
+        type_key, member = next(iter(value.items()))
+    else:
+        type_key, member = value.type, value.value
+    if type_key == "S":
+        if member.__class__ is str:
+            return len(member) if member.isascii() else len(member.encode())
+        return len(str(member).encode())
+    if type_key == "N":
+        return _number_size(member)
+    if type_key == "M":
+        return 3 + len(member) + sum(_text_size(k) + _value_size(v) for k, v in member.items())
+    if type_key == "L":
+        return 3 + len(member) + sum(map(_value_size, member))
+    if type_key == "B":
+        return _binary_size(member)
+    if type_key == "SS":
+        return sum(map(_text_size, member))
+    if type_key == "NS":
+        return sum(map(_number_size, member))
+    if type_key == "BS":
+        return sum(map(_binary_size, member))
+    return 1  # BOOL, NULL
+
+
+def item_size(attrs: dict[str, Any]) -> int:
+    """DynamoDB's size of an item: each attribute's name (UTF-8 bytes) and value."""
+    return sum(_text_size(name) + _value_size(value) for name, value in attrs.items())
+
+
+def _exact_sizes(dynamo_type: type) -> None:
+    """moto's DynamoType.size by DynamoDB's published rules.
+
+    moto measured a number by the length of its text (a 38-digit number as 38 bytes, not 20),
+    gave a map or list none of its overhead (3 bytes, and 1 per element), and measured a binary
+    nested in a map or list by its base64 text; its limit was 405,000 bytes of that. So it
+    refused an item of 283,569 bytes made of numbers, and stored one of 502,130 bytes made of
+    a list of small maps, which DynamoDB (and DynamoDB Local) refuses. It also rebuilt every
+    value of a map to measure it. Everything that measures an item uses this: the limit, key
+    sizes, and the 1 MB page of a Query or Scan."""
+    original = dynamo_type.size
+    if getattr(original, _PATCHED, False):
+        return
+
+    def size(self) -> int:
+        return _value_size(self)
+
+    setattr(size, _PATCHED, True)
+    size.moto_original = original  # what tests compare against
+    dynamo_type.size = size
+
+
+@contextlib.contextmanager
+def _puts_sized_first(items: list[Any]) -> Iterator[None]:
+    """The items a BatchWriteItem or TransactWriteItems request puts, measured before anything
+    is written: one too large refuses the whole request, as DynamoDB refuses it. While the
+    request then runs, moto's Item constructor does not measure them again. An item too
+    malformed to measure is left to moto's own validation (which names what is wrong with it),
+    and to its constructor's measure."""
+    from moto.dynamodb.exceptions import ItemSizeTooLarge
+
+    measured = True
+    for item in items:
+        try:
+            size = item_size(item)
+        except Exception:  # noqa: BLE001 - moto reports malformed items in its own words
+            measured = False
+            continue
+        if size > ITEM_SIZE_LIMIT:
+            raise ItemSizeTooLarge
+    _state.puts_sized = measured
+    try:
+        yield
+    finally:
+        _state.puts_sized = False
 
 
 def _sized_once(item_type: type) -> None:
     """moto's Item constructor with the size limit checked once, not once per attribute."""
     from moto.dynamodb.exceptions import ItemSizeTooLarge
     from moto.dynamodb.models.dynamo_type import DynamoType
-    from moto.dynamodb.models.utilities import bytesize
 
     original = item_type.__init__
     if getattr(original, _PATCHED, False):
@@ -288,15 +397,82 @@ def _sized_once(item_type: type) -> None:
     def __init__(self, hash_key, range_key, attrs):
         original(self, hash_key, range_key, {})  # moto's own set-up, attributes aside
         values = {key: DynamoType(value) for key, value in attrs.items()}
-        if sum(bytesize(key) + value.size() for key, value in values.items()) > (
-            MOTO_ITEM_SIZE_LIMIT
-        ):
+        if not getattr(_state, "puts_sized", False) and item_size(values) > ITEM_SIZE_LIMIT:
             raise ItemSizeTooLarge
         dict.update(self.attrs, values)  # the checked total, without checking it per key
 
     setattr(__init__, _PATCHED, True)
     __init__.moto_original = original  # what tests compare against
     item_type.__init__ = __init__
+
+
+class ValidationError(Exception):  # noqa: N818 - named as DynamoDB names the reason
+    """A transacted Update that would make its item too large: DynamoDB cancels the transaction
+    with this reason for the action (moto names a reason after the exception's class)."""
+
+
+def _updates_sized_whole(backend_type: type, attrs_type: type) -> None:
+    """UpdateItem checks the item it leaves, once, and leaves no trace when it refuses it.
+
+    moto checked each top-level attribute as an update set it, against the item's size *plus*
+    the attribute's old value (so replacing a 300 KB value with another was refused), never
+    checked a value set inside a map or list or added to a set (an item grew past 600 KB that
+    way), and kept whatever the update had done before it refused (and the item an update
+    created). The stored item is copied before the update and put back if it fails in any way.
+    In a transaction, an Update too large cancels it with a `ValidationError` reason, as
+    DynamoDB does (a Put too large is refused before the transaction starts)."""
+    from moto.dynamodb.exceptions import ItemSizeToUpdateTooLarge
+
+    original = backend_type.update_item
+    if getattr(original, _PATCHED, False):
+        return
+
+    def update_item(self, table_name, key, *args: Any, **kwargs: Any) -> Any:
+        undo = _UndoLog(_touched(self, [{"Update": {"TableName": table_name, "Key": key}}]))
+        try:
+            item = original(self, table_name, key, *args, **kwargs)
+            if item_size(item.attrs) > ITEM_SIZE_LIMIT:
+                if getattr(_state, "in_transaction", False):
+                    raise ValidationError(_UPDATE_TOO_LARGE)
+                raise ItemSizeToUpdateTooLarge
+        except BaseException:
+            undo.restore()
+            raise
+        return item
+
+    def set_attribute(self, key: str, value: Any) -> None:
+        dict.__setitem__(self, key, value)  # the whole item is checked when the update is done
+
+    for method in (update_item, set_attribute):
+        setattr(method, _PATCHED, True)
+    update_item.moto_original = original  # what tests compare against
+    backend_type.update_item = update_item
+    attrs_type.__setitem__ = set_attribute
+
+
+def _batch_puts_sized_first(handler_type: type) -> None:
+    """BatchWriteItem refuses a request with an item too large before writing any of it.
+
+    moto wrote the batch's items one by one and refused at the first too large, leaving the
+    ones before it written: the caller, told the whole request failed, could not know which
+    were. DynamoDB refuses the whole request and writes nothing."""
+    original = handler_type.batch_write_item
+    if getattr(original, _PATCHED, False):
+        return
+
+    @functools.wraps(original)
+    def batch_write_item(self):
+        puts = [
+            request["PutRequest"].get("Item", {})
+            for requests in self.body.get("RequestItems", {}).values()
+            for request in requests
+            if "PutRequest" in request
+        ]
+        with _puts_sized_first(puts):
+            return original(self)
+
+    setattr(batch_write_item, _PATCHED, True)
+    handler_type.batch_write_item = batch_write_item
 
 
 def _one_action_at_a_time(handler_type: type) -> None:
@@ -334,22 +510,27 @@ def apply_fixes() -> None:
     models.copy = _NoTableCopies(models.Table)
 
     def transact_write_items(self, transact_items, *args: Any, **kwargs: Any) -> Any:
-        undo = _UndoLog(_touched(self, transact_items))
-        _state.in_transaction = True
-        try:
-            return original(self, transact_items, *args, **kwargs)
-        except BaseException:
-            undo.restore()  # every way out of a failed transaction leaves no trace of it
-            raise
-        finally:
-            _state.in_transaction = False
+        puts = [entry["Put"].get("Item", {}) for entry in transact_items if "Put" in entry]
+        with _puts_sized_first(puts):  # a Put too large is refused before the transaction starts
+            undo = _UndoLog(_touched(self, transact_items))
+            _state.in_transaction = True
+            try:
+                return original(self, transact_items, *args, **kwargs)
+            except BaseException:
+                undo.restore()  # every way out of a failed transaction leaves no trace of it
+                raise
+            finally:
+                _state.in_transaction = False
 
     setattr(transact_write_items, _PATCHED, True)
     backend.transact_write_items = transact_write_items
     _one_action_at_a_time(DynamoHandler)
     _fast_attribute_values(JSONSerializer)
     _project_once(models.dynamo_type.Item)
+    _exact_sizes(models.dynamo_type.DynamoType)
     _sized_once(models.dynamo_type.Item)
+    _updates_sized_whole(backend, models.dynamo_type.LimitedSizeDict)
+    _batch_puts_sized_first(DynamoHandler)
     parse_once = _parsed_once(models.get_filter_expression)
     models.get_filter_expression = table_module.get_filter_expression = parse_once
 

@@ -6,11 +6,15 @@ applied under Pulumi's test mocks, so the defaults and the validation live here,
 
 from __future__ import annotations
 
+import ipaddress
+import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 
 from tenancy.roster import Roster, RosterError, parse_roster
 
@@ -18,7 +22,8 @@ NAMESPACE = "salestalk"
 TENANTS_KEY = "tenants"
 TABLE_PREFIX_KEY = "tablePrefix"
 PROTECT_DATA_KEY = "protectData"
-KNOWN_KEYS = (TENANTS_KEY, TABLE_PREFIX_KEY, PROTECT_DATA_KEY)
+LOCAL_HOSTS_KEY = "localHosts"
+KNOWN_KEYS = (TENANTS_KEY, TABLE_PREFIX_KEY, PROTECT_DATA_KEY, LOCAL_HOSTS_KEY)
 
 # A prefix is joined to every table name with PREFIX_SEPARATOR, which neither a prefix nor a
 # tenant id may contain: that is what keeps two stacks sharing an account from ever naming the
@@ -40,11 +45,53 @@ class StackConfigError(ValueError):
     """A `salestalk:*` setting other than the roster is wrong."""
 
 
+_DNS_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
+
+
+def local_host(text: Any) -> str:
+    """A host the user names as local (`salestalk:localHosts`, SALESTALK_LOCAL_HOSTS), checked
+    and normalised for comparison with an endpoint's host: a DNS host name (lowercase, without
+    a trailing dot) or an IP address (canonical form). ValueError says what is wrong."""
+    if not isinstance(text, str):
+        raise ValueError(f"{text!r} is not a host name")
+    bare = text[1:-1] if text.startswith("[") and text.endswith("]") else text
+    try:
+        return str(ipaddress.ip_address(bare))
+    except ValueError:
+        pass
+    name = text.removesuffix(".")
+    labels = name.split(".")
+    if len(name) <= 253 and all(map(_DNS_LABEL.fullmatch, labels)) and not labels[-1].isdigit():
+        return name.lower()
+    hint = " (name the host without a port)" if ":" in text else ""
+    raise ValueError(f"{text!r} is not a DNS host name or IP address{hint}")
+
+
 class _Options(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     table_prefix: str = Field(default="", alias=TABLE_PREFIX_KEY, pattern=TABLE_PREFIX_PATTERN)
     protect_data: bool = Field(default=True, alias=PROTECT_DATA_KEY)
+    local_hosts: list[str] = Field(default_factory=list, alias=LOCAL_HOSTS_KEY)
+
+    @field_validator("local_hosts", mode="before")
+    @classmethod
+    def _list_from_json(cls, value: Any) -> Any:
+        # Pulumi hands a list-valued config value to the program as JSON text.
+        if isinstance(value, str) and value.lstrip().startswith("["):
+            try:
+                return json.loads(value)
+            except ValueError:
+                pass
+        return value
+
+    @field_validator("local_hosts")
+    @classmethod
+    def _host_names(cls, value: list[str]) -> list[str]:
+        try:
+            return [local_host(host) for host in value]
+        except ValueError as exc:
+            raise PydanticCustomError("local_host", "{reason}", {"reason": str(exc)}) from None
 
     @field_validator("protect_data", mode="before")
     @classmethod
@@ -69,6 +116,7 @@ class StackSettings:
     roster: Roster
     table_prefix: str = ""
     protect_data: bool = True
+    local_hosts: tuple[str, ...] = ()  # used by the CLI only (tenancy.connection)
 
     @classmethod
     def from_values(
@@ -86,16 +134,32 @@ class StackSettings:
         try:
             parsed = _Options.model_validate(options)
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{NAMESPACE}:{error['loc'][0]}: {_option_reason(error)}" for error in exc.errors()
-            )
-            raise StackConfigError(f"{source}: {problems}") from None
+            raise _options_error(exc, source) from None
         return cls(
             stack=stack,
             roster=roster,
             table_prefix=parsed.table_prefix,
             protect_data=parsed.protect_data,
+            local_hosts=tuple(parsed.local_hosts),
         )
+
+
+def parse_local_hosts(value: Any, source: str = "stack config") -> tuple[str, ...]:
+    """`salestalk:localHosts` alone (None: unset), validated as StackSettings does: for the
+    commands that resolve an endpoint even where the rest of the settings may be invalid."""
+    if value is None:
+        return ()
+    try:
+        return tuple(_Options.model_validate({LOCAL_HOSTS_KEY: value}).local_hosts)
+    except ValidationError as exc:
+        raise _options_error(exc, source) from None
+
+
+def _options_error(exc: ValidationError, source: str) -> StackConfigError:
+    problems = "; ".join(
+        f"{NAMESPACE}:{error['loc'][0]}: {_option_reason(error)}" for error in exc.errors()
+    )
+    return StackConfigError(f"{source}: {problems}")
 
 
 __all__ = ["NAMESPACE", "RosterError", "StackConfigError", "StackSettings"]

@@ -498,22 +498,33 @@ METRIC_TEXT_FIELDS = ["source", "sourceId"]
 TENANT_TEXT_FIELDS = ["name", "industry", "region"]
 
 
+def blank_reason(blank: str, field: str) -> str:
+    """The reason a blank value is refused: empty text is too short; whitespace is refused as
+    surrounding an id, as blank content, or as a blank label."""
+    if not blank:
+        return "at least 1 character"
+    return {"content": "more than whitespace", "title": "blank"}.get(field, "whitespace")
+
+
 @pytest.mark.parametrize("blank", BLANKS)
 @pytest.mark.parametrize("field", MESSAGE_TEXT_FIELDS)
 def test_message_strings_must_not_be_blank(field, blank):
-    assert_refused(Message, message(**{field: blank}), (field,), "at least 1 character")
+    assert_refused(Message, message(**{field: blank}), (field,), blank_reason(blank, field))
 
 
 @pytest.mark.parametrize("blank", BLANKS)
 @pytest.mark.parametrize("field", METRIC_TEXT_FIELDS)
 def test_metric_strings_must_not_be_blank(field, blank):
-    assert_refused(Metric, metric(**{field: blank}), (field,), "at least 1 character")
+    assert_refused(Metric, metric(**{field: blank}), (field,), blank_reason(blank, field))
 
 
 @pytest.mark.parametrize("blank", BLANKS)
 def test_classification_intent_must_not_be_blank(blank):
     assert_refused(
-        Message, classification(intent=blank), ("classification", "intent"), "at least 1 character"
+        Message,
+        classification(intent=blank),
+        ("classification", "intent"),
+        blank_reason(blank, "intent"),
     )
 
 
@@ -521,7 +532,7 @@ def test_classification_intent_must_not_be_blank(blank):
 @pytest.mark.parametrize("field", ["source", "sourceId", "title", "url"])
 def test_reference_strings_must_not_be_blank(field, blank):
     assert_refused(
-        Message, reference(**{field: blank}), ("references", 0, field), "at least 1 character"
+        Message, reference(**{field: blank}), ("references", 0, field), blank_reason(blank, field)
     )
 
 
@@ -543,9 +554,81 @@ def test_metric_strings_must_be_text(field, value):
     assert_refused(Metric, metric(**{field: value}), (field,), "valid string")
 
 
-def test_surrounding_whitespace_is_trimmed():
-    validated = Message.model_validate(message(content="  hello \n", senderId=" user-1 "))
-    assert (validated.content, validated.sender_id) == ("hello", "user-1")
+# --- nothing is silently changed: ids are refused, not trimmed; content is kept exactly -----
+
+SURROUNDED = [" x", "x ", "x\u00a0", "\u00a0x", "x\t", "\nx", "x\u3000", "x\u2029"]
+UNPRINTABLE = {
+    "ESC": "sess\x1b[2Jone",
+    "NUL": "a\x00b",
+    "DEL": "a\x7fb",
+    "C1 control (CSI)": "a\x9bb",
+    "NEL": "a\x85b",
+    "zero-width space": "a\u200bb",
+    "right-to-left override": "user\u202egnp.exe",
+    "line separator": "a\u2028b",
+    "private use": "a\ue000b",
+    "unassigned": "a\U000e0080b",
+    "non-breaking space inside": "a\u00a0b",
+}
+ID_FIELDS = ["messageId", "sessionId", "senderId"]
+
+
+@pytest.mark.parametrize("value", SURROUNDED)
+@pytest.mark.parametrize("field", ID_FIELDS)
+def test_ids_with_surrounding_whitespace_are_refused_not_trimmed(field, value):
+    assert_refused(Message, message(**{field: value}), (field,), "leading or trailing whitespace")
+
+
+@pytest.mark.parametrize("value", UNPRINTABLE.values(), ids=UNPRINTABLE.keys())
+@pytest.mark.parametrize("field", ID_FIELDS)
+def test_ids_with_characters_that_do_not_print_are_refused(field, value):
+    assert_refused(Message, message(**{field: value}), (field,), "which does not print")
+
+
+@pytest.mark.parametrize("value", UNPRINTABLE.values(), ids=UNPRINTABLE.keys())
+@pytest.mark.parametrize(
+    ("model", "make", "location"),
+    [
+        (Metric, lambda v: metric(sourceId=v), ("sourceId",)),
+        (Metric, lambda v: metric(source=v), ("source",)),
+        (Message, lambda v: classification(intent=v), ("classification", "intent")),
+        (Message, lambda v: reference(sourceId=v), ("references", 0, "sourceId")),
+        (Message, lambda v: reference(url=v), ("references", 0, "url")),
+    ],
+)
+def test_every_identifier_field_follows_the_same_rule(model, make, location, value):
+    assert_refused(model, make(value), location, "which does not print")
+
+
+def test_an_id_names_the_character_it_refuses_without_printing_it():
+    error = refusal(Message, message(senderId="bob\x1b[31m"))
+    assert "U+001B (ESC)" in error["msg"] and "\x1b" not in error["msg"]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "    def f():\n        return 1\n",  # a code block: its indentation is content
+        "  leading and trailing  ",
+        "\u00a0non-breaking\u00a0",
+        "tab\tseparated\r\n",
+        "colour \x1b[31mcodes\x1b[0m are content too (escaped when printed)",
+        "x",
+    ],
+)
+def test_content_is_kept_character_for_character(content):
+    assert Message.model_validate(message(content=content)).content == content
+
+
+@pytest.mark.parametrize("title", ["  Q4 report", "Q4 report ", "Revenue\u00a0Q4"])
+def test_a_title_is_kept_as_sent(title):
+    ref = Message.model_validate(reference(title=title)).references[0]
+    assert ref.title == title
+
+
+@pytest.mark.parametrize("title", ["two\nlines", "bell\x07", "rtl\u202eoverride"])
+def test_a_title_is_one_printable_line(title):
+    assert_refused(Message, reference(title=title), ("references", 0, "title"), "one line")
 
 
 @pytest.mark.parametrize("field", ["messageId", "sessionId", "senderId"])
@@ -849,6 +932,30 @@ def test_numbers_with_more_than_38_significant_digits_are_refused(value):
     assert_refused(Metric, metric(value=value), ("value",), "more than 38 significant digits")
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param(Decimal("1." + "0" * 42), id="43-digits-written-1-significant"),
+        pytest.param(Decimal("12.5" + "0" * 40), id="trailing-zeros"),
+        pytest.param(Decimal("0." + "0" * 40 + "5"), id="leading-zeros"),
+        pytest.param(Decimal("1" * 38 + "0" * 20), id="38-significant-then-zeros"),
+    ],
+)
+def test_numbers_written_long_but_with_at_most_38_significant_digits_are_accepted(value):
+    assert Metric.model_validate(metric(value=value)).value == value
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param(Decimal("1." + "2" * 37 + "E-130"), id="38-digits-at-1e-130"),
+        pytest.param(Decimal("-9." + "9" * 37 + "E-129"), id="38-digits-near-1e-129"),
+    ],
+)
+def test_numbers_dynamodb_cannot_hold_exactly_at_the_bottom_of_its_range_are_refused(value):
+    assert_refused(Metric, metric(value=value), ("value",), "cannot be stored exactly")
+
+
 def test_zero_with_an_exponent_outside_dynamodb_range_is_stored_as_plain_zero():
     value = Metric.model_validate(metric(value=Decimal("0E-200"))).value
     assert value == 0 and value.as_tuple().exponent == 0
@@ -983,7 +1090,17 @@ def test_currency_codes_and_known_units_are_accepted(unit):
     ],
 )
 def test_units_must_be_a_currency_code_or_a_known_unit(unit):
-    assert_refused(Metric, metric(unit=unit), ("unit",), "should match pattern")
+    assert_refused(Metric, metric(unit=unit), ("unit",), "ISO 4217")
+
+
+@pytest.mark.parametrize("code", ["ABC", "QQQ", "XTS", "XXX", "EUX", "ZZZ"])
+def test_three_capital_letters_are_not_enough_to_be_a_currency(code):
+    assert_refused(Metric, metric(unit=code), ("unit",), f"{code!r} is not an ISO 4217")
+
+
+@pytest.mark.parametrize("code", ["USD", "EUR", "JPY", "CHF", "GBP", "INR", "BRL", "XAU", "XDR"])
+def test_iso_4217_currencies_are_accepted(code):
+    assert Metric.model_validate(metric(unit=code)).unit == code
 
 
 def test_units_must_be_text():

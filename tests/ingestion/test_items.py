@@ -7,7 +7,15 @@ from decimal import Decimal
 import pytest
 
 from ingestion.contracts import Message, Metric
-from ingestion.items import KINDS, MAX_ITEM_BYTES, content_hash, item_size
+from ingestion.items import (
+    KINDS,
+    MAX_ITEM_BYTES,
+    UnstorableAttributeError,
+    content_hash,
+    item_size,
+    serialize,
+    serialize_checked,
+)
 from tenancy.roster import Tenant
 from tests.ingestion.conftest import make_message, make_metric
 from tests.support.stacks import local_roster
@@ -112,3 +120,53 @@ def test_every_kind_reads_its_key_as_a_tuple(name):
     item = kind.to_item(record, "2026-01-01T00:00:00Z", "run-1")
     assert kind.key_of(item) == tuple(item[key] for key in kind.key_names())
     assert kind.key_dict(item) == dict(zip(kind.key_names(), kind.key_of(item), strict=True))
+
+
+# --- equality is exact over every number the contract accepts -------------------------------
+
+EXACT_PAIRS = [
+    # differ only in the 29th..38th significant digit: the default 28-digit context merged them
+    ("1.0000000000000000000000000001", "1.0000000000000000000000000002"),
+    ("12345678901234567890123456789012345678", "12345678901234567890123456789012345679"),
+    ("0.12345678901234567890123456789012345678", "0.12345678901234567890123456789012345677"),
+    (
+        "9.9999999999999999999999999999999999999E+125",
+        "9.9999999999999999999999999999999999998E+125",
+    ),
+    ("1E-130", "2E-130"),
+]
+
+
+@pytest.mark.parametrize(("first", "second"), EXACT_PAIRS)
+def test_numbers_that_differ_in_any_digit_have_different_fingerprints(first, second):
+    assert content_hash({"value": Decimal(first)}) != content_hash({"value": Decimal(second)})
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [("1.50", "1.5"), ("1.000000000000000000000000000000000000000000", "1"), ("100", "1E+2")],
+)
+def test_the_same_number_written_two_ways_has_one_fingerprint(first, second):
+    assert content_hash({"value": Decimal(first)}) == content_hash({"value": Decimal(second)})
+
+
+@pytest.mark.parametrize(
+    ("written", "sent"),
+    [
+        ("1.000000000000000000000000000000000000000000", "1"),  # 43 digits written, 1 kept
+        ("1234.5678000000000000000000000000000000000000", "1234.5678"),
+        ("0.00000000000000000000000000000000000000000012", "1.2E-43"),
+        ("120", "120"),
+        ("34.0", "34"),
+    ],
+)
+def test_numbers_are_written_to_dynamodb_in_canonical_form(written, sent):
+    assert serialize({"value": Decimal(written)}) == {"value": {"N": sent}}
+
+
+def test_an_attribute_the_wire_format_cannot_carry_is_named():
+    with pytest.raises(UnstorableAttributeError) as refused:
+        serialize_checked(
+            {"ok": "x", "bad": Decimal("1.2345678901234567890123456789012345678E-130")}
+        )
+    assert refused.value.name == "bad" and "cannot be written to DynamoDB" in refused.value.reason
