@@ -38,7 +38,7 @@ from benchmarks.harness import (
     timed,
 )
 from ingestion.items import KINDS, RecordKind, serialize
-from ingestion.sources import Quarantine, read_records
+from ingestion.sources import Quarantine, new_quarantine_path, read_records
 from ingestion.writer import TenantWriter, WriteMode
 from tenancy.provisioner import Provisioner
 from tenancy.stack_file import StackFile
@@ -99,7 +99,7 @@ class Bench:
     def ingest(self, mode: WriteMode) -> dict[str, int]:
         """What `salestalk ingest --kind K --file F [--mode M]` does once it is connected."""
         writer = TenantWriter(self.client, self.settings, data.TENANT, self.kind, mode=mode)
-        quarantine = Quarantine(self.folder / "quarantine.jsonl", source=str(self.path))
+        quarantine = Quarantine(new_quarantine_path(self.folder, "ingest"))
         try:
             with self.path.open("rb") as stream:
                 report = writer.ingest(read_records(stream, str(self.path)), quarantine=quarantine)

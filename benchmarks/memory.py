@@ -28,7 +28,7 @@ from benchmarks.harness import (
     timed,
 )
 from ingestion.items import KINDS
-from ingestion.sources import Quarantine, read_records
+from ingestion.sources import Quarantine, new_quarantine_path, read_records
 from ingestion.writer import TenantWriter
 from tenancy.provisioner import Provisioner
 from tenancy.stack_file import StackFile
@@ -45,7 +45,7 @@ def child(url: str, path: Path) -> dict[str, float]:
     dynamodb = client(url)
     Provisioner(dynamodb).apply(all_table_specs(settings))
     writer = TenantWriter(dynamodb, settings, data.TENANT, KINDS[KIND])
-    quarantine = Quarantine(path.with_suffix(".quarantine.jsonl"), source=str(path))
+    quarantine = Quarantine(new_quarantine_path(path.parent, "memory"))
     before = current_rss_bytes()
 
     def ingest():

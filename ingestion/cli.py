@@ -12,7 +12,6 @@ import contextlib
 import json
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,15 @@ from ingestion.queries import MetadataReader, TenantReader, frame
 from ingestion.report import IngestReport
 from ingestion.schemas import SCHEMA_DIR, write_schemas
 from ingestion.seeding import SEED_DIR_NAME, seed
-from ingestion.sources import InputFileError, Quarantine, open_input, read_records
+from ingestion.sources import (
+    QUARANTINE_DIR_NAME,
+    InputFileError,
+    Quarantine,
+    QuarantineExistsError,
+    new_quarantine_path,
+    open_input,
+    read_records,
+)
 from ingestion.writer import (
     IngestInterruptedError,
     TenantNotWritableError,
@@ -50,7 +57,6 @@ from tenancy.roster import UnknownTenantError
 from tenancy.stack_file import find_project_dir
 
 KINDS = {"messages": MESSAGE, "metrics": METRIC}
-QUARANTINE_DIR_NAME = "quarantine"
 
 
 def _settings(args):
@@ -74,9 +80,15 @@ def _quarantine_dir() -> Path:
     return find_project_dir() / STATE_DIR_NAME / QUARANTINE_DIR_NAME
 
 
-def _default_quarantine(tenant_id: str, kind: str) -> Path:
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    return _quarantine_dir() / f"{tenant_id}-{kind}-{stamp}.jsonl"
+def _quarantine(path: str | None, label: str) -> Quarantine:
+    """This run's quarantine: the file asked for (which must not exist yet), or a new one
+    under the project's state folder."""
+    quarantine = Quarantine(Path(path) if path else new_quarantine_path(_quarantine_dir(), label))
+    try:
+        quarantine.check_free()
+    except QuarantineExistsError as exc:
+        raise CommandError(str(exc)) from None
+    return quarantine
 
 
 def _print_details(report: IngestReport, limit: int = 20) -> None:
@@ -122,10 +134,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         )
     except TenantNotWritableError as exc:
         raise CommandError(str(exc)) from None
-    quarantine_path = Path(args.quarantine) if args.quarantine else None
-    quarantine = Quarantine(
-        quarantine_path or _default_quarantine(args.tenant, args.kind), source=args.file
-    )
+    quarantine = _quarantine(args.quarantine, f"{args.tenant}-{args.kind}")
     update, close = _progress_bar(not args.json, f"{args.tenant} {args.kind}")
     try:
         with open_input(args.file) as stream:
@@ -137,6 +146,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     except OSError as exc:  # the quarantine file cannot be written, the input cannot be read
         raise CommandError(f"{exc.filename or args.file}: {exc.strerror or exc}") from None
     except IngestInterruptedError as exc:
+        if isinstance(exc.cause, InputFileError) and not exc.report.received:
+            raise CommandError(str(exc.cause)) from None  # unreadable from the start
         _report(args, exc.report, error=str(exc))
         print(f"salestalk: error: {_interruption(target, exc)}", file=sys.stderr)
         return EXIT_USAGE
@@ -153,7 +164,7 @@ def _interruption(target, exc: IngestInterruptedError) -> str:
         if cause.response["Error"]["Code"] == "ResourceNotFoundException":
             return f"{exc} (the table does not exist: run `salestalk provision` first)"
         return str(exc)
-    if isinstance(cause, RetryBudgetExhaustedError):
+    if isinstance(cause, RetryBudgetExhaustedError | InputFileError | OSError):
         return str(exc)
     return str(connection_problem(target, exc))
 
@@ -167,7 +178,7 @@ def _report(args, report: IngestReport, error: str | None = None) -> None:
         return
     print(f"{report.tenant_id} {report.kind}s: {report.summary()}")
     if report.quarantine:
-        print(f"quarantined records: {report.quarantine}")
+        print(f"quarantine (rejected records and conflicts, as received): {report.quarantine}")
     _print_details(report)
 
 
@@ -176,14 +187,14 @@ def cmd_seed(args: argparse.Namespace) -> int:
     _check_tenants(settings, args.tenant)
     target, client = connect(args)
     project = find_project_dir()
-    quarantine_dir = _quarantine_dir()
+    quarantine = _quarantine(None, "seed")
     try:
         result = seed(
             client,
             settings,
             project / SEED_DIR_NAME,
             tenant_ids=args.tenant,
-            quarantine_dir=quarantine_dir,
+            quarantine=quarantine,
             progress=None if args.json else lambda text: print(f"seeding {text}"),
         )
     except IngestInterruptedError as exc:
@@ -196,6 +207,8 @@ def cmd_seed(args: argparse.Namespace) -> int:
         raise
     except BotoCoreError as exc:
         raise connection_problem(target, exc) from None
+    finally:
+        quarantine.close()
     total = result.total()
     if args.json:
         print(json.dumps(total.to_json()))

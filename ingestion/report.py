@@ -39,11 +39,20 @@ class Conflict:
     location: str
     record_key: str
     fields: tuple[str, ...]  # the fields whose stored value differs
+    # Another writer changed (or removed) the item between this run's read and its write of an
+    # accepted update: the other writer's version is kept.
+    concurrent: bool = False
 
     def describe(self) -> str:
+        what = ", ".join(self.fields) or "content"
+        if self.concurrent:
+            return (
+                f"{self.location}: {self.record_key} was changed by another writer during this "
+                f"run (now different {what}); kept their version, not this update"
+            )
         return (
-            f"{self.location}: {self.record_key} is stored with different "
-            f"{', '.join(self.fields) or 'content'}; kept the stored version"
+            f"{self.location}: {self.record_key} is stored with different {what}; "
+            "kept the stored version"
         )
 
 

@@ -15,7 +15,14 @@ from ingestion.items import MESSAGE, METRIC, TENANT, RecordKind
 from ingestion.report import IngestReport
 from ingestion.sources import Quarantine, SourceRecord, open_input, read_records
 from ingestion.store import TableStore
-from ingestion.writer import Candidate, IdempotentWriter, TenantWriter, utc_now
+from ingestion.writer import (
+    Candidate,
+    IdempotentWriter,
+    TenantWriter,
+    candidate_for,
+    reject,
+    utc_now,
+)
 from tenancy.settings import StackSettings
 from tenancy.tables import metadata_table_spec
 
@@ -51,8 +58,11 @@ def register_tenants(
     for tenant in tenants:
         report.received += 1
         source = SourceRecord(f"roster entry {tenant.tenant_id}", data=tenant.to_config())
-        item = TENANT.to_item(tenant, now, ingest_id)
-        candidates.append(Candidate(source, tenant, item, TENANT.key_of(item)))
+        checked = candidate_for(TENANT, source, tenant, now, ingest_id)
+        if isinstance(checked, Candidate):
+            candidates.append(checked)
+        else:  # cannot happen for a valid roster entry; counted and named if it ever does
+            reject(source, checked, report, None)
     writer.write(candidates, report)
     return report
 
@@ -67,11 +77,12 @@ def seed(
     settings: StackSettings,
     seed_dir: Path,
     tenant_ids: Iterable[str] | None = None,
-    quarantine_dir: Path | None = None,
+    quarantine: Quarantine | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> SeedResult:
     """Register tenants, then ingest each tenant's seed files (tenants without any are fine:
-    an onboarded tenant starts empty)."""
+    an onboarded tenant starts empty). One quarantine serves the whole run: its entries name
+    the file each record came from."""
     selected = list(tenant_ids) if tenant_ids else settings.roster.ids
     for tenant_id in selected:
         settings.roster.get(tenant_id)  # unknown tenant: fail before writing anything
@@ -85,15 +96,8 @@ def seed(
         for kind, path in seed_files(seed_dir, tenant_id).items():
             if progress:
                 progress(f"{tenant_id}: {path.name}")
-            quarantine = None
-            if quarantine_dir is not None:
-                quarantine = Quarantine(
-                    quarantine_dir / f"{tenant_id}-{kind.name}s.quarantine.jsonl", str(path)
-                )
             writer = TenantWriter(client, settings, tenant_id, kind)
             with open_input(str(path)) as stream:
                 report = writer.ingest(read_records(stream, str(path)), quarantine=quarantine)
-            if quarantine is not None:
-                quarantine.close()
             result.tenants[tenant_id][kind.name] = report
     return result

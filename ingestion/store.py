@@ -5,6 +5,10 @@ items reach DynamoDB. Request-level retries are botocore's (see `tenancy.connect
 hand-written here is only what botocore does not do: re-sending UnprocessedKeys and
 UnprocessedItems, and retrying throttled items of a cancelled transaction, with full-jitter
 backoff within the throttling budget.
+
+An endpoint may refuse a whole request for one item in it (a ValidationException: an item it
+measures as too large, say). Such a request is split in halves until the item is alone, so the
+endpoint names the one item it refuses and every other item of the request is written.
 """
 
 from __future__ import annotations
@@ -12,21 +16,24 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
 from ingestion.backoff import Backoff
-from ingestion.items import CONTENT_HASH_ATTR, RecordKind, deserialize, item_size, serialize
+from ingestion.items import CONTENT_HASH_ATTR, RecordKind, deserialize, serialize
 from tenancy.connection import RETRY_POLICY, RetryPolicy
 
 BATCH_GET_LIMIT = 100
 BATCH_WRITE_LIMIT = 25
 TRANSACTION_LIMIT = 100
 TRANSACTION_BYTES_LIMIT = 4 * 1024 * 1024
+# What an endpoint answers when it refuses a request for what an item in it holds.
+ITEM_REFUSED_CODES = {"ValidationException"}
 # Cancellation reasons that mean "try this item again later", not "this item is wrong".
 RETRYABLE_REASONS = {
     "TransactionConflict",
@@ -42,13 +49,27 @@ class PutStatus(StrEnum):
     FAILED = "failed"  # DynamoDB refused the item itself: `reason` says why
 
 
+class Writable(Protocol):
+    """An item ready to be put: plain (for its key and fingerprint), already in DynamoDB's
+    wire format (serialized once, when it was validated), and its size."""
+
+    item: Mapping[str, Any]
+    wire: Mapping[str, Any]
+    size: int
+
+
 @dataclass(frozen=True)
 class ConditionalPut:
-    """Put `item` if no item has its key (`expected_hash` None), or if the stored item still
-    has `expected_hash` (an accepted update that must not overwrite a concurrent change)."""
+    """Put `candidate` if no item has its key (`expected_hash` None), or if the stored item
+    still has `expected_hash` (an accepted update that must not overwrite a concurrent change).
+    The candidate comes back with the result, so the caller needs no map of its own."""
 
-    item: dict[str, Any]
+    candidate: Writable
     expected_hash: str | None = None
+
+    @property
+    def item(self) -> Mapping[str, Any]:
+        return self.candidate.item
 
 
 @dataclass(frozen=True)
@@ -129,16 +150,32 @@ class TableStore:
                     self._retried(backoff, len(request.get(self.table_name, {}).get("Keys", [])))
         return found
 
-    def put_batch(self, items: Sequence[Mapping[str, Any]]) -> None:
-        """Unconditional BatchWriteItem puts, 25 a request, re-sending UnprocessedItems."""
-        for chunk in _chunks(list(items), BATCH_WRITE_LIMIT):
-            request = {self.table_name: [{"PutRequest": {"Item": serialize(i)}} for i in chunk]}
-            backoff = self._backoff("BatchWriteItem")
-            while request:
-                response = self.client.batch_write_item(RequestItems=request)
-                request = response.get("UnprocessedItems") or {}
-                if request:
-                    self._retried(backoff, len(request.get(self.table_name, [])))
+    def put_batch(self, candidates: Sequence[Writable]) -> list[tuple[Writable, str]]:
+        """Unconditional BatchWriteItem puts, 25 a request, re-sending UnprocessedItems; the
+        candidates the endpoint refused, each with its reason (every other one is written)."""
+        refused: list[tuple[Writable, str]] = []
+        groups = deque(_chunks(list(candidates), BATCH_WRITE_LIMIT))
+        while groups:
+            group = groups.popleft()
+            try:
+                self._batch_write(group)
+            except ClientError as exc:
+                if not _refuses_an_item(exc):
+                    raise
+                if len(group) == 1:
+                    refused.append((group[0], _reason(exc)))
+                else:
+                    groups.extendleft(reversed(_halves(group)))
+        return refused
+
+    def _batch_write(self, group: Sequence[Writable]) -> None:
+        request = {self.table_name: [{"PutRequest": {"Item": c.wire}} for c in group]}
+        backoff = self._backoff("BatchWriteItem")
+        while request:
+            response = self.client.batch_write_item(RequestItems=request)
+            request = response.get("UnprocessedItems") or {}
+            if request:
+                self._retried(backoff, len(request.get(self.table_name, [])))
 
     def put_conditional(self, puts: Sequence[ConditionalPut]) -> list[PutResult]:
         """Conditional puts in transactions (up to 100 items / 4 MB each).
@@ -149,21 +186,32 @@ class TableStore:
         """
         results: list[PutResult] = []
         pending = list(puts)
+        split: deque[list[ConditionalPut]] = deque()  # halves of a request refused for an item
         backoff = self._backoff("TransactWriteItems")
-        while pending:
-            group, pending = self._take_group(pending)
+        while pending or split:
+            if split:
+                group = split.popleft()
+            else:
+                group, pending = self._take_group(pending)
             try:
                 self.client.transact_write_items(
                     TransactItems=[self._transact_put(put) for put in group]
                 )
             except ClientError as exc:
-                if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                code = exc.response["Error"]["Code"]
+                if code == "TransactionCanceledException":
+                    reasons = exc.response.get("CancellationReasons") or []
+                    retry, throttled = self._sort_cancelled(group, reasons, results)
+                    pending = retry + pending
+                    if throttled:
+                        self._retried(backoff, len(pending))
+                    continue
+                if not _refuses_an_item(exc):
                     raise
-                reasons = exc.response.get("CancellationReasons") or []
-                retry, throttled = self._sort_cancelled(group, reasons, results)
-                pending = retry + pending
-                if throttled:
-                    self._retried(backoff, len(pending))
+                if len(group) == 1:
+                    results.append(PutResult(group[0], PutStatus.FAILED, reason=_reason(exc)))
+                else:
+                    split.extendleft(reversed(_halves(group)))
                 continue
             results.extend(PutResult(put, PutStatus.APPLIED) for put in group)
         return results
@@ -171,7 +219,7 @@ class TableStore:
     def _take_group(self, pending: list[ConditionalPut]):
         size, count = 0, 0
         for put in pending:
-            item_bytes = item_size(put.item)
+            item_bytes = put.candidate.size
             too_big = count and size + item_bytes > TRANSACTION_BYTES_LIMIT
             if count == TRANSACTION_LIMIT or too_big:
                 break
@@ -182,7 +230,7 @@ class TableStore:
     def _transact_put(self, put: ConditionalPut) -> dict[str, Any]:
         request: dict[str, Any] = {
             "TableName": self.table_name,
-            "Item": serialize(put.item),
+            "Item": put.candidate.wire,
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
         if put.expected_hash is None:
@@ -215,3 +263,17 @@ class TableStore:
         if retry and not throttled and len(retry) == len(group):
             throttled = True  # nothing was decided this round: back off rather than spin
         return retry, throttled
+
+
+def _refuses_an_item(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") in ITEM_REFUSED_CODES
+
+
+def _reason(exc: ClientError) -> str:
+    error = exc.response.get("Error", {})
+    return f"{error.get('Code')}: {error.get('Message') or 'refused'}"
+
+
+def _halves(group: Sequence[Any]) -> list[list[Any]]:
+    middle = len(group) // 2
+    return [list(group[:middle]), list(group[middle:])]

@@ -12,6 +12,15 @@ and counted once, whatever runs beside it.
 bulk loads when no other writer targets the tenant. It is exactly-once for a single writer;
 with concurrent writers it could count a record twice or let the later of two conflicting
 versions win, which is why it is not the default.
+
+Accepted updates are optimistic: a restated record replaces only the version this run read.
+If another writer changes the item between that read and this write, the change is theirs to
+keep: the record becomes a conflict ("changed by another writer during this run"), never a
+silent overwrite, and the report says so.
+
+Every record is validated, serialized and measured once, on the reading thread; a record that
+fails any of it is rejected and quarantined there and then, so what a chunk holds is bounded
+by the chunk size whatever the input holds.
 """
 
 from __future__ import annotations
@@ -37,17 +46,29 @@ from ingestion.items import (
     INGEST_ID_ATTR,
     MAX_ITEM_BYTES,
     RecordKind,
+    UnstorableAttributeError,
     item_size,
     largest_field,
+    serialize_checked,
 )
 from ingestion.report import Conflict, FieldError, IngestReport, Outcome, Rejection
-from ingestion.sources import Quarantine, SourceRecord
-from ingestion.store import BATCH_GET_LIMIT, ConditionalPut, PutStatus, TableStore
+from ingestion.sources import InputFileError, Quarantine, SourceRecord
+from ingestion.store import (
+    BATCH_GET_LIMIT,
+    TRANSACTION_BYTES_LIMIT,
+    ConditionalPut,
+    PutStatus,
+    TableStore,
+)
 from tenancy.connection import RETRY_POLICY, RetryPolicy
 from tenancy.settings import StackSettings
 from tenancy.tables import tenant_table_specs
 
 CHUNK_SIZE = BATCH_GET_LIMIT  # one BatchGetItem of keys per chunk, one transaction of items
+# A chunk also closes at this many bytes of items (large records), and at this many records
+# read (a file of bad lines): what is held per chunk stays bounded by the chunk size.
+CHUNK_BYTES = TRANSACTION_BYTES_LIMIT
+CHUNK_RECORDS_READ = 10 * CHUNK_SIZE
 # Chunks classified and written at once: while DynamoDB works on some, this client prepares
 # and sends the next, instead of the two taking turns. With 2, the embedded server was idle
 # almost half of a re-ingest (benchmarks/HISTORY.md).
@@ -61,6 +82,11 @@ FINGERPRINT = (CONTENT_HASH_ATTR,)
 class WriteMode(StrEnum):
     CONDITIONAL = "conditional"
     BATCH = "batch"
+
+
+# What ends an ingest part-way, with an exact report: DynamoDB unreachable or refusing the
+# table, the throttling budget spent, the input breaking, the quarantine unwritable.
+STOPS_AN_INGEST = (BotoCoreError, ClientError, RetryBudgetExhaustedError, InputFileError, OSError)
 
 
 class TenantNotWritableError(PermissionError):
@@ -84,12 +110,14 @@ class IngestInterruptedError(RuntimeError):
 
 @dataclass(frozen=True)
 class Candidate:
-    """A valid record on its way to the table."""
+    """A valid record on its way to the table, in every form the write needs."""
 
     source: SourceRecord
     record: BaseModel
     item: dict[str, Any]
     key: tuple[Any, ...]  # the item's table key, as RecordKind.key_of gives it
+    wire: dict[str, Any]  # the item in DynamoDB's wire format
+    size: int  # the item's size by DynamoDB's rules
 
     @property
     def location(self) -> str:
@@ -98,23 +126,20 @@ class Candidate:
 
 @dataclass
 class ValidatedChunk:
-    """Records read and checked, waiting for the writer: the valid ones and the refused ones."""
+    """Records read and checked, waiting for the writer. The refused ones were quarantined
+    as they were read; the chunk carries only their count and reasons."""
 
-    received: int = 0
+    report: IngestReport
     candidates: list[Candidate] = field(default_factory=list)
     keys: set[tuple[Any, ...]] = field(default_factory=set)
-    rejected: list[tuple[SourceRecord, list[FieldError]]] = field(default_factory=list)
+    item_bytes: int = 0
 
-
-class DeferredQuarantine:
-    """Refused records of a chunk written on another thread, kept for the ingest's thread to
-    quarantine in order (the quarantine file has one writer)."""
-
-    def __init__(self) -> None:
-        self.entries: list[tuple[SourceRecord, list[FieldError]]] = []
-
-    def add(self, source: SourceRecord, errors: list[FieldError]) -> None:
-        self.entries.append((source, errors))
+    def full(self) -> bool:
+        return (
+            len(self.candidates) >= CHUNK_SIZE
+            or self.item_bytes >= CHUNK_BYTES
+            or self.report.received >= CHUNK_RECORDS_READ
+        )
 
 
 @dataclass
@@ -125,25 +150,20 @@ class ChunkWrite:
     keys: set[tuple[Any, ...]]
     future: Future[None]
     report: IngestReport
-    deferred: DeferredQuarantine
 
     @classmethod
-    def start(cls, pool, writer: IdempotentWriter, chunk: ValidatedChunk, total: IngestReport):
-        report = IngestReport(kind=total.kind, tenant_id=total.tenant_id)
-        deferred = DeferredQuarantine()
-        future = pool.submit(writer.write, chunk.candidates, report, deferred)
-        return cls(chunk.keys, future, report, deferred)
+    def start(cls, pool, writer: IdempotentWriter, chunk: ValidatedChunk, quarantine):
+        report = IngestReport(kind=chunk.report.kind, tenant_id=chunk.report.tenant_id)
+        future = pool.submit(writer.write, chunk.candidates, report, quarantine)
+        return cls(chunk.keys, future, report)
 
-    def collect(self, total: IngestReport, quarantine: Quarantine | None) -> None:
+    def collect(self, total: IngestReport) -> None:
         """Wait for the chunk, add what it did to `total` (even if it failed part-way), and
         raise its error if it failed."""
         try:
             self.future.result()
         finally:
             total.merge(self.report)
-            if quarantine is not None:
-                for source, errors in self.deferred.entries:
-                    quarantine.add(source, errors)
 
 
 class _UtcSecond:
@@ -174,7 +194,7 @@ def reject(
     """Count a refused record, say why, and keep it as received for a later fix."""
     report.add_rejection(Rejection(source.location, tuple(errors)))
     if quarantine is not None:
-        quarantine.add(source, errors)
+        quarantine.reject(source, errors)
 
 
 def format_errors(exc: ValidationError) -> list[FieldError]:
@@ -240,59 +260,55 @@ class IdempotentWriter:
         )
 
         puts: list[ConditionalPut] = []
-        by_put: dict[int, Candidate] = {}
         conflicts: dict[tuple[Any, ...], Candidate] = {}
         for key, candidate in unique.items():
             existing = stored.get(key)
             if existing is None:
-                put = ConditionalPut(candidate.item)
+                puts.append(ConditionalPut(candidate))
             elif existing.get(CONTENT_HASH_ATTR) == candidate.item[CONTENT_HASH_ATTR]:
                 report.count(Outcome.DUPLICATE)
-                continue
             elif self.accept_updates:
-                put = ConditionalPut(candidate.item, existing.get(CONTENT_HASH_ATTR))
+                puts.append(ConditionalPut(candidate, existing.get(CONTENT_HASH_ATTR)))
             else:
                 conflicts[key] = candidate
-                continue
-            puts.append(put)
-            by_put[id(put)] = candidate
         if conflicts:
             whole = self.store.fetch([self.kind.key_dict(c.item) for c in conflicts.values()])
             for key, candidate in conflicts.items():
-                self._conflict(candidate, whole.get(key, stored[key]), report)
+                self._conflict(candidate, whole.get(key, stored[key]), report, quarantine)
 
         if self.mode is WriteMode.BATCH:
             # New records unconditionally; accepted updates still only over the version read.
-            new = [put for put in puts if put.expected_hash is None]
-            self.store.put_batch([put.item for put in new])
-            for _ in new:
+            new = [put.candidate for put in puts if put.expected_hash is None]
+            refused = self.store.put_batch(new)
+            for candidate, reason in refused:
+                self._refused(candidate, reason, report, quarantine)
+            for _ in range(len(new) - len(refused)):
                 report.count(Outcome.WRITTEN)
             puts = [put for put in puts if put.expected_hash is not None]
 
-        rounds = 0
         while puts:
-            rounds += 1
             retry: list[ConditionalPut] = []
             for result in self.store.put_conditional(puts):
-                candidate = by_put[id(result.put)]
+                candidate = result.put.candidate
                 if result.status is PutStatus.APPLIED:
                     updated = result.put.expected_hash is not None
                     report.count(Outcome.UPDATED if updated else Outcome.WRITTEN)
                 elif result.status is PutStatus.FAILED:
-                    error = FieldError("(record)", f"refused by DynamoDB: {result.reason}")
-                    reject(candidate.source, [error], report, quarantine)
+                    self._refused(candidate, result.reason, report, quarantine)
                 else:  # the stored item changed since it was read: classify again
-                    put = self._reconsider(candidate, result.put, result.stored, report, rounds)
+                    put = self._reconsider(result.put, result.stored, report, quarantine)
                     if put is not None:
-                        by_put[id(put)] = candidate
                         retry.append(put)
             puts = retry
 
-    def _reconsider(
-        self, candidate, put: ConditionalPut, stored, report, rounds
-    ) -> ConditionalPut | None:
-        if stored is None:  # it was deleted meanwhile: insert it again
-            return ConditionalPut(candidate.item)
+    def _reconsider(self, put: ConditionalPut, stored, report, quarantine) -> ConditionalPut | None:
+        """A put whose condition failed: another write reached the item since it was read."""
+        candidate = put.candidate
+        if stored is None:
+            if put.expected_hash is None:  # it was there and is gone again: insert it
+                return ConditionalPut(candidate)
+            self._conflict(candidate, {}, report, quarantine, concurrent=True)  # deleted
+            return None
         if stored.get(CONTENT_HASH_ATTR) == candidate.item[CONTENT_HASH_ATTR]:
             if stored.get(INGEST_ID_ATTR) == candidate.item[INGEST_ID_ATTR]:
                 # Our own write: applied, but its response was lost and the request retried.
@@ -300,18 +316,55 @@ class IdempotentWriter:
             else:
                 report.count(Outcome.DUPLICATE)
             return None
-        if self.accept_updates and rounds <= self.store.policy.throttle_retries:
-            return ConditionalPut(candidate.item, stored.get(CONTENT_HASH_ATTR))
-        self._conflict(candidate, stored, report)
+        # Someone else's version: an update replaces only the version this run read.
+        self._conflict(candidate, stored, report, quarantine, concurrent=self.accept_updates)
         return None
 
-    def _conflict(self, candidate: Candidate, stored: dict[str, Any], report) -> None:
+    def _refused(self, candidate: Candidate, reason, report, quarantine) -> None:
+        error = FieldError("(record)", f"refused by DynamoDB: {reason}")
+        reject(candidate.source, [error], report, quarantine)
+
+    def _conflict(
+        self,
+        candidate: Candidate,
+        stored: dict[str, Any],
+        report: IngestReport,
+        quarantine: Quarantine | None,
+        *,
+        concurrent: bool = False,
+    ) -> None:
         fields = self.kind.record_fields(candidate.record)
         known = set(fields) | (set(stored) - self.kind.bookkeeping())
         differing = tuple(sorted(name for name in known if fields.get(name) != stored.get(name)))
-        report.add_conflict(
-            Conflict(candidate.location, self.kind.record_key(candidate.record), differing)
+        conflict = Conflict(
+            candidate.location, self.kind.record_key(candidate.record), differing, concurrent
         )
+        report.add_conflict(conflict)
+        if quarantine is not None:
+            quarantine.conflict(candidate.source, conflict)
+
+
+def candidate_for(
+    kind: RecordKind, source: SourceRecord, record: BaseModel, ingested_at: str, ingest_id: str
+) -> Candidate | list[FieldError]:
+    """The record as the item it will be stored as, or why DynamoDB could not take it: too
+    large by DynamoDB's own size rule, or an attribute its wire format cannot carry. Every
+    record is checked here, whoever writes it, so no record can fail the request it travels in.
+    """
+    item = kind.to_item(record, ingested_at, ingest_id)
+    size = item_size(item)
+    if size > MAX_ITEM_BYTES:
+        return [
+            FieldError(
+                largest_field(item),
+                f"makes the item {size:,} bytes, over DynamoDB's 400 KB item limit",
+            )
+        ]
+    try:
+        wire = serialize_checked(item)
+    except UnstorableAttributeError as exc:
+        return [FieldError(exc.name, exc.reason)]
+    return Candidate(source, record, item, kind.key_of(item), wire, size)
 
 
 class TenantWriter:
@@ -366,16 +419,7 @@ class TenantWriter:
                     f"{self.tenant.tenant_id!r} only",
                 )
             ]
-        item = self.kind.to_item(record, self.clock(), self.ingest_id)
-        size = item_size(item)
-        if size > MAX_ITEM_BYTES:
-            return [
-                FieldError(
-                    largest_field(item),
-                    f"makes the item {size:,} bytes, over DynamoDB's 400 KB item limit",
-                )
-            ]
-        return Candidate(source, record, item, self.kind.key_of(item))
+        return candidate_for(self.kind, source, record, self.clock(), self.ingest_id)
 
     def ingest(
         self,
@@ -393,40 +437,43 @@ class TenantWriter:
         chunks are classified and written at once. A chunk that shares a key with a chunk in
         flight waits for it, so a repeated key is still judged against what the earlier one
         stored, exactly as in a sequential run. Each chunk counts into its own report, merged
-        here in input order; a chunk that fails stops the ingest once the others in flight
-        are done, and the report then says exactly what was written.
+        here in input order; a chunk that fails (or input that breaks part-way) stops the
+        ingest once the others in flight are done, and the report then says exactly what
+        was written.
         """
         report = IngestReport(kind=self.kind.name, tenant_id=self.tenant.tenant_id)
-        chunks = self._validated_chunks(records)
+        chunks = self._validated_chunks(records, quarantine)
         in_flight: deque[ChunkWrite] = deque()
         with (
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="validate") as reader,
             ThreadPoolExecutor(max_workers=CHUNKS_IN_FLIGHT, thread_name_prefix="write") as pool,
         ):
+            upcoming: deque[Future[ValidatedChunk | None]] = deque()
             try:
                 # The one reader thread takes these in turn: CHUNKS_IN_FLIGHT chunks ahead.
-                upcoming = deque(reader.submit(next, chunks, None) for _ in range(CHUNKS_IN_FLIGHT))
+                upcoming.extend(reader.submit(next, chunks, None) for _ in range(CHUNKS_IN_FLIGHT))
                 while (chunk := upcoming.popleft().result()) is not None:
                     upcoming.append(reader.submit(next, chunks, None))
-                    report.received += chunk.received
-                    for source, errors in chunk.rejected:
-                        reject(source, errors, report, quarantine)
+                    report.merge(chunk.report)
                     while in_flight and (
                         len(in_flight) == CHUNKS_IN_FLIGHT
                         or any(chunk.keys & earlier.keys for earlier in in_flight)
                     ):
-                        in_flight.popleft().collect(report, quarantine)
+                        in_flight.popleft().collect(report)
                         if progress:
                             progress(report.received)
-                    in_flight.append(ChunkWrite.start(pool, self.writer, chunk, report))
+                    if chunk.candidates:
+                        in_flight.append(ChunkWrite.start(pool, self.writer, chunk, quarantine))
                 while in_flight:
-                    in_flight.popleft().collect(report, quarantine)
+                    in_flight.popleft().collect(report)
                 if progress:
                     progress(report.received)
-            except (BotoCoreError, ClientError, RetryBudgetExhaustedError) as exc:
+            except STOPS_AN_INGEST as exc:
                 for rest in in_flight:  # what the others wrote counts too
-                    with contextlib.suppress(BotoCoreError, ClientError, RetryBudgetExhaustedError):
-                        rest.collect(report, quarantine)
+                    with contextlib.suppress(*STOPS_AN_INGEST):
+                        rest.collect(report)
+                for pending in upcoming:  # the reader must not go on behind our back
+                    pending.cancel()
                 self._finish(report, quarantine)
                 raise IngestInterruptedError(exc, report) from exc
         self._finish(report, quarantine)
@@ -437,19 +484,31 @@ class TenantWriter:
         if quarantine is not None and quarantine.written:
             report.quarantine = quarantine.path
 
-    def _validated_chunks(self, records: Iterable[SourceRecord]) -> Iterator[ValidatedChunk]:
-        """Chunks of CHUNK_SIZE valid records, with the invalid ones read on the way."""
-        chunk = ValidatedChunk()
-        for source in records:
-            chunk.received += 1
-            checked = self.validate(source)
-            if isinstance(checked, Candidate):
-                chunk.candidates.append(checked)
-                chunk.keys.add(checked.key)
-                if len(chunk.candidates) == CHUNK_SIZE:
+    def _validated_chunks(
+        self, records: Iterable[SourceRecord], quarantine: Quarantine | None
+    ) -> Iterator[ValidatedChunk]:
+        """Chunks of valid records, bounded by CHUNK_SIZE records, CHUNK_BYTES of items and
+        CHUNK_RECORDS_READ records read; invalid ones are quarantined on the way."""
+        chunk = self._new_chunk()
+        try:
+            for source in records:
+                chunk.report.received += 1
+                checked = self.validate(source)
+                if isinstance(checked, Candidate):
+                    chunk.candidates.append(checked)
+                    chunk.keys.add(checked.key)
+                    chunk.item_bytes += checked.size
+                else:
+                    reject(source, checked, chunk.report, quarantine)
+                if chunk.full():
                     yield chunk
-                    chunk = ValidatedChunk()
-            else:
-                chunk.rejected.append((source, checked))
-        if chunk.received:
+                    chunk = self._new_chunk()
+        except InputFileError:
+            if chunk.report.received:  # the records read before the input broke still land
+                yield chunk
+            raise
+        if chunk.report.received:
             yield chunk
+
+    def _new_chunk(self) -> ValidatedChunk:
+        return ValidatedChunk(IngestReport(kind=self.kind.name, tenant_id=self.tenant.tenant_id))

@@ -70,10 +70,10 @@ class InsecureEndpointError(RealAwsRefusedError):
 
 
 def endpoint_host(url: str) -> str:
-    """The host an endpoint URL connects to (lowercase, without a trailing dot); ValueError for
+    """The host an endpoint URL connects to (lowercase, IPv6 without brackets); ValueError for
     anything but scheme://host[:port][/path], so that the host judged here is the host dialled."""
     if not _URL_CHARACTERS.fullmatch(url):
-        raise ValueError("it holds a space, a backslash or a character that is not printable ASCII")
+        raise ValueError("it holds a space, a quote, a backslash or a non-ASCII character")
     parts = urlsplit(url)
     if parts.scheme not in {"http", "https"}:
         raise ValueError("it must start with http:// or https://")
@@ -86,7 +86,7 @@ def endpoint_host(url: str) -> str:
     host = parts.hostname or ""
     if not host.strip("."):
         raise ValueError("it names no host")
-    return host.removesuffix(".") if host.removesuffix(".") == "localhost" else host
+    return host
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,7 @@ class Target:
     local_hosts: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        if self.endpoint_url is not None:
+        if self.endpoint_url:
             try:
                 endpoint_host(self.endpoint_url)
             except ValueError as exc:
@@ -199,7 +199,7 @@ def dynamodb_client(target: Target, *, allow_aws: bool = False):
     """A boto3 DynamoDB client for the target; real AWS only when `allow_aws` is set, and
     never over plain HTTP."""
     if not target.is_local and not allow_aws:
-        if target.endpoint_url is None:
+        if not target.endpoint_url:
             how = (
                 "Set `aws:endpoints` in the stack file or AWS_ENDPOINT_URL_DYNAMODB to a local "
                 "endpoint, or pass --allow-aws to use real AWS with your own credentials."
@@ -215,7 +215,11 @@ def dynamodb_client(target: Target, *, allow_aws: bool = False):
             f"refusing to touch {target.describe()}: this command is meant for a local "
             f"endpoint. {how}"
         )
-    if not target.is_local and urlsplit(target.endpoint_url or "https:").scheme != "https":
+    if (
+        not target.is_local
+        and target.endpoint_url
+        and urlsplit(target.endpoint_url).scheme == "http"
+    ):
         raise InsecureEndpointError(
             f"refusing plain http:// to {target.describe()}: it is not a local host, so AWS "
             "credentials and tenant data would cross the network unencrypted. Use https://, "

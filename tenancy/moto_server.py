@@ -1,8 +1,9 @@
 """moto's DynamoDB server as this project embeds it.
 
-The fixes below are applied before it serves. The first makes moto's actions isolated from
-each other, as DynamoDB's are; each of the others changes how fast moto answers (or how much
-memory it keeps), never what it answers.
+The fixes below are applied before it serves. Two change what moto answers, to what DynamoDB
+answers: the first makes moto's actions isolated from each other, and the last measures items
+and refuses those too large as DynamoDB does. Each of the others changes how fast moto answers
+(or how much memory it keeps), never what it answers.
 
 Isolation. moto's server runs each request on its own thread with nothing between them, so
 two transactions could interleave item by item, and a cancelled one then put back the state it
@@ -47,7 +48,26 @@ API), where every item ever read stayed for the life of the server.
 Item size. moto checks an item against its size limit by summing every attribute again each
 time it sets one: quadratic in the attributes, and 38% of the server's time on a transaction of
 100 messages (nested maps and lists are sized recursively each time). The fix sets the
-attributes of a new item at once and checks the total once, against moto's own limit.
+attributes of a new item at once and checks the total once; the items a BatchWriteItem or
+TransactWriteItems request puts are measured once, before it runs, and not again.
+
+Item size limit. moto measured items by rules of its own and refused them above 405,000 bytes
+of that: a number counted the characters of its text, a map or list none of its overhead, a
+binary inside a map or list its base64 text. It refused an item of 283,569 bytes made of
+numbers and stored one of 502,130 bytes made of a list of small maps (message references),
+which DynamoDB refuses. Items are now measured by DynamoDB's published rules (attribute names
+in UTF-8 bytes; a string in UTF-8 bytes, a number 1 byte per two significant digits plus 1, a
+binary its bytes, a boolean or null 1, a map or list 3 bytes plus 1 per element besides its
+elements, a set its elements) and refused above 409,600 bytes, the 400 KB DynamoDB and
+DynamoDB Local accept exactly. A refused write leaves no trace, and is refused in DynamoDB's
+words: a put (PutItem, a BatchWriteItem put, a transaction's Put) with ValidationException
+"Item size has exceeded the maximum allowed size", refusing the whole BatchWriteItem or
+TransactWriteItems request before anything is written (moto wrote a batch's items up to the
+one too large); an update with ValidationException "Item size to update has exceeded the
+maximum allowed size", measured on the item it would leave (moto missed what an update set
+inside a map or list, counted a replaced value twice, and kept what it had done before
+refusing), and a transaction's Update by cancelling the transaction with that message as the
+action's `ValidationError` reason.
 
 Run as `python -m tenancy.moto_server -H HOST -p PORT` (moto's own options).
 """
@@ -273,8 +293,7 @@ def _project_once(item_type: type) -> None:
     item_type.project = project
 
 
-MOTO_ITEM_SIZE_LIMIT = 405_000  # moto's own (between DynamoDB's documented and observed limits)
-ITEM_SIZE_LIMIT = 400 * 1024  # DynamoDB's: 409,600 bytes accepted, one more refused
+ITEM_SIZE_LIMIT = 400 * 1024  # DynamoDB's: 409,600 bytes accepted, one more refused (moto: 405,000)
 _UPDATE_TOO_LARGE = "Item size to update has exceeded the maximum allowed size"
 
 
@@ -373,7 +392,7 @@ def _puts_sized_first(items: list[Any]) -> Iterator[None]:
     for item in items:
         try:
             size = item_size(item)
-        except Exception:  # noqa: BLE001 - moto reports malformed items in its own words
+        except Exception:  # moto reports a malformed item in its own words
             measured = False
             continue
         if size > ITEM_SIZE_LIMIT:
@@ -406,7 +425,7 @@ def _sized_once(item_type: type) -> None:
     item_type.__init__ = __init__
 
 
-class ValidationError(Exception):  # noqa: N818 - named as DynamoDB names the reason
+class ValidationError(Exception):
     """A transacted Update that would make its item too large: DynamoDB cancels the transaction
     with this reason for the action (moto names a reason after the exception's class)."""
 
@@ -418,9 +437,10 @@ def _updates_sized_whole(backend_type: type, attrs_type: type) -> None:
     the attribute's old value (so replacing a 300 KB value with another was refused), never
     checked a value set inside a map or list or added to a set (an item grew past 600 KB that
     way), and kept whatever the update had done before it refused (and the item an update
-    created). The stored item is copied before the update and put back if it fails in any way.
-    In a transaction, an Update too large cancels it with a `ValidationError` reason, as
-    DynamoDB does (a Put too large is refused before the transaction starts)."""
+    created). The stored item is copied before the update and put back if it fails in any way
+    (in a transaction, the transaction's undo log puts it back). In a transaction, an Update
+    too large cancels it with a `ValidationError` reason, as DynamoDB does (a Put too large is
+    refused before the transaction starts)."""
     from moto.dynamodb.exceptions import ItemSizeToUpdateTooLarge
 
     original = backend_type.update_item
@@ -428,11 +448,13 @@ def _updates_sized_whole(backend_type: type, attrs_type: type) -> None:
         return
 
     def update_item(self, table_name, key, *args: Any, **kwargs: Any) -> Any:
-        undo = _UndoLog(_touched(self, [{"Update": {"TableName": table_name, "Key": key}}]))
+        in_transaction = getattr(_state, "in_transaction", False)  # whose undo log restores it
+        touched = [] if in_transaction else [{"Update": {"TableName": table_name, "Key": key}}]
+        undo = _UndoLog(_touched(self, touched))
         try:
             item = original(self, table_name, key, *args, **kwargs)
             if item_size(item.attrs) > ITEM_SIZE_LIMIT:
-                if getattr(_state, "in_transaction", False):
+                if in_transaction:
                     raise ValidationError(_UPDATE_TOO_LARGE)
                 raise ItemSizeToUpdateTooLarge
         except BaseException:
@@ -446,6 +468,7 @@ def _updates_sized_whole(backend_type: type, attrs_type: type) -> None:
     for method in (update_item, set_attribute):
         setattr(method, _PATCHED, True)
     update_item.moto_original = original  # what tests compare against
+    set_attribute.moto_original = attrs_type.__setitem__
     backend_type.update_item = update_item
     attrs_type.__setitem__ = set_attribute
 

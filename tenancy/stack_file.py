@@ -3,6 +3,10 @@
 The CLI commands use the very file `pulumi up` uses, so a roster edited with
 `salestalk roster add` is the roster Pulumi deploys. Edits go through ruamel.yaml's round-trip
 mode, which keeps the file's comments, order and layout.
+
+A stack file cannot hang or crash a command: YAML nested deeper than MAX_DEPTH levels, or
+aliases that would expand to more than MAX_VALUES values (a "billion laughs" file), are refused
+with a StackFileError when the file is loaded.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
+from ruamel.yaml.composer import MaxDepthExceededError
 from ruamel.yaml.error import YAMLError
 
 from tenancy.roster import Tenant, parse_roster
@@ -24,6 +29,11 @@ from tenancy.settings import NAMESPACE, TENANTS_KEY, StackSettings
 PROJECT_FILE = "Pulumi.yaml"
 PROJECT_NAME = "salestalk"
 PROJECT_DIR_ENV = "SALESTALK_PROJECT_DIR"
+
+# Far beyond any real stack file (1,250 tenants, an account's worth, are about 12,000 values),
+# far below what would take a command more than a moment.
+MAX_DEPTH = 64
+MAX_VALUES = 100_000
 
 
 class StackFileError(ValueError):
@@ -49,15 +59,19 @@ def find_project_dir(start: Path | None = None) -> Path:
 
 
 def _project_name(project_file: Path) -> str | None:
+    yaml = YAML(typ="safe")  # builds aliases as shared objects: only `name` is read
+    yaml.max_depth = MAX_DEPTH
     try:
-        data = YAML(typ="safe").load(project_file.read_text())
-    except (OSError, YAMLError):
+        data = yaml.load(project_file.read_text())
+    except (OSError, YAMLError, RecursionError):
         return None
-    return data.get("name") if isinstance(data, dict) else None
+    name = data.get("name") if isinstance(data, dict) else None
+    return name if isinstance(name, str) else None
 
 
 def _yaml() -> YAML:
     yaml = YAML()  # round-trip: comments and layout survive a load/dump cycle
+    yaml.max_depth = MAX_DEPTH  # the composer refuses deeper nesting before it recurses
     yaml.preserve_quotes = True
     yaml.indent(mapping=2, sequence=4, offset=2)
     yaml.width = 4096
@@ -84,13 +98,20 @@ class StackFile:
             )
         try:
             document = _yaml().load(path.read_text())
+        except MaxDepthExceededError as exc:
+            where = f", line {exc.problem_mark.line + 1}" if exc.problem_mark else ""
+            raise StackFileError(_too_deep(path.name + where)) from None
+        except RecursionError:
+            raise StackFileError(_too_deep(path.name)) from None
         except YAMLError as exc:
             raise StackFileError(f"{path.name} is not valid YAML: {exc}") from None
         if document is None:
             document = {}
         if not isinstance(document, Mapping) or not isinstance(document.get("config", {}), Mapping):
             raise StackFileError(f"{path.name}: expected a mapping with a `config:` mapping")
-        return cls(stack=stack, path=path, document=document)
+        loaded = cls(stack=stack, path=path, document=document)
+        loaded.plain_config()  # refuses runaway aliases now, as a StackFileError
+        return loaded
 
     @property
     def config(self) -> Mapping[str, Any]:
@@ -98,7 +119,7 @@ class StackFile:
 
     def plain_config(self) -> dict[str, Any]:
         """Every config value as plain Python data (dicts, lists, str, bool, numbers)."""
-        return {str(key): _plain(value) for key, value in self.config.items()}
+        return _plain(self.config, self.path.name)
 
     def pulumi_config_values(self) -> dict[str, str]:
         """Config as the Pulumi CLI hands it to a program: scalars as text, objects as JSON
@@ -134,7 +155,7 @@ class StackFile:
         file untouched.
         """
         key = f"{NAMESPACE}:{TENANTS_KEY}"
-        current = _plain(self.config.get(key)) or []
+        current = _plain(self.config.get(key), self.path.name) or []
         parse_roster([*current, tenant.to_config()], source=self.path.name)
         config = self.document.setdefault("config", {})
         if config.get(key) is None:
@@ -146,12 +167,45 @@ class StackFile:
         return self.settings()
 
 
-def _plain(value: Any) -> Any:
-    """ruamel's commented containers as plain dicts/lists/scalars."""
-    if isinstance(value, Mapping):
-        return {str(key): _plain(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_plain(item) for item in value]
+def _too_deep(where: str) -> str:
+    return f"{where}: values nest deeper than {MAX_DEPTH} levels; a stack file needs a handful"
+
+
+def _plain(value: Any, source: str) -> Any:
+    """ruamel's commented containers as plain dicts/lists/scalars, without recursion.
+
+    An alias is a reference to its anchor's value, so a small file can stand for an enormous
+    one (nine levels of nine aliases are 387 million values): the conversion counts what it
+    produces and stops at MAX_VALUES, and at MAX_DEPTH (a recursive alias is infinitely deep).
+    """
+    root: list[Any] = [None]
+    pending: list[tuple[Any, Any, Any, int]] = [(value, root, 0, 1)]  # value, into, at, depth
+    produced = 1
+    while pending:
+        item, into, at, depth = pending.pop()
+        if depth > MAX_DEPTH:
+            raise StackFileError(_too_deep(source))
+        if isinstance(item, Mapping):
+            children = [(str(key), child) for key, child in item.items()]
+            into[at] = dict.fromkeys(key for key, _ in children)
+        elif isinstance(item, list):
+            children = list(enumerate(item))
+            into[at] = [None] * len(children)
+        else:
+            into[at] = _scalar(item)
+            continue
+        produced += len(children)
+        if produced > MAX_VALUES:
+            raise StackFileError(
+                f"{source}: its YAML aliases expand to more than {MAX_VALUES:,} values "
+                "(aliases of aliases?); a stack file has far fewer"
+            )
+        # Reversed, so that children are converted in document order (a repeated key: last wins).
+        pending.extend((child, into[at], key, depth + 1) for key, child in reversed(children))
+    return root[0]
+
+
+def _scalar(value: Any) -> Any:
     if isinstance(value, bool) or value is None:
         return value
     if isinstance(value, float):

@@ -142,7 +142,7 @@ def test_a_mixed_file_lands_every_good_record_and_quarantines_every_bad_one(
         ("line 10", "classification.confidence"),
         ("line 11", "sessionId"),
     ]
-    assert entries[1]["record"]["timestamp"] == 1_760_000_000_000  # as received
+    assert json.loads(entries[1]["raw"])["timestamp"] == 1_760_000_000_000  # as received
     assert "milliseconds" in entries[1]["errors"][0]["reason"]
 
 

@@ -10,7 +10,7 @@ import random
 
 import pytest
 from botocore.awsrequest import AWSResponse
-from botocore.exceptions import ClientError, ConnectionClosedError
+from botocore.exceptions import ConnectionClosedError
 
 from ingestion.backoff import Backoff, RetryBudgetExhaustedError
 from ingestion.items import MESSAGE, METRIC, deserialize
@@ -143,10 +143,11 @@ def test_validation_errors_fail_fast_and_are_never_retried(tables, settings, mon
         return AWSResponse(request.url, 400, {}, _Raw(body))
 
     tables.meta.events.register("before-send.dynamodb.TransactWriteItems", refuse)
-    with pytest.raises(IngestInterruptedError) as failure:
-        TenantWriter(tables, settings, ACME, MESSAGE).ingest(as_source([make_message(1)]))
-    assert isinstance(failure.value.cause, ClientError)
-    assert failure.value.cause.response["Error"]["Code"] == "ValidationException"
+    report = TenantWriter(tables, settings, ACME, MESSAGE).ingest(as_source([make_message(1)]))
+    # Refused for what the item holds: rejected, naming DynamoDB's reason, and sent once.
+    assert (report.rejected, report.written) == (1, 0)
+    (rejection,) = report.rejections
+    assert rejection.errors[0].reason == "refused by DynamoDB: ValidationException: bad item"
     assert len(attempts) == 1
 
 

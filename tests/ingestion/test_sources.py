@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
+import stat
 from decimal import Decimal
 
 import pytest
 
 from ingestion.report import FieldError
-from ingestion.sources import MAX_LINE_BYTES, InputFileError, Quarantine, read_records
+from ingestion.sources import (
+    MAX_LINE_BYTES,
+    InputFileError,
+    Quarantine,
+    QuarantineExistsError,
+    new_quarantine_path,
+    read_records,
+)
 
 
 def records(text: bytes | str) -> list:
@@ -69,7 +78,8 @@ def test_a_line_that_is_not_utf8_is_refused_alone():
         (b"\x00\x01\x02binary", "test.json is binary"),
         (b'[{"a": 1}, {"a": 2', "test.json is not a valid JSON array (line 1, column"),
         (b"[1, 2,]", "not a valid JSON array"),
-        (b'[{"a": "\xff"}]', "is not UTF-8 text"),
+        (b'[{"a": 1} {"b": 2}]', "expected ',' or ']' after item 1"),
+        (b'[{"a": 1}]\n{"b": 2}', "more text after the array"),
     ],
 )
 def test_malformed_files_are_clear_errors(content, message):
@@ -84,18 +94,41 @@ def test_not_json_at_all_is_one_bad_record_per_line():
 
 def test_quarantine_is_created_only_when_needed_and_keeps_what_was_received(tmp_path):
     path = tmp_path / "out" / "q.jsonl"
-    quarantine = Quarantine(path, "in.jsonl")
+    quarantine = Quarantine(path)
     assert not path.exists()
-    good, broken = records('{"value": NaN, "x": 0.5}\n{"oops": \n')
-    quarantine.add(good, [FieldError("value", "must be a finite number")])
-    quarantine.add(broken, [broken.error])
+    good, broken, binary = records(b'{"value": NaN, "x": 0.50}\n{"oops": \n{"a": "\xff\xfe"}\n')
+    quarantine.reject(good, [FieldError("value", "must be a finite number")])
+    quarantine.reject(broken, [broken.error])
+    quarantine.reject(binary, [binary.error])
     quarantine.close()
-    first, second = (json.loads(line) for line in path.read_text().splitlines())
+    first, second, third = (json.loads(line) for line in path.read_text().splitlines())
     assert first == {
-        "source": "in.jsonl",
+        "source": "test.json",
         "location": "line 1",
+        "outcome": "rejected",
         "errors": [{"field": "value", "reason": "must be a finite number"}],
-        "record": {"value": "NaN", "x": 0.5},
+        "raw": '{"value": NaN, "x": 0.50}',  # the very text: NaN and 0.50 as written
     }
-    assert second["record"] is None and second["raw"] == '{"oops": '
-    assert quarantine.count == 2
+    assert second["raw"] == '{"oops": '
+    assert base64.b64decode(third["rawBase64"]) == b'{"a": "\xff\xfe"}'  # the very bytes
+    assert third["errors"] == [{"field": "(line)", "reason": "is not UTF-8 text (byte 8)"}]
+    assert quarantine.count == 3
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600  # it holds message content
+
+
+def test_a_quarantine_never_writes_over_an_existing_file(tmp_path):
+    path = tmp_path / "q.jsonl"
+    path.write_text("an earlier run\n")
+    quarantine = Quarantine(path)
+    with pytest.raises(QuarantineExistsError, match="each run writes its own quarantine file"):
+        quarantine.check_free()
+    (bad,) = records("not json\n")
+    with pytest.raises(QuarantineExistsError):
+        quarantine.reject(bad, [bad.error])
+    assert path.read_text() == "an earlier run\n"
+
+
+def test_two_runs_in_the_same_second_get_two_quarantine_files(tmp_path):
+    names = {new_quarantine_path(tmp_path, "acme-metrics") for _ in range(1000)}
+    assert len(names) == 1000
+    assert all(name.parent == tmp_path and name.suffix == ".jsonl" for name in names)

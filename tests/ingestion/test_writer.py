@@ -102,7 +102,7 @@ def test_regional_series_do_not_overwrite_each_other(tables, settings):
 
 def test_a_wrong_tenant_record_is_rejected_and_the_rest_land(tables, settings, tmp_path):
     records = [make_message(1), make_message(2, tenant_id=TECHSTART), make_message(3)]
-    quarantine = Quarantine(tmp_path / "q.jsonl", "test")
+    quarantine = Quarantine(tmp_path / "q.jsonl")
     report = TenantWriter(tables, settings, ACME, MESSAGE).ingest(
         as_source(records), quarantine=quarantine
     )

@@ -8,7 +8,9 @@ import json
 import pytest
 
 from tenancy.cli import main
+from tenancy.stack_file import MAX_DEPTH, MAX_VALUES
 from tests.ingestion.conftest import ACME, all_items, make_metric
+from tests.reliability.conftest import salestalk
 
 TABLE = f"tenant-{ACME}-metrics"
 
@@ -84,6 +86,19 @@ BAD_STACK_FILES = {
     ),
     "no-config-mapping": ("- just\n- a list\n", "expected a mapping with a `config:` mapping"),
     "duplicate-tenant": ("{stack}{dup}", "appears more than once"),
+    # Thousands of levels would exhaust Python's recursion limit in the YAML composer.
+    "deep-list": (
+        "{stack}\n  x-deep: " + "[" * 5000 + "]" * 5000 + "\n",
+        f"values nest deeper than {MAX_DEPTH} levels",
+    ),
+    "deep-mapping": (
+        "{stack}\n  x-deep: " + "{{a: " * 5000 + "1" + "}}" * 5000 + "\n",
+        f"values nest deeper than {MAX_DEPTH} levels",
+    ),
+    "bad-local-hosts": (
+        "{stack}\n  salestalk:localHosts: [localstack:4566]\n",
+        "salestalk:localHosts: 'localstack:4566' is not a DNS host name",
+    ),
 }
 
 
@@ -114,3 +129,49 @@ def project_copy_with_stack(tmp_path, monkeypatch):
         shutil.copy(project / name, tmp_path / name)
     monkeypatch.setenv("SALESTALK_PROJECT_DIR", str(tmp_path))
     return tmp_path / "Pulumi.local.yaml"
+
+
+def billion_laughs(levels: int) -> str:
+    """Each anchor is a list of nine aliases of the one before: 9**levels values expanded."""
+    lines = ["  x-a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"]
+    lines += [f"  x-a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 9)}]\n" for n in range(1, levels)]
+    return "".join(lines)
+
+
+@pytest.mark.parametrize(
+    "argv", [["provision"], ["seed"], ["roster", "validate"], ["tables"], ["up"]], ids=" ".join
+)
+def test_a_billion_laughs_stack_file_is_refused_not_expanded(
+    argv, dynamodb, endpoint_url, project_copy_with_stack
+):
+    """Six levels (531,441 values), not nine (387 million, which hung every command at 3.8 GB
+    before the limit): without the limit this file would load, and the command would pass."""
+    path = project_copy_with_stack
+    path.write_text(path.read_text().rstrip("\n") + "\n" + billion_laughs(6))
+    process = salestalk(*argv, endpoint=endpoint_url)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 2, err
+    assert err.startswith("salestalk: error: Pulumi.local.yaml: ") and err.count("\n") == 1
+    assert f"more than {MAX_VALUES:,} values" in err and "Traceback" not in err
+    assert dynamodb.list_tables()["TableNames"] == []
+
+
+def test_a_roster_sharing_defaults_through_anchors_and_a_merge_key_works(
+    capsys, dynamodb, project_copy_with_stack
+):
+    path = project_copy_with_stack
+    path.write_text(
+        "config:\n"
+        "  aws:region: us-east-1\n"
+        "  salestalk:protectData: false\n"
+        "  x-defaults: &defaults {industry: Software, region: Europe, plan: standard,\n"
+        "                         ownerEmail: data@example.com}\n"
+        "  salestalk:tenants:\n"
+        "    - {<<: *defaults, tenantId: alpha-001, name: Alpha}\n"
+        "    - {<<: *defaults, tenantId: beta-002, name: Beta, plan: trial}\n"
+    )
+    assert main(["roster", "validate"]) == 0
+    assert "2 tenants, valid" in capsys.readouterr().out
+    assert main(["provision"]) == 0
+    tables = dynamodb.list_tables()["TableNames"]
+    assert "tenant-alpha-001-messages" in tables and "tenant-beta-002-metrics" in tables

@@ -1,13 +1,18 @@
-"""The embedded moto server's fixes: isolated actions, all-or-nothing transactions, and speed-ups
-that answer exactly as moto does."""
+"""The embedded moto server's fixes: isolated actions, all-or-nothing transactions, items measured
+and limited as DynamoDB measures and limits them, and speed-ups that answer exactly as moto does."""
 
 from __future__ import annotations
 
 import copy
+import random
+from decimal import Decimal, localcontext
 
 import pytest
+from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
+from ingestion.items import MAX_ITEM_BYTES, item_size
+from tenancy import moto_server
 from tenancy.moto_server import _NoTableCopies, _state, apply_fixes
 
 # A table keyed by a text `id`, as CreateTable takes it (boto3 keywords or a request body).
@@ -247,9 +252,9 @@ def unordered_sets(value):
     return value
 
 
-def test_items_are_built_and_size_checked_exactly_as_moto_does():
+def test_items_are_built_as_moto_builds_them_and_limited_at_400_kb(monkeypatch):
     from moto.dynamodb.exceptions import ItemSizeTooLarge
-    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
 
     apply_fixes()
     ours, theirs = Item.__init__, Item.__init__.moto_original
@@ -263,12 +268,16 @@ def test_items_are_built_and_size_checked_exactly_as_moto_does():
     for attrs in (ITEMS[0], {k: v for k, v in ITEMS[1].items() if k not in {"blob", "blobs"}}):
         assert build(ours, attrs) == build(theirs, attrs)
         assert dict(build(ours, attrs).attrs) == dict(build(theirs, attrs).attrs)
-    just_under = {"id": {"S": "k"}, "big": {"S": "x" * (405_000 - len("idkbig"))}}
-    assert build(ours, just_under) == build(theirs, just_under)
-    over = {**just_under, "more": {"S": "y"}}
-    for init in (ours, theirs):
-        with pytest.raises(ItemSizeTooLarge):
-            build(init, over)
+    exact = {"id": {"S": "k"}, "big": {"S": "x" * (MAX_ITEM_BYTES - len("idkbig"))}}
+    assert build(ours, exact).size() == MAX_ITEM_BYTES == moto_server.ITEM_SIZE_LIMIT
+    # moto's own check, as it set each attribute: refused above 405,000 bytes
+    monkeypatch.setattr(LimitedSizeDict, "__setitem__", LimitedSizeDict.__setitem__.moto_original)
+    with pytest.raises(ItemSizeTooLarge):
+        build(theirs, exact)
+    monkeypatch.undo()
+    over = {**exact, "big": {"S": exact["big"]["S"] + "y"}}
+    with pytest.raises(ItemSizeTooLarge):
+        build(ours, over)
 
 
 def test_a_cancelled_transaction_cannot_erase_what_another_request_wrote_meanwhile():
@@ -342,3 +351,427 @@ def test_a_cancelled_transaction_cannot_erase_what_another_request_wrote_meanwhi
         assert sorted(item["id"]["S"] for item in scanned["Items"]) == ["exists", "x"]
     finally:
         call("DeleteTable", {"TableName": table})
+
+
+# Item size: DynamoDB's published rules, as the platform implements them (`ingestion.items`), and
+# its limit of exactly 409,600 bytes.
+
+_deserializer = TypeDeserializer()
+TOO_LARGE = {
+    "Code": "ValidationException",
+    "Message": "Item size has exceeded the maximum allowed size",
+}
+
+
+def platform_size(item: dict) -> int:
+    """`ingestion.items.item_size` of an item as the wire carries it."""
+    return item_size({name: _deserializer.deserialize(v) for name, v in item.items()})
+
+
+def exactly(item: dict, size: int) -> dict:
+    """The item, with a text attribute that brings it to exactly `size` bytes."""
+    rest = size - platform_size(item) - len("pad")
+    assert rest >= 0, "the item is too large to pad"
+    padded = {**item, "pad": {"S": "x" * rest}}
+    assert platform_size(padded) == size
+    return padded
+
+
+def one_big_string() -> dict:
+    return {"id": {"S": "string"}, "body": {"S": "b" * 400_000}}
+
+
+def message_references() -> dict:
+    """A message whose references (a list of small maps) are most of it: stock moto stored such
+    an item of 502,130 bytes, since it gave a list or map none of its overhead."""
+    references = [
+        {"M": {"kind": {"S": "message"}, "id": {"S": f"m-{i:06d}"}, "score": {"N": "0.75"}}}
+        for i in range(11_000)
+    ]
+    return {"id": {"S": "references"}, "content": {"S": "see"}, "references": {"L": references}}
+
+
+def number_text(i: int) -> str:
+    """Numbers of 1 to 38 significant digits, now and then with a sign, a point, or zeros that
+    are not significant."""
+    s = ("123456789" * 5)[: 1 + i % 38]
+    sign = "-" if i % 3 == 0 else ""
+    return sign + (s, f"{s[0]}.{s[1:37]}0", f"0.00{s}", f"{s[:36]}00")[i % 4]
+
+
+def many_numbers() -> dict:
+    """Stock moto counted a number's characters, and refused such an item of 283,569 bytes."""
+    return {"id": {"S": "numbers"}, **{f"n{i:05d}": {"N": number_text(i)} for i in range(20_000)}}
+
+
+def nested_maps() -> dict:
+    def level(depth: int) -> dict:
+        inside = {"name": {"S": f"level-{depth}"}}
+        inside["values"] = {"L": [{"N": str(depth)}, {"BOOL": depth % 2 == 0}, {"NULL": True}]}
+        if depth < 25:
+            inside["child"] = level(depth + 1)
+        return {"M": inside}
+
+    wide = {
+        f"k{i:04d}": {"M": {"a": {"S": "x" * 30}, "b": {"M": {"c": {"N": str(i)}, "d": {"L": []}}}}}
+        for i in range(6_000)
+    }
+    return {"id": {"S": "nested"}, "deep": level(0), "wide": {"M": wide}}
+
+
+def non_ascii() -> dict:
+    text = "é" * 40_000 + "日本語" * 25_000 + "🙂" * 15_000  # 2, 3 and 4 bytes a character
+    return {
+        "id": {"S": "ünïcødé"},
+        "größe": {"S": text},
+        "名前": {"M": {"ключ": {"S": "значение" * 1_000}, "😀": {"L": [{"S": "ça"}, {"S": "👍"}]}}},
+    }
+
+
+@pytest.mark.parametrize(
+    "shape", [one_big_string, message_references, many_numbers, nested_maps, non_ascii]
+)
+def test_an_item_of_exactly_400_kb_is_stored_and_one_byte_more_refused(dynamodb, shape):
+    dynamodb.create_table(TableName="sized", **KEYED_BY_ID)
+    item = exactly(shape(), MAX_ITEM_BYTES)
+    dynamodb.put_item(TableName="sized", Item=item)
+    stored = dynamodb.get_item(TableName="sized", Key={"id": item["id"]}, ConsistentRead=True)
+    assert stored["Item"] == item
+    assert platform_size(stored["Item"]) == MAX_ITEM_BYTES == 409_600
+
+    over = exactly({**shape(), "id": {"S": item["id"]["S"] + "+"}}, MAX_ITEM_BYTES + 1)
+    with pytest.raises(ClientError) as refused:
+        dynamodb.put_item(TableName="sized", Item=over)
+    assert refused.value.response["Error"] == TOO_LARGE
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert "Item" not in dynamodb.get_item(TableName="sized", Key={"id": over["id"]})
+
+
+def test_a_binary_is_measured_by_its_bytes_wherever_it_is(dynamodb):
+    """moto keeps a binary inside a map or list as its base64 text, which it measured as text; the
+    platform's measure has no binaries, so the bytes are counted here by the rules."""
+    dynamodb.create_table(TableName="binary", **KEYED_BY_ID)
+
+    def item(key: str, size: int) -> dict:
+        fixed = len("id") + len(key) + len("blob") + len("doc") + 3 + 1 + len("inner")
+        top = size - fixed - 150_000
+        return {
+            "id": {"S": key},
+            "blob": {"B": b"\x00" * top},
+            "doc": {"M": {"inner": {"B": b"\xff" * 150_000}}},
+        }
+
+    dynamodb.put_item(TableName="binary", Item=item("at", MAX_ITEM_BYTES))
+    stored = dynamodb.get_item(TableName="binary", Key={"id": {"S": "at"}})["Item"]
+    assert stored == item("at", MAX_ITEM_BYTES)
+    with pytest.raises(ClientError) as refused:
+        dynamodb.put_item(TableName="binary", Item=item("over", MAX_ITEM_BYTES + 1))
+    assert refused.value.response["Error"] == TOO_LARGE
+
+
+NUMBER_SHAPES = ("integer", "point", "leading zeros", "trailing zeros", "exponent")
+TEXT = "ab Z09-_.éßç日本語🙂👍"  # characters of 1, 2, 3 and 4 bytes
+
+
+def random_text(rng: random.Random, shortest: int = 0) -> str:
+    return "".join(rng.choice(TEXT) for _ in range(rng.randint(shortest, 30)))
+
+
+def random_number(rng: random.Random) -> str:
+    digits = rng.randint(1, 38)
+    mantissa = str(rng.randint(10 ** (digits - 1), 10**digits - 1))
+    sign = "-" if rng.random() < 0.3 else ""
+    shape = rng.choice(NUMBER_SHAPES)
+    if shape == "point" and digits > 1:
+        at = rng.randint(1, digits - 1)
+        return f"{sign}{mantissa[:at]}.{mantissa[at:]}"
+    if shape == "leading zeros":
+        return f"{sign}0.{'0' * rng.randint(0, 5)}{mantissa}"
+    if shape == "trailing zeros" and digits < 38:
+        zeros = "0" * rng.randint(1, 38 - digits)
+        return f"{sign}{mantissa}{zeros}" if rng.random() < 0.5 else f"{sign}{mantissa}.{zeros}"
+    if shape == "exponent":
+        point = f".{mantissa[1:]}" if digits > 1 else ""
+        return f"{sign}{mantissa[0]}{point}E{rng.randint(-90, 90):+d}"
+    return f"{sign}{mantissa}" if rng.random() < 0.95 else "0"
+
+
+def random_value(rng: random.Random, depth: int = 0) -> dict:
+    kinds = ["S", "N", "BOOL", "NULL"] + (["L", "M", "L", "M"] if depth < 5 else [])
+    kind = rng.choice(kinds)
+    if kind == "S":
+        return {"S": random_text(rng)}
+    if kind == "N":
+        return {"N": random_number(rng)}
+    if kind == "BOOL":
+        return {"BOOL": rng.random() < 0.5}
+    if kind == "NULL":
+        return {"NULL": True}
+    if kind == "L":
+        return {"L": [random_value(rng, depth + 1) for _ in range(rng.randint(0, 6))]}
+    names = {"m" + random_text(rng) for _ in range(rng.randint(0, 6))}
+    return {"M": {name: random_value(rng, depth + 1) for name in names}}
+
+
+def random_item(rng: random.Random, key: str) -> dict:
+    names = {"a" + random_text(rng) for _ in range(rng.randint(1, 12))}
+    return {"id": {"S": key}, **{name: random_value(rng, 1) for name in names}}
+
+
+CORPUS = [random_item(random.Random(seed), f"corpus-{seed}") for seed in range(600)]
+
+
+def test_moto_measures_every_item_of_a_corpus_as_the_platform_does():
+    """hypothesis is not installed here: a seeded corpus of strings, numbers of 1 to 38 digits,
+    booleans, nulls, lists and maps, nested up to five deep."""
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    apply_fixes()
+    for item in CORPUS:
+        expected = platform_size(item)
+        built = Item(DynamoType(item["id"]), None, item)
+        assert (built.size(), moto_server.item_size(item)) == (expected, expected), item
+        for name, value in item.items():  # each attribute, to point at the one that differs
+            assert DynamoType(value).size() == platform_size({name: value}) - len(name.encode())
+
+    kinds, digits, depths = set(), set(), set()
+
+    def walk(value: dict, depth: int) -> None:
+        ((kind, member),) = value.items()
+        kinds.add(kind)
+        depths.add(depth)
+        if kind == "N":
+            with localcontext(prec=38):
+                digits.add(len(Decimal(member).normalize().as_tuple().digits))
+        for inner in member.values() if kind == "M" else member if kind == "L" else ():
+            walk(inner, depth + 1)
+
+    for item in CORPUS:
+        for value in item.values():
+            walk(value, 1)
+    assert kinds == {"S", "N", "BOOL", "NULL", "L", "M"}
+    assert digits == set(range(1, 39)) and max(depths) == 5
+
+
+@pytest.mark.parametrize("seed", [3, 17, 101, 222, 404, 599])
+def test_a_corpus_item_brought_to_exactly_400_kb_is_stored_and_one_byte_more_refused(
+    dynamodb, seed
+):
+    dynamodb.create_table(TableName="corpus", **KEYED_BY_ID)
+    item = exactly(CORPUS[seed], MAX_ITEM_BYTES)
+    dynamodb.put_item(TableName="corpus", Item=item)
+    over = exactly({**CORPUS[seed], "id": {"S": "over"}}, MAX_ITEM_BYTES + 1)
+    with pytest.raises(ClientError) as refused:
+        dynamodb.put_item(TableName="corpus", Item=over)
+    assert refused.value.response["Error"] == TOO_LARGE
+    stored = dynamodb.scan(TableName="corpus")["Items"]
+    assert [platform_size(i) for i in stored] == [MAX_ITEM_BYTES]
+
+
+def test_sets_are_measured_by_their_elements_and_numbers_by_their_significant_digits():
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    apply_fixes()
+    moto_size = DynamoType.size.moto_original
+    assert DynamoType.size is not moto_size
+    cases = [
+        ({"SS": ["a", "bb", "é"]}, 1 + 2 + 2),
+        ({"NS": ["1", "22", "-0.00333", "4444E10"]}, 2 + 2 + 3 + 3),
+        ({"BS": [b"\x00", b"abc"]}, 1 + 3),
+        ({"N": "1" * 38}, 20),  # moto: 38
+        ({"N": "-12300"}, 3),  # moto: 6
+        ({"N": "0"}, 2),
+        ({"L": [{"NULL": True}, {"BOOL": False}]}, 3 + 2 * (1 + 1)),  # moto: 2
+        ({"M": {"k": {"S": "v"}}}, 3 + 1 + 1 + 1),  # moto: 2
+        ({"M": {"b": {"B": "AAEC"}}}, 3 + 1 + 1 + 3),  # base64 text of 3 bytes; moto: 5
+    ]
+    for value, size in cases:
+        assert DynamoType(value).size() == size, value
+    assert moto_size(DynamoType({"N": "1" * 38})) == 38  # what stock moto made of it
+
+
+def test_the_platform_counts_every_digit_of_a_38_digit_number():
+    """What the corpus comparison rests on: in Python's default decimal context (28 digits) a
+    38-digit number of nines rounds to 1E+38, a single digit."""
+    assert item_size({"n": Decimal("9" * 38)}) == len("n") + 20
+    assert item_size({"n": Decimal("-0.00" + "12345678901234567890123456789012345678")}) == 1 + 20
+
+
+def test_the_size_fixes_are_applied_once():
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
+    from moto.dynamodb.responses import DynamoHandler
+
+    apply_fixes()
+    patched = (DynamoType.size, Item.__init__, DynamoDBBackend.update_item)
+    more = (LimitedSizeDict.__setitem__, DynamoHandler.batch_write_item)
+    moto_server._exact_sizes(DynamoType)
+    moto_server._sized_once(Item)
+    moto_server._updates_sized_whole(DynamoDBBackend, LimitedSizeDict)
+    moto_server._batch_puts_sized_first(DynamoHandler)
+    assert (DynamoType.size, Item.__init__, DynamoDBBackend.update_item) == patched
+    assert (LimitedSizeDict.__setitem__, DynamoHandler.batch_write_item) == more
+    assert all(method is not method.moto_original for method in patched)
+
+
+def small(key: str) -> dict:
+    return {"id": {"S": key}, "v": {"S": "small"}}
+
+
+def keys_in(dynamodb, table: str) -> set[str]:
+    return {item["id"]["S"] for item in dynamodb.scan(TableName=table)["Items"]}
+
+
+def test_batch_write_refuses_the_whole_request_when_one_item_is_too_large(dynamodb):
+    """Nothing of the request is written (moto wrote the items before the one too large), so a
+    caller can split the request to find it."""
+    dynamodb.create_table(TableName="batch", **KEYED_BY_ID)
+    big = {"id": {"S": "big"}, "references": message_references()["references"]}
+
+    def batch(size: int) -> dict:
+        items = [small("a"), exactly(big, size), small("c")]
+        return {"batch": [{"PutRequest": {"Item": item}} for item in items]}
+
+    with pytest.raises(ClientError) as refused:
+        dynamodb.batch_write_item(RequestItems=batch(MAX_ITEM_BYTES + 1))
+    assert refused.value.response["Error"] == TOO_LARGE
+    assert keys_in(dynamodb, "batch") == set()
+    assert dynamodb.batch_write_item(RequestItems=batch(MAX_ITEM_BYTES))["UnprocessedItems"] == {}
+    assert keys_in(dynamodb, "batch") == {"a", "big", "c"}
+
+
+def test_a_transaction_with_a_put_too_large_is_refused_before_it_starts(dynamodb):
+    """A ValidationException for the whole request, not a cancellation: even with an action whose
+    condition fails, as DynamoDB measures a put before the transaction starts."""
+    dynamodb.create_table(TableName="tx", **KEYED_BY_ID)
+    dynamodb.put_item(TableName="tx", Item=small("taken"))
+    big = {"id": {"S": "big"}, "body": {"S": "b" * 400_000}}
+
+    def actions(size: int) -> list[dict]:
+        return [
+            {"Put": {"TableName": "tx", "Item": small("a")}},
+            {"Put": {"TableName": "tx", "Item": exactly(big, size)}},
+        ]
+
+    # too large, and its condition fails: moto checked the condition first, and cancelled
+    failing = {**put("tx", "taken", condition=True)["Put"]}
+    failing["Item"] = exactly({**big, "id": {"S": "taken"}}, MAX_ITEM_BYTES + 1)
+    with pytest.raises(ClientError) as refused:
+        dynamodb.transact_write_items(TransactItems=[*actions(MAX_ITEM_BYTES), {"Put": failing}])
+    assert refused.value.response["Error"] == TOO_LARGE
+    assert "CancellationReasons" not in refused.value.response
+    with pytest.raises(ClientError) as refused:
+        dynamodb.transact_write_items(TransactItems=actions(MAX_ITEM_BYTES + 1))
+    assert refused.value.response["Error"] == TOO_LARGE
+    assert keys_in(dynamodb, "tx") == {"taken"}
+    dynamodb.transact_write_items(TransactItems=actions(MAX_ITEM_BYTES))
+    assert keys_in(dynamodb, "tx") == {"taken", "a", "big"}
+
+
+def set_p(table: str, key: str, text: str) -> dict:
+    return {
+        "TableName": table,
+        "Key": {"id": {"S": key}},
+        "UpdateExpression": "SET p = :p",
+        "ExpressionAttributeValues": {":p": {"S": text}},
+    }
+
+
+def padding_to(item: dict, size: int) -> str:
+    """The text of an attribute `p` that brings the item to exactly `size` bytes."""
+    return "x" * (size - platform_size(item) - len("p"))
+
+
+def test_a_transacted_update_too_large_cancels_the_transaction_with_a_validation_reason(dynamodb):
+    dynamodb.create_table(TableName="txu", **KEYED_BY_ID)
+    dynamodb.put_item(TableName="txu", Item=small("u"))
+    over = padding_to(small("u"), MAX_ITEM_BYTES + 1)
+    with pytest.raises(ClientError) as cancelled:
+        dynamodb.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": "txu", "Item": small("a")}},
+                {"Update": set_p("txu", "u", over)},
+            ]
+        )
+    response = cancelled.value.response
+    assert response["Error"]["Code"] == "TransactionCanceledException"
+    assert response["CancellationReasons"] == [
+        {"Code": "None"},
+        {
+            "Code": "ValidationError",
+            "Message": "Item size to update has exceeded the maximum allowed size",
+        },
+    ]
+    assert dynamodb.scan(TableName="txu")["Items"] == [small("u")]
+    at = padding_to(small("u"), MAX_ITEM_BYTES)
+    dynamodb.transact_write_items(TransactItems=[{"Update": set_p("txu", "u", at)}])
+    stored = dynamodb.get_item(TableName="txu", Key={"id": {"S": "u"}})["Item"]
+    assert platform_size(stored) == MAX_ITEM_BYTES
+
+
+UPDATE_TOO_LARGE = {
+    "Code": "ValidationException",
+    "Message": "Item size to update has exceeded the maximum allowed size",
+}
+
+
+def test_update_item_is_measured_on_the_item_it_leaves_and_leaves_none_when_refused(dynamodb):
+    dynamodb.create_table(TableName="upd", **KEYED_BY_ID)
+    key = {"id": {"S": "u"}}
+    before = {**small("u"), "doc": {"M": {"a": {"S": "a" * 300_000}}}}
+    dynamodb.put_item(TableName="upd", Item=before)
+
+    def stored() -> dict:
+        return dynamodb.get_item(TableName="upd", Key=key, ConsistentRead=True)["Item"]
+
+    def refused(**update) -> None:
+        with pytest.raises(ClientError) as error:
+            dynamodb.update_item(TableName="upd", **update)
+        assert error.value.response["Error"] == UPDATE_TOO_LARGE
+
+    # into a map (moto never measured what an update set below the top level)
+    grown = {**before, "doc": {"M": {**before["doc"]["M"], "b": {"S": ""}}}}
+    rest = MAX_ITEM_BYTES - platform_size(grown)
+    nested = {"Key": key, "UpdateExpression": "SET doc.b = :b, extra = :e"}
+    refused(**nested, ExpressionAttributeValues={":b": {"S": "b" * rest}, ":e": {"N": "1"}})
+    assert stored() == before  # moto kept `extra`, set before it refused
+    room = rest - len("extra") - 2
+    values = {":b": {"S": "b" * room}, ":e": {"N": "1"}}
+    dynamodb.update_item(TableName="upd", **nested, ExpressionAttributeValues=values)
+    assert platform_size(stored()) == MAX_ITEM_BYTES
+    # a value replaced by one as large (moto counted the old value too, and refused it)
+    dynamodb.update_item(
+        TableName="upd",
+        Key=key,
+        UpdateExpression="SET doc.a = :a",
+        ExpressionAttributeValues={":a": {"S": "z" * 300_000}},
+    )
+    assert platform_size(stored()) == MAX_ITEM_BYTES
+    # more, through the older AttributeUpdates too
+    refused(Key=key, AttributeUpdates={"one": {"Value": {"S": "1"}, "Action": "PUT"}})
+    assert platform_size(stored()) == MAX_ITEM_BYTES
+    # an update that would create an item too large leaves no item
+    new = {"id": {"S": "new"}}
+    refused(
+        Key=new,
+        UpdateExpression="SET p = :p",
+        ExpressionAttributeValues={":p": {"S": padding_to(new, MAX_ITEM_BYTES + 1)}},
+    )
+    assert "Item" not in dynamodb.get_item(TableName="upd", Key=new)
+
+
+def test_update_item_adding_to_a_set_is_measured_too(dynamodb):
+    dynamodb.create_table(TableName="sets", **KEYED_BY_ID)
+    key = {"id": {"S": "s"}}
+    dynamodb.put_item(TableName="sets", Item={**key, "tags": {"SS": ["t" * 300_000]}})
+    fits = MAX_ITEM_BYTES - len("id") - len("s") - len("tags") - 300_000
+    add = {"Key": key, "UpdateExpression": "ADD tags :more"}
+    with pytest.raises(ClientError) as error:
+        dynamodb.update_item(
+            TableName="sets", **add, ExpressionAttributeValues={":more": {"SS": ["u" * (fits + 1)]}}
+        )
+    assert error.value.response["Error"] == UPDATE_TOO_LARGE
+    assert dynamodb.get_item(TableName="sets", Key=key)["Item"]["tags"] == {"SS": ["t" * 300_000]}
+    dynamodb.update_item(
+        TableName="sets", **add, ExpressionAttributeValues={":more": {"SS": ["u" * fits]}}
+    )

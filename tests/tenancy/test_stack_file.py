@@ -4,12 +4,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pulumi
 import pulumi_aws
 import pytest
 
 from tenancy.roster import RosterError, Tenant
-from tenancy.stack_file import StackFile, StackFileError, find_project_dir
-from tests.support.stacks import THIRD_TENANT
+from tenancy.settings import StackSettings
+from tenancy.stack_file import (
+    MAX_DEPTH,
+    MAX_VALUES,
+    StackFile,
+    StackFileError,
+    _plain,
+    _yaml,
+    find_project_dir,
+)
+from tests.support.pulumi_program import TABLE_TYPE, run_program
+from tests.support.stacks import THIRD_TENANT, local_roster, with_roster
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 SERVICES_USED = {"dynamodb", "iam", "sts"}
@@ -72,3 +83,119 @@ def test_broken_yaml_is_a_clear_error(project_copy):
     (project_copy / "Pulumi.local.yaml").write_text("config:\n  salestalk:tenants: [\n")
     with pytest.raises(StackFileError, match=r"Pulumi\.local\.yaml is not valid YAML"):
         StackFile.load("local")
+
+
+# --- stack files that would hang or crash a command -------------------------------------------
+
+
+def laughs(levels: int) -> str:
+    """A "billion laughs" block: each level is nine aliases of the one before (9**levels)."""
+    lines = ["  x-a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"]
+    lines += [f"  x-a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 9)}]\n" for n in range(1, levels)]
+    return "".join(lines)
+
+
+def with_extra(project_copy, text: str) -> None:
+    path = project_copy / "Pulumi.local.yaml"
+    path.write_text(path.read_text().rstrip("\n") + "\n" + text)
+
+
+def test_a_billion_laughs_file_is_refused_at_load(project_copy):
+    # Six levels (531,441 values) rather than nine: were the limit gone, this would still end.
+    with_extra(project_copy, laughs(6))
+    with pytest.raises(StackFileError) as refused:
+        StackFile.load("local")
+    assert str(refused.value).startswith("Pulumi.local.yaml: ")
+    assert f"more than {MAX_VALUES:,} values" in str(refused.value)
+
+
+DEEP = {
+    "flow-list": "  x-deep: " + "[" * 5000 + "]" * 5000 + "\n",
+    "flow-mapping": "  x-deep: " + "{a: " * 5000 + "1" + "}" * 5000 + "\n",
+    "block-mapping": "  x-deep:\n"
+    + "".join("  " * n + "    a:\n" for n in range(3000))
+    + "  " * 3000
+    + "    a: 1\n",
+    "block-list": "  x-deep:\n" + "".join("  " * n + "    -\n" for n in range(3000)) + "\n",
+    "just-too-deep": "  x-deep: " + "[" * MAX_DEPTH + "]" * MAX_DEPTH + "\n",
+}
+
+
+@pytest.mark.parametrize("case", DEEP)
+def test_deep_nesting_is_refused_at_load(project_copy, case):
+    with_extra(project_copy, DEEP[case])
+    with pytest.raises(StackFileError, match=rf"^Pulumi\.local\.yaml.*deeper than {MAX_DEPTH}"):
+        StackFile.load("local")
+
+
+def test_aliases_nested_deeper_than_the_file_are_refused():
+    # Each alias adds a level the composer never sees: the conversion limits depth itself.
+    chain = "\n".join(f"  x-{n}: &c{n} [*c{n - 1}]" for n in range(1, MAX_DEPTH + 2))
+    document = _yaml().load(f"config:\n  x-0: &c0 [end]\n{chain}\n")
+    with pytest.raises(StackFileError, match=f"Pulumi.x.yaml: values nest deeper than {MAX_DEPTH}"):
+        _plain(document["config"], "Pulumi.x.yaml")
+
+
+def test_nesting_and_aliases_within_the_limits_still_load(project_copy):
+    with_extra(
+        project_copy,
+        "  x-nested: " + "[" * (MAX_DEPTH - 3) + "]" * (MAX_DEPTH - 3) + "\n" + laughs(5),
+    )
+    config = StackFile.load("local").plain_config()
+    assert len(config["x-a4"]) == 9 and config["x-a4"][8][8][8][8] == ["lol"] * 9  # 59,049
+
+
+def test_anchors_and_a_merge_key_sharing_tenant_defaults_still_work(project_copy):
+    (project_copy / "Pulumi.local.yaml").write_text(
+        "config:\n"
+        "  aws:region: us-east-1\n"
+        "  x-tenant-defaults: &defaults\n"
+        "    industry: Software\n"
+        "    region: Europe\n"
+        "    plan: standard\n"
+        "    ownerEmail: &owner data@example.com\n"
+        "  salestalk:tenants:\n"
+        "    - <<: *defaults\n"
+        "      tenantId: alpha-001\n"
+        "      name: Alpha\n"
+        "    - <<: *defaults\n"
+        "      tenantId: beta-002\n"
+        "      name: Beta\n"
+        "      plan: enterprise\n"
+        "  salestalk:localHosts: [localstack]\n"
+        "  x-owners: [*owner, *owner]\n"
+    )
+    stack_file = StackFile.load("local")
+    roster = stack_file.settings().roster
+    assert roster.ids == ["alpha-001", "beta-002"]
+    assert (
+        roster.get("alpha-001").plan == "standard" and roster.get("beta-002").plan == "enterprise"
+    )
+    assert {str(t.owner_email) for t in roster} == {"data@example.com"}
+    assert stack_file.settings().local_hosts == ("localstack",)
+    assert stack_file.plain_config()["x-owners"] == ["data@example.com"] * 2
+
+
+def test_a_deeply_nested_project_file_is_not_a_crash(project_copy):
+    (project_copy / "Pulumi.yaml").write_text("name: " + "[" * 5000 + "]" * 5000 + "\n")
+    with pytest.raises(StackFileError, match=r"no Pulumi\.yaml of project 'salestalk'"):
+        find_project_dir()
+    (project_copy / "Pulumi.yaml").write_text(
+        "name: salestalk\nruntime: python\n" + laughs(6).replace("  x-", "x-")
+    )
+    assert find_project_dir() == project_copy  # the safe loader shares aliases: nothing expands
+
+
+# --- salestalk:localHosts -------------------------------------------------------------------
+
+
+def test_local_hosts_default_to_none_and_the_program_accepts_the_setting():
+    assert StackFile.load("local").settings().local_hosts == ()
+    run = run_program(with_roster(local_roster(), localHosts='["localstack", "10.0.0.5"]'))
+    assert len(run.of_type(TABLE_TYPE)) == 5
+    settings = StackSettings.from_values(
+        "local", {"tenants": local_roster(), "localHosts": '["LocalStack."]'}
+    )
+    assert settings.local_hosts == ("localstack",)
+    with pytest.raises(pulumi.RunError, match="salestalk:localHosts: 'localstack:4566' is not"):
+        run_program(with_roster(local_roster(), localHosts='["localstack:4566"]'))
