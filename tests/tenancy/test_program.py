@@ -228,7 +228,7 @@ def test_missing_roster_and_bad_settings_stop_the_program():
         run_program(config)
     assert failure.value.registered == []
     for bad_prefix in ("bad prefix/", "staging-", "qa.eu", "-qa"):
-        with pytest.raises(pulumi.RunError, match="salestalk:tablePrefix.*letters, digits"):
+        with pytest.raises(pulumi.RunError, match=r"salestalk:tablePrefix.*letters, digits"):
             run_program(with_roster(local_roster(), tablePrefix=bad_prefix))
     with pytest.raises(pulumi.RunError, match="salestalk:protectData"):
         run_program(with_roster(local_roster(), protectData="maybe"))
