@@ -20,7 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ingestion.backoff import RetryBudgetExhaustedError
 from ingestion.items import MESSAGE, METRIC
-from ingestion.queries import MetadataReader, TenantReader, frame
+from ingestion.queries import CrossTenantAccessError, MetadataReader, TenantReader, frame
 from ingestion.report import IngestReport
 from ingestion.schemas import SCHEMA_DIR, write_schemas
 from ingestion.seeding import SEED_DIR_NAME, seed
@@ -238,6 +238,8 @@ def cmd_query(args: argparse.Namespace) -> int:
     target, client = connect(args)
     try:
         records = args.run(client, settings, args)
+    except CrossTenantAccessError as exc:
+        raise CommandError(str(exc), EXIT_FAILED) from None
     except ValueError as exc:
         raise CommandError(str(exc)) from None
     except BotoCoreError as exc:

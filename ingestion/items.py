@@ -28,6 +28,8 @@ from ingestion.contracts import (
 )
 from tenancy.tables import MESSAGES_LAYOUT, METADATA_LAYOUT, METRICS_LAYOUT, TableLayout
 
+# The field of every record that names its tenant: readers check it on every item they return.
+TENANT_ID_ATTR = "tenantId"
 # Bookkeeping attributes stored beside the record's own fields.
 SCHEMA_VERSION_ATTR = "schemaVersion"
 CONTENT_HASH_ATTR = "contentHash"

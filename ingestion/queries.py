@@ -18,6 +18,7 @@ from ingestion.items import (
     MESSAGE,
     METRIC,
     TENANT,
+    TENANT_ID_ATTR,
     RecordKind,
     deserialize,
     parse_metric_record_key,
@@ -39,6 +40,20 @@ class CrossTenantAccessError(PermissionError):
     """A reader or writer bound to one tenant was asked for another tenant's table."""
 
 
+class ForeignItemError(CrossTenantAccessError):
+    """A tenant's table held an item of another tenant. Never skipped: an item in the wrong
+    table means a write went wrong, and hiding it would hide the breach."""
+
+    def __init__(self, table: str, tenant_id: str, item: dict[str, Any], key_names):
+        self.table = table
+        self.found = item.get(TENANT_ID_ATTR)
+        key = ", ".join(f"{name}={item.get(name)!r}" for name in key_names)
+        super().__init__(
+            f"table {table!r} of tenant {tenant_id!r} holds an item of tenant {self.found!r} "
+            f"({key}); refusing to return it. Check how it was written, and remove it"
+        )
+
+
 def _index(layout, name: str):
     return next(index for index in layout.indexes if index.name == name)
 
@@ -48,11 +63,15 @@ class _Reader:
         self.client = client
         self.page_size = page_size  # small pages in tests prove that paging is followed
 
+    def _record(self, table: str, kind: RecordKind, item: dict[str, Any]) -> Any:
+        """A stored item as its contract model, once it is known to belong here."""
+        return kind.from_item(item)
+
     def _get(self, table: str, kind: RecordKind, key: dict[str, Any]) -> Any:
         """One item by its primary key (strongly consistent), as its contract model."""
         response = self.client.get_item(TableName=table, Key=serialize(key), ConsistentRead=True)
         item = response.get("Item")
-        return kind.from_item(deserialize(item)) if item else None
+        return self._record(table, kind, deserialize(item)) if item else None
 
     def _query(
         self,
@@ -86,7 +105,7 @@ class _Reader:
         paginator = self.client.get_paginator("query")
         for page in paginator.paginate(**params, PaginationConfig=pagination):
             for item in page.get("Items", []):
-                yield kind.from_item(deserialize(item))
+                yield self._record(table, kind, deserialize(item))
 
 
 def _period_range(start: str | None, end: str | None):
@@ -109,7 +128,8 @@ def _period_range(start: str | None, end: str | None):
 
 
 class TenantReader(_Reader):
-    """Reads one tenant's messages and metrics."""
+    """Reads one tenant's messages and metrics, and returns nothing that is not the tenant's:
+    every item read is checked for the tenant's id (`ForeignItemError` otherwise)."""
 
     def __init__(self, client, settings: StackSettings, tenant_id: str, page_size=None):
         super().__init__(client, page_size)
@@ -117,6 +137,12 @@ class TenantReader(_Reader):
         specs = tenant_table_specs(settings, self.tenant)
         self.messages_table = specs[MESSAGES_LAYOUT.kind].name
         self.metrics_table = specs[METRICS_LAYOUT.kind].name
+
+    def _record(self, table: str, kind: RecordKind, item: dict[str, Any]) -> Any:
+        """Every item read from a tenant's table must carry that tenant's id."""
+        if item.get(TENANT_ID_ATTR) != self.tenant.tenant_id:
+            raise ForeignItemError(table, self.tenant.tenant_id, item, kind.key_names())
+        return kind.from_item(item)
 
     def own_table(self, name: str) -> str:
         """Refuse any table that is not this tenant's own."""

@@ -25,7 +25,7 @@ from tenancy.local_endpoint import (
     LocalEndpoint,
     answers,
 )
-from tenancy.provisioner import Outcome, Provisioner, ProvisionError, observe
+from tenancy.provisioner import Outcome, OwnershipError, Provisioner, ProvisionError, observe
 from tenancy.roster import Plan, RosterError, TenantStatus, parse_roster
 from tenancy.settings import StackConfigError
 from tenancy.stack_file import StackFile, StackFileError, find_project_dir
@@ -152,6 +152,8 @@ def cmd_provision(args: argparse.Namespace) -> int:
             print(f"  {result.outcome:<9} {result.name}{detail}")
             for warning in result.warnings:
                 print(f"  warning   {result.name}: {warning}")
+    except OwnershipError as exc:
+        raise CommandError(str(exc), EXIT_USAGE) from None
     except ProvisionError as exc:
         raise CommandError(str(exc), EXIT_FAILED) from None
     except (EndpointConnectionError, BotoCoreError) as exc:

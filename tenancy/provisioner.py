@@ -17,7 +17,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from tenancy.tables import IndexShape, TableShape, TableSpec
+from tenancy.tables import STACK_TAG, IndexShape, TableShape, TableSpec, foreign_owner
 
 POLL_SECONDS = 2.0
 WAIT_TIMEOUT_SECONDS = 600.0
@@ -42,6 +42,25 @@ class TableResult:
 
 class ProvisionError(RuntimeError):
     """A table differs from its definition in a way that cannot be repaired in place."""
+
+
+class OwnershipError(ProvisionError):
+    """Tables the definitions name already exist and belong to another stack or tenant."""
+
+    def __init__(self, stack: str, foreign: list[tuple[TableShape, dict[str, str]]]):
+        self.tables = [live.name for live, _ in foreign]
+        lines = []
+        for live, owner in foreign:
+            said = ", ".join(f"{tag}={value}" for tag, value in owner.items())
+            lines.append(f"  - {live.name} ({live.arn or 'no ARN'}) is tagged {said}")
+        super().__init__(
+            f"stack {stack!r} names tables that belong to someone else; nothing was changed:\n"
+            + "\n".join(lines)
+            + "\nTwo stacks sharing an account need a `salestalk:tablePrefix` each. If a table "
+            "really is this stack's (restored from a backup, say), retag it first: "
+            "aws dynamodb tag-resource --resource-arn ARN --tags Key=stack,Value="
+            f"{stack} (and Key=tenant-id,Value=TENANT for a tenant's table)."
+        )
 
 
 def observe(client, name: str) -> TableShape | None:
@@ -85,6 +104,7 @@ def observe(client, name: str) -> TableShape | None:
         point_in_time_recovery=pitr == "ENABLED",
         deletion_protection=bool(table.get("DeletionProtectionEnabled", False)),
         tags=tags,
+        arn=table["TableArn"],
     )
 
 
@@ -159,6 +179,7 @@ class Provisioner:
         """
         specs = list(specs)
         live = {spec.name: observe(self.client, spec.name) for spec in specs}
+        self._check_ownership(specs, live)
         missing = [spec for spec in specs if live[spec.name] is None]
         for start in range(0, len(missing), CONCURRENT_CREATES):
             group = missing[start : start + CONCURRENT_CREATES]
@@ -168,6 +189,20 @@ class Provisioner:
                 self._wait_active(spec.name)
         for spec in specs:
             yield self._converged(spec, live[spec.name])
+
+    @staticmethod
+    def _check_ownership(specs: list[TableSpec], live: dict[str, TableShape | None]) -> None:
+        """Adopt no table another stack or tenant owns: stop before anything is changed.
+        (A table with no owner tags, made by hand, is adopted and tagged.)"""
+        foreign = []
+        for spec in specs:
+            table = live[spec.name]
+            owner = foreign_owner(spec.shape(), table) if table else None
+            if owner:
+                foreign.append((table, owner))
+        if foreign:
+            stack = specs[0].tags.get(STACK_TAG, "?")
+            raise OwnershipError(stack, foreign)
 
     def _converged(self, spec: TableSpec, live: TableShape | None) -> TableResult:
         wanted = spec.shape()

@@ -181,6 +181,7 @@ class TableShape:
     point_in_time_recovery: bool
     deletion_protection: bool
     tags: Mapping[str, str]
+    arn: str | None = dataclasses.field(default=None, compare=False)  # a live table's only
 
     def matches(self, wanted: TableShape) -> bool:
         """True when this (live) table is what `wanted` defines. Tags the platform does not
@@ -238,8 +239,25 @@ def parse_table_name(name: str) -> TableName | None:
     return None
 
 
+PROJECT_TAG = "project"
+STACK_TAG = "stack"
+TENANT_TAG = "tenant-id"
+# The tags that say whose a table is: a table whose tags name another owner is never adopted.
+OWNER_TAGS = (PROJECT_TAG, STACK_TAG, TENANT_TAG)
+
+
 def base_tags(settings: StackSettings) -> dict[str, str]:
-    return {"project": PROJECT_TAG_VALUE, "stack": settings.stack}
+    return {PROJECT_TAG: PROJECT_TAG_VALUE, STACK_TAG: settings.stack}
+
+
+def foreign_owner(wanted: TableShape, live: TableShape) -> dict[str, str] | None:
+    """The owner tags of a live table that say it belongs to another project, stack or
+    tenant than the definition that names it (None when they agree, or say nothing)."""
+    theirs = {tag: live.tags[tag] for tag in OWNER_TAGS if tag in live.tags}
+    ours = {tag: wanted.tags.get(tag) for tag in OWNER_TAGS}
+    if any(ours[tag] != value for tag, value in theirs.items()):
+        return theirs
+    return None
 
 
 def metadata_table_spec(settings: StackSettings) -> TableSpec:
@@ -257,7 +275,7 @@ def tenant_table_specs(settings: StackSettings, tenant: Tenant) -> dict[str, Tab
     tags = {
         **base_tags(settings),
         "scope": "tenant",
-        "tenant-id": tenant.tenant_id,
+        TENANT_TAG: tenant.tenant_id,
         "plan": str(tenant.plan),
     }
     specs = {}

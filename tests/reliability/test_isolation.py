@@ -1,0 +1,218 @@
+"""Tenant isolation, attacked: a foreign item planted in a tenant's table, tables of other
+stacks and tenants under the names provisioning wants, and two stacks sharing an account.
+
+The table naming rule itself is proven injective in `tests/tenancy/test_tables.py`.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from ingestion.items import MESSAGE, METRIC, serialize
+from ingestion.queries import CrossTenantAccessError, ForeignItemError, TenantReader
+from ingestion.writer import TenantWriter
+from tenancy.cli import main
+from tests.ingestion.conftest import (
+    ACME,
+    TECHSTART,
+    all_items,
+    as_source,
+    make_message,
+    make_metric,
+)
+
+MESSAGES = f"tenant-{ACME}-messages"
+METRICS = f"tenant-{ACME}-metrics"
+
+# What a planted item says its tenant is: another tenant, a tenant not in the roster, a near
+# miss of the reader's own id, nothing at all.
+FOREIGN_TENANTS = {
+    "another tenant": TECHSTART,
+    "not in the roster": "globex-003",
+    "own id with a trailing space": f"{ACME} ",
+    "own id in capitals": ACME.upper(),
+    "no tenantId": None,
+}
+
+
+def plant(client, table: str, item: dict) -> None:
+    """Put an item by hand, as a buggy or malicious writer could, bypassing the platform."""
+    client.put_item(TableName=table, Item=serialize(item))
+
+
+def stored_item(client, table: str, key: str, value: str) -> dict:
+    from ingestion.items import deserialize
+
+    (item,) = [deserialize(i) for i in all_items(client, table) if i[key]["S"] == value]
+    return item
+
+
+@pytest.fixture
+def acme_data(tables, settings):
+    TenantWriter(tables, settings, ACME, MESSAGE).ingest(
+        as_source([make_message(n, sessionId="sess-shared", senderId="user-1") for n in range(3)])
+    )
+    TenantWriter(tables, settings, ACME, METRIC).ingest(
+        as_source([make_metric(n, dimension="region:emea", subject="revenue") for n in range(3)])
+    )
+    return tables
+
+
+def reads(reader: TenantReader, message_id: str, record_key: str):
+    """Every read path of a tenant's reader that would return the planted items."""
+    return {
+        "message": lambda: reader.message(message_id),
+        "session": lambda: reader.session_messages("sess-shared"),
+        "sender": lambda: reader.sender_messages("user-1"),
+        "metric": lambda: reader.metric(record_key),
+        "series": lambda: reader.metric_series("revenue", dimension="region:emea"),
+        "type": lambda: reader.metrics_by_type("operational"),
+        "dimension": lambda: reader.metrics_by_dimension("region:emea"),
+        "all metrics": lambda: reader.all_metrics(),
+    }
+
+
+@pytest.mark.parametrize("foreign", FOREIGN_TENANTS.values(), ids=FOREIGN_TENANTS.keys())
+def test_a_reader_refuses_an_item_of_another_tenant_on_every_read_path(
+    acme_data, settings, foreign
+):
+    message = stored_item(acme_data, MESSAGES, "messageId", "msg-000001")
+    metric = stored_item(acme_data, METRICS, "sourceId", "row-1")
+    for item in (message, metric):
+        if foreign is None:
+            del item["tenantId"]
+        else:
+            item["tenantId"] = foreign
+    plant(acme_data, MESSAGES, message)
+    plant(acme_data, METRICS, metric)
+
+    reader = TenantReader(acme_data, settings, ACME)
+    paths = reads(reader, "msg-000001", metric["recordKey"])
+    for name, read in paths.items():
+        with pytest.raises(ForeignItemError) as refused:
+            read()
+        text = str(refused.value)
+        assert f"of tenant {ACME!r} holds an item of tenant {foreign!r}" in text, name
+        assert refused.value.table in (MESSAGES, METRICS)
+    assert len(paths) == 8
+
+
+def test_the_query_command_refuses_the_foreign_item_with_a_clear_error(acme_data, capsys):
+    item = stored_item(acme_data, MESSAGES, "messageId", "msg-000002")
+    plant(acme_data, MESSAGES, {**item, "tenantId": TECHSTART, "content": "not yours"})
+    status = main(["query", "session", "--tenant", ACME, "sess-shared"])
+    out, err = capsys.readouterr()
+    assert status == 1
+    assert "not yours" not in out
+    assert f"holds an item of tenant {TECHSTART!r}" in err and "Traceback" not in err
+
+
+def test_reads_of_the_tenants_own_items_still_work_beside_the_check(acme_data, settings):
+    reader = TenantReader(acme_data, settings, ACME)
+    assert [m.message_id for m in reader.session_messages("sess-shared")] == [
+        "msg-000000",
+        "msg-000001",
+        "msg-000002",
+    ]
+    assert isinstance(ForeignItemError("t", ACME, {}, ()), CrossTenantAccessError)
+
+
+# --- provisioning never adopts what belongs to another stack or tenant ----------------------
+
+
+def stack_settings(stack: str, prefix: str = ""):
+    from tenancy.settings import StackSettings
+    from tests.support.stacks import local_roster
+
+    return StackSettings.from_values(stack, {"tenants": local_roster(), "tablePrefix": prefix})
+
+
+def provision(client, settings):
+    from tenancy.provisioner import Provisioner
+    from tenancy.tables import all_table_specs
+
+    return Provisioner(client).apply(all_table_specs(settings))
+
+
+def tags_of(client, table: str) -> dict[str, str]:
+    arn = client.describe_table(TableName=table)["Table"]["TableArn"]
+    return {t["Key"]: t["Value"] for t in client.list_tags_of_resource(ResourceArn=arn)["Tags"]}
+
+
+def retag(client, table: str, **tags: str) -> None:
+    arn = client.describe_table(TableName=table)["Table"]["TableArn"]
+    client.tag_resource(ResourceArn=arn, Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
+
+
+OWNERS = {
+    "another stack": {"stack": "staging"},
+    "another tenant": {"tenant-id": TECHSTART},
+    "another project": {"project": "billing"},
+    "a tenant table under the metadata name": {"tenant-id": ACME, "scope": "tenant"},
+}
+
+
+@pytest.mark.parametrize("owner", OWNERS.values(), ids=OWNERS.keys())
+def test_provisioning_stops_before_adopting_a_table_someone_else_owns(dynamodb, owner):
+    from tenancy.provisioner import OwnershipError
+
+    provision(dynamodb, stack_settings("local"))
+    victim = "tenants-metadata" if "scope" in owner else f"tenant-{ACME}-metrics"
+    retag(dynamodb, victim, **owner)
+    before = {t: tags_of(dynamodb, t) for t in dynamodb.list_tables()["TableNames"]}
+
+    with pytest.raises(OwnershipError) as refused:
+        provision(dynamodb, stack_settings("local"))
+    assert refused.value.tables == [victim]
+    text = str(refused.value)
+    assert victim in text and "nothing was changed" in text and "salestalk:tablePrefix" in text
+    for tag, value in owner.items():
+        if tag != "scope":
+            assert f"{tag}={value}" in text
+    after = {t: tags_of(dynamodb, t) for t in dynamodb.list_tables()["TableNames"]}
+    assert after == before  # not one tag rewritten
+
+
+def test_the_provision_command_exits_2_naming_the_table_its_owner_and_the_way_out(tables, capsys):
+    retag(tables, f"tenant-{TECHSTART}-messages", stack="prod")
+    status = main(["provision"])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert f"tenant-{TECHSTART}-messages" in err and "stack=prod" in err
+    assert "aws dynamodb tag-resource" in err and "Traceback" not in err
+
+
+def test_the_collision_the_old_names_allowed_cannot_happen_on_a_real_endpoint(dynamodb):
+    """Stack `s1` with tenant `tenant-acme` and stack `s1-tenant` with tenant `acme` once
+    named the same tables; each now provisions its own, and neither touches the other's."""
+    from tenancy.settings import StackSettings
+    from tests.support.stacks import local_roster
+
+    def roster(tenant_id: str):
+        return [{**local_roster()[0], "tenantId": tenant_id}]
+
+    first = StackSettings.from_values(
+        "one", {"tenants": roster("tenant-acme"), "tablePrefix": "s1"}
+    )
+    second = StackSettings.from_values(
+        "two", {"tenants": roster("acme"), "tablePrefix": "s1-tenant"}
+    )
+    provision(dynamodb, first)
+    provision(dynamodb, second)
+    names = set(dynamodb.list_tables()["TableNames"])
+    assert len(names) == 6  # 3 each, none shared
+    for name in names:
+        assert tags_of(dynamodb, name)["stack"] == ("one" if name.startswith("s1.") else "two")
+
+
+def test_a_table_without_owner_tags_is_adopted_and_tagged(dynamodb):
+    """A table made by hand under the stack's name (no tags) is this stack's to adopt."""
+    from tenancy.provisioner import create_table_request
+    from tenancy.tables import all_table_specs
+
+    spec = all_table_specs(stack_settings("local"))[1]
+    request = create_table_request(spec)
+    del request["Tags"]
+    dynamodb.create_table(**request)
+    provision(dynamodb, stack_settings("local"))
+    assert tags_of(dynamodb, spec.name)["stack"] == "local"
