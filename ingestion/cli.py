@@ -12,9 +12,7 @@ import contextlib
 import json
 import sys
 from collections.abc import Callable
-from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -29,6 +27,7 @@ from ingestion.sources import (
     InputFileError,
     Quarantine,
     QuarantineExistsError,
+    dumps_exact,
     new_quarantine_path,
     open_input,
     read_records,
@@ -225,12 +224,6 @@ def cmd_seed(args: argparse.Namespace) -> int:
 # --- salestalk query -------------------------------------------------------------------------
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    raise TypeError(type(value).__name__)
-
-
 def cmd_query(args: argparse.Namespace) -> int:
     _, settings = _settings(args)
     tenant = getattr(args, "tenant", None)
@@ -245,8 +238,8 @@ def cmd_query(args: argparse.Namespace) -> int:
     except BotoCoreError as exc:
         raise connection_problem(target, exc) from None
     if args.json:
-        rows = [r.model_dump(by_alias=True, exclude_none=True) for r in records]
-        print(json.dumps(rows, default=_json_default, ensure_ascii=False))
+        # Numbers exactly as stored (38 digits survive), never through a float.
+        print(dumps_exact([r.model_dump(by_alias=True, exclude_none=True) for r in records]))
     elif records:
         print(frame(records).to_string(index=False, max_colwidth=60))
     else:

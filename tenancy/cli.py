@@ -27,6 +27,7 @@ from tenancy.local_endpoint import (
 )
 from tenancy.provisioner import Outcome, OwnershipError, Provisioner, ProvisionError, observe
 from tenancy.roster import Plan, RosterError, TenantStatus, parse_roster
+from tenancy.safe_text import TerminalSafeStream
 from tenancy.settings import StackConfigError
 from tenancy.stack_file import StackFile, StackFileError, find_project_dir
 from tenancy.tables import all_table_specs
@@ -319,6 +320,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command. Everything it prints goes through `TerminalSafeStream`: records hold
+    text from outside, and none of it may reach a terminal as a control sequence."""
+    streams = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = TerminalSafeStream(sys.stdout), TerminalSafeStream(sys.stderr)
+    try:
+        return _run(argv)
+    finally:
+        sys.stdout, sys.stderr = streams
+
+
+def _run(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

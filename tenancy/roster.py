@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     EmailStr,
@@ -21,6 +22,8 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
+
+from tenancy.safe_text import label_problem
 
 # Longest tenant id: keeps `tenant-{id}-messages` within DynamoDB's 255 characters even with a
 # long table prefix, and the per-tenant IAM role's auto-generated name within IAM's 64.
@@ -41,12 +44,19 @@ TenantId = Annotated[
         strict=True,
     ),
 ]
-# Printable text only: a newline in a name would break every listing that shows it.
+def _label(value: str) -> str:
+    problem = label_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+# Printable text on one line (the rule of `tenancy.safe_text`): a newline or an escape
+# sequence in a name would break or hijack every listing that shows it.
 NonEmptyText = Annotated[
     str,
-    StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$"
-    ),
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(_label),
 ]
 
 

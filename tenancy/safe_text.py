@@ -66,29 +66,33 @@ def label_problem(text: str) -> str | None:
 
 
 def for_terminal(text: str) -> str:
-    """`text` with every character that does not print written as an escape (`\\x1b`,
-    `\\n`, `\\u202e`), so that data can never move the cursor, recolour or reorder a line."""
+    """`text` with every character that does not print, except the line feed, written as a
+    `\\uXXXX` escape, so that data can never move the cursor, recolour, overwrite or reorder
+    what a terminal shows. The escape is JSON's own: JSON output escaped this way is still the
+    same JSON value (outside its strings JSON text is ASCII)."""
     if text.isprintable():
         return text
-    return "".join(char if char.isprintable() else _escape(char) for char in text)
-
-
-def json_for_terminal(text: str) -> str:
-    """JSON text with every character that does not print written as a JSON `\\u` escape:
-    still the same JSON value, safe to show. (Characters outside JSON strings are ASCII.)"""
-    if text.isprintable():
-        return text
-    return "".join(char if char.isprintable() else _json_escape(char) for char in text)
+    return "".join(char if char.isprintable() or char == "\n" else _escape(char) for char in text)
 
 
 def _escape(char: str) -> str:
-    escaped = repr(char)[1:-1]  # '\x1b', '\n', '\u202e'
-    return escaped if escaped != char else f"\\u{ord(char):04x}"
-
-
-def _json_escape(char: str) -> str:
     code = ord(char)
     if code > 0xFFFF:  # a UTF-16 surrogate pair, as JSON writes characters beyond the BMP
         code -= 0x10000
         return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
     return f"\\u{code:04x}"
+
+
+class TerminalSafeStream:
+    """A text stream that writes through `for_terminal`: every line a command prints, data
+    and messages alike, is safe to show, wherever it goes (a terminal, a log, a pipe)."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(for_terminal(text))
+        return len(text)
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
