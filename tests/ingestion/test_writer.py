@@ -6,7 +6,14 @@ from decimal import Decimal
 
 import pytest
 
-from ingestion.items import CONTENT_HASH_ATTR, INGEST_ID_ATTR, MESSAGE, METRIC, deserialize
+from ingestion.items import (
+    CONTENT_HASH_ATTR,
+    INGEST_ID_ATTR,
+    MESSAGE,
+    METRIC,
+    deserialize,
+    serialize,
+)
 from ingestion.queries import TenantReader
 from ingestion.sources import Quarantine
 from ingestion.writer import IdempotentWriter, TenantWriter, WriteMode
@@ -159,6 +166,50 @@ def test_a_concurrent_insert_between_read_and_write_is_caught_by_the_condition(t
     writer.writer.write([mine], report)
     assert (report.written, report.conflicts) == (0, 1)
     assert report.conflict_details[0].fields == ("content",)
+
+
+@pytest.mark.parametrize(
+    "race",
+    ["another restatement", "a deletion", "the same restatement by another run"],
+)
+def test_an_accepted_update_never_overwrites_a_change_made_after_its_read(tables, settings, race):
+    """Optimistic updates: a restatement replaces only the version this run read. Another
+    writer's change between that read and this write is kept, and this run says so."""
+    original = make_metric(1, value=100)
+    ingest(tables, settings, METRIC, [original])
+    ours = TenantWriter(tables, settings, ACME, METRIC, accept_updates=True)
+    theirs = TenantWriter(tables, settings, ACME, METRIC, accept_updates=True)
+    mine = ours.validate(as_source([dict(original, value=200)])[0])
+    other_value = 200 if race == "the same restatement by another run" else 300
+    their_update = theirs.validate(as_source([dict(original, value=other_value)])[0])
+
+    real_fetch = ours.store.fetch
+
+    def fetch_then_race(keys, **kwargs):
+        found = real_fetch(keys, **kwargs)  # we read value 100
+        if race == "a deletion":
+            tables.delete_item(TableName=METRICS_TABLE, Key=serialize(METRIC.key_dict(mine.item)))
+        else:
+            theirs.writer.write([their_update], _report())
+        return found
+
+    ours.store.fetch = fetch_then_race
+    report = _report()
+    ours.writer.write([mine], report)
+    stored = all_items(tables, METRICS_TABLE)
+    if race == "the same restatement by another run":
+        assert (report.updated, report.duplicates, report.conflicts) == (0, 1, 0)
+        assert deserialize(stored[0])["value"] == 200
+        return
+    assert (report.updated, report.conflicts) == (0, 1)
+    (conflict,) = report.conflict_details
+    assert conflict.concurrent and "changed by another writer during this run" in (
+        conflict.describe()
+    )
+    if race == "a deletion":
+        assert stored == []  # the deletion stands; the update did not resurrect the record
+    else:
+        assert deserialize(stored[0])["value"] == 300  # theirs, not ours
 
 
 def _report():
