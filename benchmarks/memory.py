@@ -4,6 +4,11 @@ Each ingest runs in a fresh interpreter (`python -m benchmarks.memory --child ..
 peak resident size belongs to that ingest alone. The figure held to the target is the growth
 of the peak over the process's size just before the ingest starts (interpreter, libraries and
 client loaded): what reading, validating and writing the file adds.
+
+Three inputs: JSON Lines of valid messages at two sizes; the same messages as one JSON array
+at two sizes (an array is streamed too); and a file of nothing but bad lines (1 GB in the
+full run), which must cost no more memory than a small valid file, since every refused record
+goes to the quarantine as it is read.
 """
 
 from __future__ import annotations
@@ -37,6 +42,35 @@ from tenancy.tables import all_table_specs
 KIND = "message"
 FULL = (20_000, 200_000)
 QUICK = (200, 2_000)
+BAD_BYTES = {False: 1024**3, True: 2 * 1024**2}  # full run: 1 GB of bad lines
+BAD_LINE_BYTES = 1024
+
+
+def write_array(path: Path, rows) -> Path:
+    """The records as one JSON array, one element a line (as exports write them)."""
+    with path.open("w", encoding="utf-8") as out:
+        out.write("[\n")
+        for n, row in enumerate(rows):
+            out.write(",\n" if n else "")
+            out.write(json.dumps(row, separators=(",", ":")))
+        out.write("\n]\n")
+    return path
+
+
+def write_bad_lines(path: Path, size: int) -> int:
+    """`size` bytes of lines that each break the message contract (a missing field, text
+    where a number belongs...), about BAD_LINE_BYTES each; the number of lines."""
+    filler = "x" * (BAD_LINE_BYTES - 200)
+    count = 0
+    with path.open("w", encoding="utf-8") as out:
+        written = 0
+        while written < size:
+            bad = {**data.message(count), "timestamp": "yesterday", "content": filler}
+            line = json.dumps(bad, separators=(",", ":")) + "\n"
+            out.write(line)
+            written += len(line)
+            count += 1
+    return count
 
 
 def child(url: str, path: Path) -> dict[str, float]:
@@ -60,43 +94,81 @@ def child(url: str, path: Path) -> dict[str, float]:
         "rss_peak": peak_rss_bytes(),
         "written": took.value.written,
         "received": took.value.received,
+        "rejected": took.value.rejected,
     }
 
 
 def run(quick: bool = False) -> Result:
     sizes = QUICK if quick else FULL
+    bad_bytes = BAD_BYTES[quick]
     result = Result(
         title="Memory of a streamed ingest",
         method=(
-            f"JSON Lines files of {sizes[0]:,} and {sizes[1]:,} messages, each ingested (default "
-            "mode) into freshly emptied tables by a fresh interpreter. *Growth* is the peak "
-            "resident size (`getrusage`) minus the resident size just before the ingest began; "
-            "*peak* is the whole process's."
+            f"Files of {sizes[0]:,} and {sizes[1]:,} messages, as JSON Lines and as one JSON "
+            f"array, and a file of {megabytes(bad_bytes):,.0f} MB of bad lines (about "
+            f"{BAD_LINE_BYTES:,} bytes each, every one refused), each ingested (default mode) "
+            "into freshly emptied tables by a fresh interpreter. *Growth* is the peak resident "
+            "size (`getrusage`) minus the resident size just before the ingest began; *peak* "
+            "is the whole process's."
         ),
-        columns=("records", "file MB", "records/s", "peak MB", "growth MB", "written"),
+        columns=(
+            "input",
+            "records",
+            "file MB",
+            "records/s",
+            "peak MB",
+            "growth MB",
+            "written",
+            "rejected",
+        ),
     )
-    growth: dict[int, float] = {}
+    growth: dict[tuple[str, int], float] = {}
     with endpoint() as url, tempfile.TemporaryDirectory(prefix="salestalk-bench-") as folder:
+        inputs = []
         for count in sizes:
-            path = data.write_jsonl(Path(folder) / f"{count}.jsonl", data.records(KIND, count))
+            rows = data.records(KIND, count)
+            inputs.append(
+                ("JSON Lines", count, data.write_jsonl(Path(folder) / f"{count}.jsonl", rows))
+            )
+        for count in sizes:
+            rows = data.records(KIND, count)
+            inputs.append(("JSON array", count, write_array(Path(folder) / f"{count}.json", rows)))
+        bad = Path(folder) / "bad.jsonl"
+        inputs.append(("bad lines", write_bad_lines(bad, bad_bytes), bad))
+        for form, count, path in inputs:
             reset(url)
             figures = in_subprocess("benchmarks.memory", "--child", url, str(path))
-            growth[count] = figures["rss_peak"] - figures["rss_before"]
+            growth[form, count] = figures["rss_peak"] - figures["rss_before"]
             result.rows.append(
                 (
+                    form,
                     f"{count:,}",
                     round(megabytes(path.stat().st_size), 1),
                     round(per_second(figures["received"], figures["seconds"])),
                     round(megabytes(figures["rss_peak"]), 1),
-                    round(megabytes(growth[count]), 1),
+                    round(megabytes(growth[form, count]), 1),
                     f"{figures['written']:,}",
+                    f"{figures['rejected']:,}",
                 )
             )
+            for leftover in Path(folder).glob("memory-*.jsonl"):  # quarantines: disk, not RAM
+                leftover.unlink()
     small, large = sizes
+    for form in ("JSON Lines", "JSON array"):
+        result.targets.append(
+            Target(
+                f"peak growth, {large:,} vs {small:,} records ({form})",
+                growth[form, large] / max(growth[form, small], 1),
+                1.5,
+                True,
+                "x",
+            )
+        )
+    (bad_count,) = [count for form, count, _ in inputs if form == "bad lines"]
     result.targets.append(
         Target(
-            f"peak growth, {large:,} vs {small:,} records",
-            growth[large] / max(growth[small], 1),
+            f"peak growth, {megabytes(bad_bytes):,.0f} MB of bad lines vs {large:,} valid records",
+            growth["bad lines", bad_count] / max(growth["JSON Lines", large], 1),
             1.5,
             True,
             "x",
