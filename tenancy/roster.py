@@ -44,6 +44,8 @@ TenantId = Annotated[
         strict=True,
     ),
 ]
+
+
 def _label(value: str) -> str:
     problem = label_problem(value)
     if problem:
