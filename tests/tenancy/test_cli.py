@@ -123,7 +123,10 @@ def test_roster_add_errors_read_like_roster_errors(capsys, project_copy):
     assert "tenant 'ab' (entry 1), field 'tenantId': must be 3-32 lowercase" in err
     assert "pydantic" not in err
     status, _, err = run(capsys, *add_args({**THIRD_TENANT, "name": "Globex\nCorp"}))
-    assert status == EXIT_USAGE and "field 'name': must be printable text on one line" in err
+    assert (
+        status == EXIT_USAGE
+        and "field 'name': holds U+000A (LINE FEED): a label is printable" in err
+    )
 
 
 def test_a_tag_added_by_hand_is_not_drift(capsys, endpoint_url, dynamodb):
