@@ -1,14 +1,22 @@
-"""Shared test infrastructure: one real moto server over HTTP for the whole session.
+"""Shared test infrastructure: one real DynamoDB endpoint over HTTP for the whole session.
 
+The endpoint comes from outside when one is given (`SALESTALK_TEST_ENDPOINT`, with
+`SALESTALK_TEST_ENGINE` naming the engine: `.ci/run` runs the suite a second time against
+Amazon's DynamoDB Local this way), and is otherwise the embedded moto server, started here.
 It is started in `pytest_sessionstart` (not a fixture) so that items without fixtures, such as
 executed notebooks, can reach it through the environment too.
+
+Tests leave the endpoint as they found it by deleting the tables they created, whatever the
+engine (no engine's private reset API). A test that needs a control-plane feature the engine
+lacks (`@pytest.mark.needs("point-in-time recovery")`) is skipped with a reason naming the
+engine and the feature, and the skips are counted at the end of the run; nothing else skips.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import urllib.request
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,16 +26,24 @@ from tenancy.connection import Target, dynamodb_client
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 ENDPOINT_ENV = "SALESTALK_TEST_ENDPOINT"
+ENGINE_ENV = "SALESTALK_TEST_ENGINE"
+EMBEDDED_ENGINE = "the embedded moto server"
 REGION = "us-east-1"
 
 _server_stack = contextlib.ExitStack()
+_skipped_for: Counter[str] = Counter()
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     from tenancy.local_endpoint import embedded
 
-    url = _server_stack.enter_context(embedded(port=0))
-    os.environ[ENDPOINT_ENV] = url
+    url = os.environ.get(ENDPOINT_ENV)
+    if url:
+        os.environ.setdefault(ENGINE_ENV, f"the endpoint at {url}")
+    else:
+        url = _server_stack.enter_context(embedded(port=0))
+        os.environ[ENDPOINT_ENV] = url
+        os.environ[ENGINE_ENV] = EMBEDDED_ENGINE
     # Commands under test find their endpoint the standard way, never real AWS.
     os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = url
     os.environ["AWS_ACCESS_KEY_ID"] = "test"
@@ -39,33 +55,92 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     _server_stack.close()
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "needs(feature): the test needs this control-plane feature of the engine"
+    )
+
+
+def engine_name() -> str:
+    return os.environ[ENGINE_ENV]
+
+
+def session_client():
+    return dynamodb_client(Target(os.environ[ENDPOINT_ENV], REGION, engine_name()))
+
+
+@pytest.fixture(scope="session")
+def engine_features():
+    """What the session's engine can do, probed once (the platform's own probe)."""
+    from tenancy.endpoint_features import probe_features
+
+    return probe_features(session_client())
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for mark in item.iter_markers("needs"):
+        (feature,) = mark.args
+        features = item.session._engine_features = getattr(  # probed once a session
+            item.session, "_engine_features", None
+        ) or _probe()
+        if not features.supports(feature):
+            _skipped_for[feature] += 1
+            pytest.skip(f"{engine_name()} has no {feature} (the test needs it)")
+
+
+def _probe():
+    from tenancy.endpoint_features import probe_features
+
+    return probe_features(session_client())
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     from tests.support.figures import lines
 
+    terminalreporter.section(f"engine: {engine_name()}")
+    if _skipped_for:
+        for feature, count in sorted(_skipped_for.items()):
+            terminalreporter.write_line(f"skipped, the engine has no {feature}: {count} tests")
+    else:
+        terminalreporter.write_line("no test skipped for a missing engine feature")
     if lines():
         terminalreporter.section("reliability figures")
         for line in lines():
             terminalreporter.write_line(line)
 
 
-def reset_endpoint(url: str) -> None:
-    request = urllib.request.Request(f"{url}/moto-api/reset", method="POST")
-    with urllib.request.urlopen(request, timeout=10):
-        pass
+def table_names(client) -> set[str]:
+    names: set[str] = set()
+    for page in client.get_paginator("list_tables").paginate():
+        names.update(page["TableNames"])
+    return names
+
+
+def delete_tables(client, names) -> None:
+    """Delete tables (turning deletion protection off first) and wait until they are gone."""
+    for name in names:
+        with contextlib.suppress(client.exceptions.ResourceNotFoundException):
+            if client.describe_table(TableName=name)["Table"].get("DeletionProtectionEnabled"):
+                client.update_table(TableName=name, DeletionProtectionEnabled=False)
+            client.delete_table(TableName=name)
+    waiter = client.get_waiter("table_not_exists")
+    for name in names:
+        waiter.wait(TableName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 300})
 
 
 @pytest.fixture
 def endpoint_url() -> Iterator[str]:
-    """The session's moto server, emptied before the test."""
-    url = os.environ[ENDPOINT_ENV]
-    reset_endpoint(url)
-    yield url
+    """The session's endpoint; the tables a test creates are deleted after it."""
+    client = session_client()
+    before = table_names(client)
+    yield os.environ[ENDPOINT_ENV]
+    delete_tables(client, table_names(client) - before)
 
 
 @pytest.fixture
 def dynamodb(endpoint_url: str):
-    """A boto3 client talking HTTP to the session's (emptied) moto server."""
-    return dynamodb_client(Target(endpoint_url, REGION, "the test session's moto server"))
+    """A boto3 client talking HTTP to the session's endpoint."""
+    return dynamodb_client(Target(endpoint_url, REGION, engine_name()))
 
 
 @pytest.fixture
@@ -78,7 +153,7 @@ def settings():
 
 @pytest.fixture
 def tables(dynamodb, settings):
-    """The local stack's tables, freshly provisioned on the (emptied) moto server."""
+    """The local stack's tables, freshly provisioned on the session's endpoint."""
     from tenancy.provisioner import Provisioner
     from tenancy.tables import all_table_specs
 

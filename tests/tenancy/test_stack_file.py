@@ -23,7 +23,7 @@ from tests.support.pulumi_program import TABLE_TYPE, run_program
 from tests.support.stacks import THIRD_TENANT, local_roster, with_roster
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
-SERVICES_USED = {"dynamodb", "iam", "sts"}
+SERVICES_USED = {"dynamodb", "iam", "kms", "sts"}  # kms: DescribeKey for encrypted tables
 
 
 def test_local_stack_is_a_localstack_stack_valid_for_pulumi_aws_7():
