@@ -69,29 +69,24 @@ def session_client():
     return dynamodb_client(Target(os.environ[ENDPOINT_ENV], REGION, engine_name()))
 
 
-@pytest.fixture(scope="session")
-def engine_features():
-    """What the session's engine can do, probed once (the platform's own probe)."""
-    from tenancy.endpoint_features import probe_features
+_features = []  # the session engine's features, probed once
 
-    return probe_features(session_client())
+
+def engine_features():
+    """What the session's engine can do beyond the data plane (the platform's own probe)."""
+    if not _features:
+        from tenancy.endpoint_features import probe_features
+
+        _features.append(probe_features(session_client()))
+    return _features[0]
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
     for mark in item.iter_markers("needs"):
         (feature,) = mark.args
-        features = item.session._engine_features = getattr(  # probed once a session
-            item.session, "_engine_features", None
-        ) or _probe()
-        if not features.supports(feature):
+        if not engine_features().supports(feature):
             _skipped_for[feature] += 1
             pytest.skip(f"{engine_name()} has no {feature} (the test needs it)")
-
-
-def _probe():
-    from tenancy.endpoint_features import probe_features
-
-    return probe_features(session_client())
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
