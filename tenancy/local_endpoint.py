@@ -1,9 +1,10 @@
-"""The embedded DynamoDB endpoint: moto's server on loopback, LocalStack's port by default.
+"""Local DynamoDB endpoints: moto's server on loopback (the default) or Amazon's DynamoDB
+Local, on LocalStack's port by default.
 
-`salestalk local start` runs it as a background process that outlives the command (its pid and
-log live in the project's `.salestalk/` folder); tests and notebooks can run it in-process with
-`embedded()`. Whatever already answers on the port (LocalStack, or an endpoint started by
-someone else) is used as it is and never stopped by us.
+`salestalk local start` runs one as a background process that outlives the command (its pid
+and log live in the project's `.salestalk/` folder); tests and notebooks can run moto
+in-process with `embedded()`. Whatever already answers on the port (LocalStack, or an
+endpoint started by someone else) is used as it is and never stopped by us.
 """
 
 from __future__ import annotations
@@ -76,8 +77,23 @@ def answers(url: str, timeout: float = 1.0) -> bool:
         return False
 
 
+class Engine(StrEnum):
+    """The engines `salestalk local start` can run."""
+
+    MOTO = "moto"  # the embedded default: pure Python, in memory, started in about a second
+    DYNAMODB_LOCAL = "dynamodb-local"  # Amazon's own engine (Java): fidelity, data kept on disk
+
+
+ENGINE_NAMES = {
+    Engine.MOTO: "embedded moto server",
+    Engine.DYNAMODB_LOCAL: "Amazon DynamoDB Local",
+}
+# What identifies each engine's process in its command line (a pid file can outlive it).
+ENGINE_MARKERS = {Engine.MOTO: b"tenancy.moto_server", Engine.DYNAMODB_LOCAL: b"DynamoDBLocal.jar"}
+
+
 class EndpointState(StrEnum):
-    OURS = "running (embedded moto server)"
+    OURS = "running"
     FOREIGN = "answering (not started by salestalk)"
     DOWN = "not running"
 
@@ -88,10 +104,18 @@ class EndpointStatus:
     url: str
     pid: int | None = None
     log: Path | None = None
+    engine: Engine | None = None
+    data_dir: Path | None = None  # where the engine keeps its data; None: in memory
 
     def describe(self) -> str:
+        what = str(self.state)
+        if self.engine is not None:
+            what += f" ({ENGINE_NAMES[self.engine]})"
         details = f", pid {self.pid}, log {self.log}" if self.pid else ""
-        return f"{self.url}: {self.state}{details}"
+        if self.state is EndpointState.OURS:
+            kept = f"data kept in {self.data_dir}" if self.data_dir else "data in memory only"
+            details += f"; {kept}"
+        return f"{self.url}: {what}{details}"
 
 
 class EndpointError(RuntimeError):
@@ -99,18 +123,38 @@ class EndpointError(RuntimeError):
 
 
 class LocalEndpoint:
-    """The background moto server of one port, tracked by a pid file."""
+    """The background engine of one port, tracked by a pid file naming the engine.
 
-    def __init__(self, state_dir: Path, port: int = DEFAULT_PORT):
+    The embedded moto server keeps its tables in memory: stopping it discards them. DynamoDB
+    Local keeps them on disk under `.salestalk/dynamodb-local/` (or in memory with
+    `in_memory=True`, as the test suite runs it), so they survive a stop and start.
+    """
+
+    def __init__(
+        self,
+        state_dir: Path,
+        port: int = DEFAULT_PORT,
+        engine: Engine = Engine.MOTO,
+        *,
+        in_memory: bool = False,
+    ):
         self.state_dir = state_dir
         self.port = port
+        self.engine = Engine(engine)
+        self.in_memory = in_memory or self.engine is Engine.MOTO
         self.url = endpoint_url(port)
-        self.pid_file = state_dir / f"moto-{port}.pid"
-        self.log_file = state_dir / f"moto-{port}.log"
+        self.pid_file = state_dir / f"endpoint-{port}.pid"
+        self.log_file = state_dir / f"{self.engine}-{port}.log"
 
-    def _our_pid(self) -> int | None:
+    @property
+    def data_dir(self) -> Path | None:
+        return None if self.in_memory else self.state_dir / str(self.engine)
+
+    def _running(self) -> tuple[int, Engine, Path | None] | None:
+        """Our process on this port (pid, engine, data folder), if it is still alive."""
         try:
-            pid = int(self.pid_file.read_text().strip())
+            pid_text, engine_text, *data = self.pid_file.read_text().split(maxsplit=2)
+            pid, engine = int(pid_text), Engine(engine_text)
         except (OSError, ValueError):
             return None
         try:
@@ -120,53 +164,74 @@ class LocalEndpoint:
             return None
         except PermissionError:
             return None
-        if not _is_moto_server(pid):  # the pid was reused by an unrelated process
+        if not _runs(pid, ENGINE_MARKERS[engine]):  # the pid was reused by another process
             self.pid_file.unlink(missing_ok=True)
             return None
-        return pid
+        return pid, engine, (Path(data[0].strip()) if data and data[0].strip() else None)
 
     def status(self) -> EndpointStatus:
-        pid = self._our_pid()
+        running = self._running()
         if not answers(self.url):
             return EndpointStatus(EndpointState.DOWN, self.url)
-        if pid is not None:
-            return EndpointStatus(EndpointState.OURS, self.url, pid, self.log_file)
+        if running is not None:
+            pid, engine, data_dir = running
+            log = self.state_dir / f"{engine}-{self.port}.log"
+            return EndpointStatus(EndpointState.OURS, self.url, pid, log, engine, data_dir)
         return EndpointStatus(EndpointState.FOREIGN, self.url)
 
+    def _command(self) -> tuple[list[str], Path | None]:
+        if self.engine is Engine.DYNAMODB_LOCAL:
+            from tenancy.dynamodb_local import EngineUnavailableError, launch
+
+            try:
+                how = launch(self.state_dir, self.port, self.data_dir)
+            except EngineUnavailableError as exc:
+                raise EndpointError(str(exc)) from None
+            return how.argv, how.cwd
+        return [sys.executable, "-m", "tenancy.moto_server", "-H", HOST, "-p", str(self.port)], None
+
     def start(self, timeout: float = START_TIMEOUT_SECONDS) -> tuple[bool, EndpointStatus]:
-        """Start the server unless something answers already; returns (started, status)."""
+        """Start the engine unless something answers already; returns (started, status)."""
         current = self.status()
         if current.state is not EndpointState.DOWN:
             return False, current
+        argv, cwd = self._command()
         self.state_dir.mkdir(parents=True, exist_ok=True)
         with self.log_file.open("ab") as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", "tenancy.moto_server", "-H", HOST, "-p", str(self.port)],
+                argv,
+                cwd=cwd,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # survives the command that started it
             )
-        self.pid_file.write_text(f"{process.pid}\n")
+        data = str(self.data_dir.resolve()) if self.data_dir else ""
+        self.pid_file.write_text(f"{process.pid} {self.engine} {data}\n")
         deadline = time.monotonic() + timeout
         while not answers(self.url):
             if process.poll() is not None:
                 self.pid_file.unlink(missing_ok=True)
                 raise EndpointError(
-                    f"moto server exited with status {process.returncode}; "
+                    f"{ENGINE_NAMES[self.engine]} exited with status {process.returncode}; "
                     f"see {self.log_file}:\n{_tail(self.log_file)}"
                 )
             if time.monotonic() > deadline:
                 self.stop()
-                raise EndpointError(f"moto server did not answer at {self.url} within {timeout}s")
+                raise EndpointError(
+                    f"{ENGINE_NAMES[self.engine]} did not answer at {self.url} within {timeout}s"
+                )
             time.sleep(0.2)
         return True, self.status()
 
     def stop(self, timeout: float = 10.0) -> tuple[bool, EndpointStatus]:
-        """Stop our server (an endpoint we did not start is left alone); (stopped, status)."""
-        pid = self._our_pid()
-        if pid is None:
-            return False, self.status()
+        """Stop our engine (an endpoint we did not start is left alone); (stopped, status):
+        the status from before the stop, which says where its data was."""
+        before = self.status()
+        running = self._running()
+        if running is None:
+            return False, before
+        pid = running[0]
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
@@ -176,15 +241,15 @@ class LocalEndpoint:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         self.pid_file.unlink(missing_ok=True)
-        return True, self.status()
+        return True, before
 
 
-def _is_moto_server(pid: int) -> bool:
+def _runs(pid: int, marker: bytes) -> bool:
     cmdline = Path(f"/proc/{pid}/cmdline")
     if not cmdline.parent.exists():
         return True  # no procfs (macOS): trust the pid file
     try:
-        return b"tenancy.moto_server" in cmdline.read_bytes()
+        return marker in cmdline.read_bytes()
     except OSError:
         return False
 

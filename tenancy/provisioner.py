@@ -17,6 +17,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from tenancy.endpoint_features import EndpointFeatures, Feature, features_of
 from tenancy.tables import STACK_TAG, IndexShape, TableShape, TableSpec, foreign_owner
 
 POLL_SECONDS = 2.0
@@ -63,8 +64,10 @@ class OwnershipError(ProvisionError):
         )
 
 
-def observe(client, name: str) -> TableShape | None:
-    """The live table as a TableShape, or None when it does not exist."""
+def observe(client, name: str, features: EndpointFeatures | None = None) -> TableShape | None:
+    """The live table as a TableShape, or None when it does not exist. A setting the
+    endpoint does not support or report is None ("not supported by this endpoint")."""
+    features = features or features_of(client)
     try:
         table = client.describe_table(TableName=name)["Table"]
     except ClientError as exc:
@@ -82,13 +85,20 @@ def observe(client, name: str) -> TableShape | None:
             projection=projection.get("ProjectionType", "ALL"),
             non_key_attributes=tuple(sorted(projection.get("NonKeyAttributes", []))),
         )
-    backups = client.describe_continuous_backups(TableName=name)["ContinuousBackupsDescription"]
-    pitr = backups.get("PointInTimeRecoveryDescription", {}).get("PointInTimeRecoveryStatus")
-    tags = {}
-    for page in client.get_paginator("list_tags_of_resource").paginate(
-        ResourceArn=table["TableArn"]
-    ):
-        tags.update({tag["Key"]: tag["Value"] for tag in page.get("Tags", [])})
+    pitr: bool | None = None
+    if features.supports(Feature.POINT_IN_TIME_RECOVERY):
+        backups = client.describe_continuous_backups(TableName=name)
+        status = backups["ContinuousBackupsDescription"].get("PointInTimeRecoveryDescription", {})
+        pitr = status.get("PointInTimeRecoveryStatus") == "ENABLED"
+    tags: dict[str, str] | None = None
+    if features.supports(Feature.TAGS):
+        tags = {}
+        for page in client.get_paginator("list_tags_of_resource").paginate(
+            ResourceArn=table["TableArn"]
+        ):
+            tags.update({tag["Key"]: tag["Value"] for tag in page.get("Tags", [])})
+    sse = table.get("SSEDescription", {}).get("Status") in {"ENABLED", "ENABLING"}
+    protected = bool(table.get("DeletionProtectionEnabled", False))
     return TableShape(
         name=table["TableName"],
         hash_key=keys["HASH"],
@@ -99,10 +109,9 @@ def observe(client, name: str) -> TableShape | None:
         },
         indexes=indexes,
         billing_mode=table.get("BillingModeSummary", {}).get("BillingMode", "PROVISIONED"),
-        server_side_encryption=table.get("SSEDescription", {}).get("Status")
-        in {"ENABLED", "ENABLING"},
-        point_in_time_recovery=pitr == "ENABLED",
-        deletion_protection=bool(table.get("DeletionProtectionEnabled", False)),
+        server_side_encryption=sse if features.supports(Feature.ENCRYPTION_REPORTING) else None,
+        point_in_time_recovery=pitr,
+        deletion_protection=protected if features.supports(Feature.DELETION_PROTECTION) else None,
         tags=tags,
         arn=table["TableArn"],
     )
@@ -157,11 +166,15 @@ class Provisioner:
         poll_seconds: float = POLL_SECONDS,
         timeout_seconds: float = WAIT_TIMEOUT_SECONDS,
         sleep: Callable[[float], None] = time.sleep,
+        features: EndpointFeatures | None = None,
     ):
         self.client = client
         self.poll_seconds = poll_seconds
         self.timeout_seconds = timeout_seconds
         self.sleep = sleep
+        self.features = features or features_of(client)
+        # What the endpoint cannot do, by table kind: one note each, not one per table.
+        self.skipped: dict[Feature, list[str]] = {}
 
     def apply(self, specs: Iterable[TableSpec]) -> list[TableResult]:
         return list(self.results(specs))
@@ -178,7 +191,9 @@ class Provisioner:
         what its CreateTable set, without reading it back.
         """
         specs = list(specs)
-        live = {spec.name: observe(self.client, spec.name) for spec in specs}
+        live = {spec.name: observe(self.client, spec.name, self.features) for spec in specs}
+        for feature in sorted(self.features.missing):
+            self.skipped[feature] = list(dict.fromkeys(spec.layout.kind for spec in specs))
         self._check_ownership(specs, live)
         missing = [spec for spec in specs if live[spec.name] is None]
         for start in range(0, len(missing), CONCURRENT_CREATES):
@@ -204,12 +219,22 @@ class Provisioner:
             stack = specs[0].tags.get(STACK_TAG, "?")
             raise OwnershipError(stack, foreign)
 
+    def notes(self) -> list[str]:
+        """One line per feature the endpoint lacks, naming the kinds of table concerned."""
+        return [
+            f"{feature} is not supported by this endpoint: left out on the "
+            f"{', '.join(kinds)} tables"
+            + (" (table ownership cannot be checked either)" if feature is Feature.TAGS else "")
+            for feature, kinds in self.skipped.items()
+        ]
+
     def _converged(self, spec: TableSpec, live: TableShape | None) -> TableResult:
-        wanted = spec.shape()
+        wanted = spec.shape().as_seen_by(self.features.unsupported_fields())
         if live is None:
             result = TableResult(spec.name, Outcome.CREATED)
             # CreateTable sets everything but point-in-time recovery (a call of its own)
-            as_created = dataclasses.replace(wanted, point_in_time_recovery=False)
+            pitr = None if wanted.point_in_time_recovery is None else False
+            as_created = dataclasses.replace(wanted, point_in_time_recovery=pitr)
             self._converge(wanted, as_created, result, created=True)
             return result
         result = TableResult(spec.name, Outcome.UNCHANGED)
@@ -232,13 +257,19 @@ class Provisioner:
             self.client.update_table(TableName=name, BillingMode=wanted.billing_mode)
             self._wait_active(name)
             note(f"billing mode {live.billing_mode} -> {wanted.billing_mode}")
-        if live.server_side_encryption != wanted.server_side_encryption:
+        if (
+            wanted.server_side_encryption is not None
+            and live.server_side_encryption != wanted.server_side_encryption
+        ):
             self.client.update_table(
                 TableName=name, SSESpecification={"Enabled": wanted.server_side_encryption}
             )
             self._wait_active(name)
             note(f"server-side encryption -> {wanted.server_side_encryption}")
-        if live.deletion_protection != wanted.deletion_protection:
+        if (
+            wanted.deletion_protection is not None
+            and live.deletion_protection != wanted.deletion_protection
+        ):
             self.client.update_table(
                 TableName=name, DeletionProtectionEnabled=wanted.deletion_protection
             )
@@ -261,7 +292,10 @@ class Provisioner:
         for extra in sorted(set(live.indexes) - set(wanted.indexes)):
             result.warnings.append(f"index {extra} is not in the definition; left in place")
 
-        if live.point_in_time_recovery != wanted.point_in_time_recovery:
+        if (
+            wanted.point_in_time_recovery is not None
+            and live.point_in_time_recovery != wanted.point_in_time_recovery
+        ):
             self.client.update_continuous_backups(
                 TableName=name,
                 PointInTimeRecoverySpecification={
@@ -270,7 +304,11 @@ class Provisioner:
             )
             note(f"point-in-time recovery -> {wanted.point_in_time_recovery}")
 
-        stale = {k: v for k, v in wanted.tags.items() if live.tags.get(k) != v}
+        stale = {
+            k: v
+            for k, v in (wanted.tags or {}).items()
+            if live.tags is not None and live.tags.get(k) != v
+        }
         if stale:
             arn = self.client.describe_table(TableName=name)["Table"]["TableArn"]
             self.client.tag_resource(

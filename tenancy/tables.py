@@ -155,6 +155,15 @@ class TableSpec:
         )
 
 
+# The settings of a table that an endpoint may lack.
+UNSUPPORTABLE = (
+    "server_side_encryption",
+    "point_in_time_recovery",
+    "deletion_protection",
+    "tags",
+)
+
+
 @dataclass(frozen=True)
 class IndexShape:
     hash_key: str
@@ -177,17 +186,30 @@ class TableShape:
     attributes: Mapping[str, str]
     indexes: Mapping[str, IndexShape]
     billing_mode: str
-    server_side_encryption: bool
-    point_in_time_recovery: bool
-    deletion_protection: bool
-    tags: Mapping[str, str]
+    # None: the endpoint does not support (or report) the feature, so there is nothing to
+    # compare or set (Amazon's DynamoDB Local has no PITR or tags and reports no encryption).
+    server_side_encryption: bool | None
+    point_in_time_recovery: bool | None
+    deletion_protection: bool | None
+    tags: Mapping[str, str] | None
     arn: str | None = dataclasses.field(default=None, compare=False)  # a live table's only
 
     def matches(self, wanted: TableShape) -> bool:
-        """True when this (live) table is what `wanted` defines. Tags the platform does not
-        manage (a cost-centre tag added by hand) are not drift."""
-        managed = {key: value for key, value in self.tags.items() if key in wanted.tags}
+        """True when this (live) table is what `wanted` defines, on what the endpoint can
+        show. Tags the platform does not manage (a cost-centre tag) are not drift."""
+        wanted = wanted.as_seen_by(self.unsupported())
+        if self.tags is None:
+            return self == wanted
+        managed = {key: value for key, value in self.tags.items() if key in (wanted.tags or {})}
         return dataclasses.replace(self, tags=managed) == wanted
+
+    def unsupported(self) -> frozenset[str]:
+        """The settings this shape has no value for (its endpoint lacks them)."""
+        return frozenset(name for name in UNSUPPORTABLE if getattr(self, name) is None)
+
+    def as_seen_by(self, unsupported: frozenset[str]) -> TableShape:
+        """This shape without the settings an endpoint cannot show."""
+        return dataclasses.replace(self, **dict.fromkeys(unsupported))
 
 
 TENANT_TABLE_PREFIX = "tenant-"
@@ -253,8 +275,10 @@ def base_tags(settings: StackSettings) -> dict[str, str]:
 def foreign_owner(wanted: TableShape, live: TableShape) -> dict[str, str] | None:
     """The owner tags of a live table that say it belongs to another project, stack or
     tenant than the definition that names it (None when they agree, or say nothing)."""
+    if live.tags is None:  # an endpoint without tags cannot say (provisioning notes it)
+        return None
     theirs = {tag: live.tags[tag] for tag in OWNER_TAGS if tag in live.tags}
-    ours = {tag: wanted.tags.get(tag) for tag in OWNER_TAGS}
+    ours = {tag: (wanted.tags or {}).get(tag) for tag in OWNER_TAGS}
     if any(ours[tag] != value for tag, value in theirs.items()):
         return theirs
     return None
