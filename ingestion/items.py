@@ -53,8 +53,17 @@ class _CanonicalSerializer(TypeSerializer):
         )
 
 
+class _ExactDeserializer(TypeDeserializer):
+    """boto3's deserializer, reading every number exactly as DynamoDB writes it. boto3 passes
+    numbers through a 38-digit context, which refuses a number DynamoDB returns written out
+    in full (a whole number of 38 digits followed by zeros) although no digit is lost."""
+
+    def _deserialize_n(self, value):
+        return Decimal(value)
+
+
 _serializer = _CanonicalSerializer()
-_deserializer = TypeDeserializer()
+_deserializer = _ExactDeserializer()
 
 
 def series_id(subject: str, dimension: str | None) -> str:

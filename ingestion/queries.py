@@ -115,16 +115,25 @@ def _period_range(start: str | None, end: str | None):
         raise ValueError(f"period range {start}..{end} mixes granularities")
     if start and end and start > end:
         raise ValueError(f"period range {start}..{end} ends before it starts")
+    # No range ends inclusively on a stored value: Amazon's DynamoDB Local stops paging, with
+    # no error, when a page ends inside a run of equal sort keys at an inclusive upper bound
+    # (`<=`, BETWEEN's second value). One period is asked for with `=`; an upper bound is
+    # the first text after it (`end` + NUL), which no period is, so `<= end` is `< that`.
     period = Key(METRICS_LAYOUT.range_key.name)
     if start and end:
-        condition = period.between(start, end)
+        condition = period.eq(start) if start == end else period.between(start, _after(end))
     elif start:
         condition = period.gte(start)
     elif end:
-        condition = period.lte(end)
+        condition = period.lt(_after(end))
     else:
         condition = None
     return condition, (granularities.pop() if granularities else None)
+
+
+def _after(text: str) -> str:
+    """The first string after `text` in DynamoDB's (byte) order."""
+    return text + "\x00"
 
 
 class TenantReader(_Reader):

@@ -153,9 +153,14 @@ class LocalEndpoint:
     def _running(self) -> tuple[int, Engine, Path | None] | None:
         """Our process on this port (pid, engine, data folder), if it is still alive."""
         try:
-            pid_text, engine_text, *data = self.pid_file.read_text().split(maxsplit=2)
+            fields = self.pid_file.read_text().split(maxsplit=2)
+        except OSError:
+            return None
+        try:
+            pid_text, engine_text, *data = fields
             pid, engine = int(pid_text), Engine(engine_text)
-        except (OSError, ValueError):
+        except ValueError:  # not ours, or from an older release: nothing we can stop
+            self.pid_file.unlink(missing_ok=True)
             return None
         try:
             os.kill(pid, 0)

@@ -40,6 +40,13 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     url = os.environ.get(ENDPOINT_ENV)
     if url:
         os.environ.setdefault(ENGINE_ENV, f"the endpoint at {url}")
+        # Tests see every table on the endpoint: one that is not empty is not theirs to use.
+        left = table_names(dynamodb_client(Target(url, REGION, os.environ[ENGINE_ENV])))
+        if left:
+            raise pytest.UsageError(
+                f"{ENDPOINT_ENV}={url} holds {len(left)} tables ({', '.join(sorted(left)[:5])}"
+                "...): the suite needs an empty endpoint, and never deletes tables it did not make"
+            )
     else:
         url = _server_stack.enter_context(embedded(port=0))
         os.environ[ENDPOINT_ENV] = url

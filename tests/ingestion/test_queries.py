@@ -149,3 +149,21 @@ def test_records_as_a_dataframe(seeded, settings):
     messages = frame(reader(seeded, settings, None).session_messages("sess-acme-2026-01-12-a"))
     assert "classification.intent" in messages.columns
     assert frame([], columns=["period"]).columns.tolist() == ["period"]
+
+
+@pytest.mark.parametrize("page", [1, 7, 100])
+def test_every_period_range_pages_to_the_end_on_every_engine(tables, settings, page):
+    """Many metrics of one period on an index: Amazon's DynamoDB Local stops paging early, with
+    no error, when a page ends inside equal sort keys at an inclusive upper bound. The
+    readers' ranges never end inclusively on a stored value, so every form reads them all."""
+    same_period = [
+        make_metric(n, subject=f"kpi_{n:03d}", period="2023-06", dimension=None) for n in range(250)
+    ]
+    later = [make_metric(n, subject=f"kpi_{n:03d}", period="2023-07") for n in range(20)]
+    TenantWriter(tables, settings, ACME, METRIC).ingest(as_source(same_period + later))
+    read = reader(tables, settings, page)
+    assert len(read.metrics_by_type("operational", start="2023-06", end="2023-06")) == 250
+    assert len(read.metrics_by_type("operational", end="2023-06")) == 250
+    assert len(read.metrics_by_type("operational", start="2023-05", end="2023-06")) == 250
+    assert len(read.metrics_by_type("operational", start="2023-06", end="2023-07")) == 270
+    assert len(read.metrics_by_type("operational", start="2023-06")) == 270

@@ -12,6 +12,8 @@ from ingestion.items import MESSAGE, METRIC, serialize
 from ingestion.queries import CrossTenantAccessError, ForeignItemError, TenantReader
 from ingestion.writer import TenantWriter
 from tenancy.cli import main
+from tenancy.endpoint_features import Feature
+from tests.conftest import engine_features
 from tests.ingestion.conftest import (
     ACME,
     TECHSTART,
@@ -152,6 +154,7 @@ OWNERS = {
 }
 
 
+@pytest.mark.needs(Feature.TAGS)
 @pytest.mark.parametrize("owner", OWNERS.values(), ids=OWNERS.keys())
 def test_provisioning_stops_before_adopting_a_table_someone_else_owns(dynamodb, owner):
     from tenancy.provisioner import OwnershipError
@@ -173,6 +176,7 @@ def test_provisioning_stops_before_adopting_a_table_someone_else_owns(dynamodb, 
     assert after == before  # not one tag rewritten
 
 
+@pytest.mark.needs(Feature.TAGS)
 def test_the_provision_command_exits_2_naming_the_table_its_owner_and_the_way_out(tables, capsys):
     retag(tables, f"tenant-{TECHSTART}-messages", stack="prod")
     status = main(["provision"])
@@ -201,10 +205,12 @@ def test_the_collision_the_old_names_allowed_cannot_happen_on_a_real_endpoint(dy
     provision(dynamodb, second)
     names = set(dynamodb.list_tables()["TableNames"])
     assert len(names) == 6  # 3 each, none shared
-    for name in names:
-        assert tags_of(dynamodb, name)["stack"] == ("one" if name.startswith("s1.") else "two")
+    if engine_features().supports(Feature.TAGS):
+        for name in names:
+            assert tags_of(dynamodb, name)["stack"] == ("one" if name.startswith("s1.") else "two")
 
 
+@pytest.mark.needs(Feature.TAGS)
 def test_a_table_without_owner_tags_is_adopted_and_tagged(dynamodb):
     """A table made by hand under the stack's name (no tags) is this stack's to adopt."""
     from tenancy.provisioner import create_table_request

