@@ -3,7 +3,7 @@
 For each record kind, on one embedded server with freshly provisioned tables per measurement:
 
 - `salestalk ingest`: the code path of the command (a JSON Lines file read and validated,
-  classified against the table, written idempotently), in its default conditional mode and in
+  classified against the table, written idempotently), in its default leased mode and in
   `--mode batch`, then the same file again (all duplicates);
 - baseline (a): boto3's `Table.batch_writer()` writing the same items, built before the clock
   starts (no validation, no duplicate detection);
@@ -142,8 +142,8 @@ def measure_kind(url: str, kind: RecordKind, records: int, repeats: int) -> dict
 
         for _ in range(repeats):
             record("batch_writer (a)", bench.batch_writer)
-            record("ingest, conditional (default)", lambda: bench.ingest(WriteMode.CONDITIONAL))
-            record("re-ingest, conditional", lambda: bench.ingest(WriteMode.CONDITIONAL), False)
+            record("ingest, leased (default)", lambda: bench.ingest(WriteMode.LEASED))
+            record("re-ingest, leased", lambda: bench.ingest(WriteMode.LEASED), False)
             record("ingest, --mode batch", lambda: bench.ingest(WriteMode.BATCH))
             record("re-ingest, --mode batch", lambda: bench.ingest(WriteMode.BATCH), False)
         record("conditional PutItem (b)", bench.conditional_puts)
@@ -208,8 +208,8 @@ def _outcome(outcome: dict[str, Any]) -> str:
 
 
 def _targets(kind: str, runs: dict[str, Run], records: int) -> list[Target]:
-    ours = runs["ingest, conditional (default)"]
-    again = runs["re-ingest, conditional"]
+    ours = runs["ingest, leased (default)"]
+    again = runs["re-ingest, leased"]
     batch = runs["batch_writer (a)"]
     puts = runs["conditional PutItem (b)"]
     return [

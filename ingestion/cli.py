@@ -130,6 +130,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             kind,
             accept_updates=args.accept_updates,
             mode=WriteMode(args.mode),
+            on_wait=lambda holder: print(
+                f"waiting for another ingest of {args.tenant} {args.kind} to finish "
+                f"({holder.describe()})",
+                file=sys.stderr,
+            ),
         )
     except TenantNotWritableError as exc:
         raise CommandError(str(exc)) from None
@@ -422,9 +427,10 @@ def register_commands(commands: argparse._SubParsersAction) -> None:
     )
     ingest.add_argument(
         "--mode",
-        choices=[m.value for m in WriteMode],
-        default=WriteMode.CONDITIONAL.value,
-        help="conditional (default, safe with concurrent writers) or batch (single writer)",
+        choices=[WriteMode.LEASED.value, WriteMode.BATCH.value],
+        default=WriteMode.LEASED.value,
+        help="leased (default: exact with concurrent writers, which take turns through the "
+        "table's writer lease) or batch (a bulk load with no other writer)",
     )
     ingest.add_argument("--allow-aws", action="store_true")
     ingest.set_defaults(func=cmd_ingest)

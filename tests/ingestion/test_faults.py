@@ -143,6 +143,7 @@ def test_validation_errors_fail_fast_and_are_never_retried(tables, settings, mon
         return AWSResponse(request.url, 400, {}, _Raw(body))
 
     tables.meta.events.register("before-send.dynamodb.TransactWriteItems", refuse)
+    tables.meta.events.register("before-send.dynamodb.BatchWriteItem", refuse)
     report = TenantWriter(tables, settings, ACME, MESSAGE).ingest(as_source([make_message(1)]))
     # Refused for what the item holds: rejected, naming DynamoDB's reason, and sent once.
     assert (report.rejected, report.written) == (1, 0)

@@ -138,9 +138,13 @@ def test_numbers_are_stored_exactly(tables, settings):
     assert item[CONTENT_HASH_ATTR].startswith("sha256:") and item[INGEST_ID_ATTR]
 
 
-def test_a_concurrent_insert_between_read_and_write_is_caught_by_the_condition(tables, settings):
-    """Another writer stores the same key after our read: DynamoDB's condition catches it."""
-    writer = TenantWriter(tables, settings, ACME, MESSAGE)
+@pytest.mark.parametrize("mode", [WriteMode.LEASED, WriteMode.TRANSACTIONAL])
+def test_a_concurrent_insert_between_read_and_write_is_caught_by_the_condition(
+    tables, settings, mode
+):
+    """Another writer stores the same key after our read, before we hold the lease (or in the
+    lease-free transactional mode): DynamoDB's condition on our write catches it."""
+    writer = TenantWriter(tables, settings, ACME, MESSAGE, mode=mode)
     ours = writer.validate(as_source([make_message(1)])[0])
     theirs = TenantWriter(tables, settings, ACME, MESSAGE)
     same = theirs.validate(as_source([make_message(1)])[0])
@@ -157,6 +161,8 @@ def test_a_concurrent_insert_between_read_and_write_is_caught_by_the_condition(t
     report = _report()
     writer.writer.write([ours], report)
     assert (report.written, report.duplicates) == (0, 1)
+    if writer.lease is not None:
+        writer.lease.release()  # the next read is again one made before holding the lease
 
     mine = writer.validate(as_source([make_message(2)])[0])
     writer.store.fetch = lambda keys, **kwargs: (
@@ -172,13 +178,18 @@ def test_a_concurrent_insert_between_read_and_write_is_caught_by_the_condition(t
     "race",
     ["another restatement", "a deletion", "the same restatement by another run"],
 )
-def test_an_accepted_update_never_overwrites_a_change_made_after_its_read(tables, settings, race):
+@pytest.mark.parametrize("mode", [WriteMode.LEASED, WriteMode.TRANSACTIONAL])
+def test_an_accepted_update_never_overwrites_a_change_made_after_its_read(
+    tables, settings, race, mode
+):
     """Optimistic updates: a restatement replaces only the version this run read. Another
     writer's change between that read and this write is kept, and this run says so."""
     original = make_metric(1, value=100)
     ingest(tables, settings, METRIC, [original])
-    ours = TenantWriter(tables, settings, ACME, METRIC, accept_updates=True)
-    theirs = TenantWriter(tables, settings, ACME, METRIC, accept_updates=True)
+    ours = TenantWriter(tables, settings, ACME, METRIC, accept_updates=True, mode=mode)
+    theirs = TenantWriter(
+        tables, settings, ACME, METRIC, accept_updates=True, mode=WriteMode.TRANSACTIONAL
+    )
     mine = ours.validate(as_source([dict(original, value=200)])[0])
     other_value = 200 if race == "the same restatement by another run" else 300
     their_update = theirs.validate(as_source([dict(original, value=other_value)])[0])
@@ -196,6 +207,8 @@ def test_an_accepted_update_never_overwrites_a_change_made_after_its_read(tables
     ours.store.fetch = fetch_then_race
     report = _report()
     ours.writer.write([mine], report)
+    if ours.lease is not None:
+        ours.lease.release()
     stored = all_items(tables, METRICS_TABLE)
     if race == "the same restatement by another run":
         assert (report.updated, report.duplicates, report.conflicts) == (0, 1, 0)

@@ -47,4 +47,12 @@ def salestalk(*args: str, endpoint: str, **kwargs) -> subprocess.Popen:
 
 
 def item_count(client, table: str) -> int:
-    return client.describe_table(TableName=table)["Table"]["ItemCount"]
+    """Records stored (a writer lease, while an ingest holds it, is not a record)."""
+    from ingestion.lease import LEASE_KEY
+
+    count = client.describe_table(TableName=table)["Table"]["ItemCount"]
+    key = client.describe_table(TableName=table)["Table"]["KeySchema"]
+    lease = client.get_item(
+        TableName=table, Key={k["AttributeName"]: {"S": LEASE_KEY} for k in key}
+    ).get("Item")
+    return count - (1 if lease else 0)

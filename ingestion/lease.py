@@ -1,0 +1,261 @@
+"""A per-table writer lease: while one ingest holds it, no other default-mode ingest writes.
+
+Exact counts under concurrent writers used to cost a transaction per record (two write units
+each, and three times the engine's CPU on DynamoDB Local). With the lease held, what a chunk
+reads is what is stored until this ingest writes it, so new and restated records can go out as
+plain BatchWriteItem puts at one write unit each, and every record is still stored once and
+counted once. An ingest that finds nothing to write (a re-ingest) never takes the lease, so it
+writes nothing at all.
+
+The lease is one item in the tenant's own table, under a key no record can have (the contracts
+refuse ids holding characters that do not print, and a metric's series is a slug), with no
+attribute any index is keyed on: readers never meet it. It names its holder (run, host, pid)
+and expires `LEASE_SECONDS` after its last renewal; the holder renews it before writing once
+less than `RENEW_BELOW_SECONDS` are left, and stops (the ingest is interrupted, its report
+exact) if it ever finds the lease taken. A holder that died on this host (SIGKILL) is noticed
+at once by its pid; one elsewhere is outlived by waiting for its lease to expire. Expiry uses
+each host's clock: the hosts of concurrent writers must keep their clocks within a few seconds.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from ingestion.items import RecordKind, deserialize, serialize
+
+LEASE_KEY = "\u2063salestalk:writer-lease"  # U+2063 INVISIBLE SEPARATOR: no record id holds it
+LEASE_SECONDS = 30.0
+RENEW_BELOW_SECONDS = 20.0
+WAIT_SECONDS = 600.0  # how long an ingest waits for another to finish before giving up
+POLL_SECONDS = 0.5
+
+OWNER_ATTR = "leaseOwner"
+HOST_ATTR = "leaseHost"
+PID_ATTR = "leasePid"
+EXPIRES_ATTR = "leaseExpires"
+
+
+class LeaseBusyError(RuntimeError):
+    """Another ingest kept the lease for longer than this one would wait."""
+
+
+class LeaseLostError(RuntimeError):
+    """The lease was taken by another writer while this one held it (it stopped renewing in
+    time, e.g. paused for longer than the lease lasts): this ingest must not write on."""
+
+
+def lease_key(kind: RecordKind) -> dict[str, str]:
+    return dict.fromkeys(kind.key_names(), LEASE_KEY)
+
+
+def is_lease(item: Mapping[str, Any], kind: RecordKind) -> bool:
+    return all(item.get(name) == LEASE_KEY for name in kind.key_names())
+
+
+@dataclass(frozen=True)
+class Holder:
+    owner: str
+    host: str
+    pid: int
+    expires: float
+
+    def describe(self) -> str:
+        return f"pid {self.pid} on host {self.host} (run {self.owner[:8]})"
+
+
+class WriterLease:
+    """The lease of one table, taken when the first write is due and released at the end."""
+
+    def __init__(
+        self,
+        client,
+        table_name: str,
+        kind: RecordKind,
+        *,
+        owner: str | None = None,
+        seconds: float = LEASE_SECONDS,
+        wait_seconds: float = WAIT_SECONDS,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        on_wait: Callable[[Holder], None] | None = None,
+    ):
+        self.client = client
+        self.table_name = table_name
+        self.key = serialize(lease_key(kind))
+        self.owner = owner or uuid.uuid4().hex
+        self.seconds = seconds
+        self.wait_seconds = wait_seconds
+        self.clock = clock
+        self.sleep = sleep
+        self.on_wait = on_wait
+        self.expires: float | None = None  # None: not held
+        self.host = socket.gethostname()
+        self.pid = os.getpid()
+        self._lock = threading.Lock()
+        self.requests = 0  # lease requests sent, for reports and benchmarks
+
+    @property
+    def held(self) -> bool:
+        return self.expires is not None
+
+    def ensure(self) -> None:
+        """Hold the lease with time to spare before a write: take it if it is not held (waiting
+        for another holder), renew it if little time is left. Thread-safe."""
+        with self._lock:
+            if self.expires is None:
+                self._acquire()
+            elif self.expires - self.clock() < RENEW_BELOW_SECONDS:
+                self._renew()
+
+    def release(self) -> None:
+        with self._lock:
+            if self.expires is None:
+                return
+            self.expires = None
+            try:
+                self._send(
+                    self.client.delete_item,
+                    ConditionExpression="#owner = :me",
+                    ExpressionAttributeNames={"#owner": OWNER_ATTR},
+                    ExpressionAttributeValues=serialize({":me": self.owner}),
+                )
+            except ClientError as exc:
+                if _code(exc) != "ConditionalCheckFailedException":  # already taken over
+                    raise
+
+    # --- the three requests ---
+
+    def _acquire(self) -> None:
+        deadline = time.monotonic() + self.wait_seconds
+        waited = False
+        while True:
+            now = self.clock()
+            expires = now + self.seconds
+            item = {
+                **deserialize(self.key),
+                OWNER_ATTR: self.owner,
+                HOST_ATTR: self.host,
+                PID_ATTR: self.pid,
+                EXPIRES_ATTR: _number(expires),
+            }
+            try:
+                self._send(
+                    self.client.put_item,
+                    key=False,
+                    Item=serialize(item),
+                    # free, expired, or ours already (a retried request that was applied)
+                    ConditionExpression=(
+                        "attribute_not_exists(#owner) OR #expires < :now OR #owner = :me"
+                    ),
+                    ExpressionAttributeNames={"#owner": OWNER_ATTR, "#expires": EXPIRES_ATTR},
+                    ExpressionAttributeValues=serialize({":now": _number(now), ":me": self.owner}),
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )
+            except ClientError as exc:
+                if _code(exc) != "ConditionalCheckFailedException":
+                    raise
+                holder = _holder(exc)
+                if holder is not None and self._dead_here(holder):
+                    self._break(holder)
+                    continue
+                if time.monotonic() > deadline:
+                    who = holder.describe() if holder else "a writer that did not say who"
+                    raise LeaseBusyError(
+                        f"another ingest into {self.table_name} ({who}) "
+                        f"kept writing for over {self.wait_seconds:.0f} s; nothing was written "
+                        "by this one: run it again when that ingest is done"
+                    ) from None
+                if not waited and self.on_wait and holder is not None:
+                    self.on_wait(holder)
+                waited = True
+                self.sleep(POLL_SECONDS)
+                continue
+            self.expires = expires
+            return
+
+    def _renew(self) -> None:
+        expires = self.clock() + self.seconds
+        try:
+            self._send(
+                self.client.update_item,
+                UpdateExpression="SET #expires = :expires",
+                ConditionExpression="#owner = :me",
+                ExpressionAttributeNames={"#owner": OWNER_ATTR, "#expires": EXPIRES_ATTR},
+                ExpressionAttributeValues=serialize(
+                    {":expires": _number(expires), ":me": self.owner}
+                ),
+            )
+        except ClientError as exc:
+            if _code(exc) == "ConditionalCheckFailedException":
+                self.expires = None
+                raise LeaseLostError(
+                    f"the writer lease of {self.table_name} was taken by another ingest while "
+                    "this one held it; it stopped before writing on"
+                ) from None
+            raise
+        self.expires = expires
+
+    def _break(self, holder: Holder) -> None:
+        """Remove the lease of a holder that is dead on this host (killed mid-ingest)."""
+        try:
+            self._send(
+                self.client.delete_item,
+                ConditionExpression="#owner = :theirs",
+                ExpressionAttributeNames={"#owner": OWNER_ATTR},
+                ExpressionAttributeValues=serialize({":theirs": holder.owner}),
+            )
+        except ClientError as exc:
+            if _code(exc) != "ConditionalCheckFailedException":  # someone else was quicker
+                raise
+
+    def _dead_here(self, holder: Holder) -> bool:
+        if holder.host != self.host or holder.pid == self.pid:
+            return False
+        try:
+            os.kill(holder.pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
+
+    def _send(self, call, *, key: bool = True, **request) -> Any:
+        self.requests += 1
+        if key:
+            request["Key"] = self.key
+        return call(TableName=self.table_name, **request)
+
+
+def _holder(exc: ClientError) -> Holder | None:
+    item = exc.response.get("Item")
+    if not item:
+        return None
+    plain = deserialize(item)
+    try:
+        return Holder(
+            str(plain[OWNER_ATTR]),
+            str(plain.get(HOST_ATTR, "?")),
+            int(plain.get(PID_ATTR, 0)),
+            float(plain.get(EXPIRES_ATTR, 0)),
+        )
+    except (KeyError, ValueError, TypeError):
+        return None
+
+
+def _number(seconds: float):
+    from decimal import Decimal
+
+    return Decimal(f"{seconds:.3f}")
+
+
+def _code(exc: ClientError) -> str:
+    return exc.response.get("Error", {}).get("Code", "")
