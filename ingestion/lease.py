@@ -98,6 +98,7 @@ class WriterLease:
         self.sleep = sleep
         self.on_wait = on_wait
         self.expires: float | None = None  # None: not held
+        self.lost = False  # once taken from this writer, it never writes under it again
         self.host = socket.gethostname()
         self.pid = os.getpid()
         self._lock = threading.Lock()
@@ -111,6 +112,8 @@ class WriterLease:
         """Hold the lease with time to spare before a write: take it if it is not held (waiting
         for another holder), renew it if little time is left. Thread-safe."""
         with self._lock:
+            if self.lost:
+                raise self._lost()
             if self.expires is None:
                 self._acquire()
             elif self.expires - self.clock() < RENEW_BELOW_SECONDS:
@@ -196,13 +199,17 @@ class WriterLease:
             )
         except ClientError as exc:
             if _code(exc) == "ConditionalCheckFailedException":
-                self.expires = None
-                raise LeaseLostError(
-                    f"the writer lease of {self.table_name} was taken by another ingest while "
-                    "this one held it; it stopped before writing on"
-                ) from None
+                self.expires, self.lost = None, True
+                raise self._lost() from None
             raise
         self.expires = expires
+
+    def _lost(self) -> LeaseLostError:
+        return LeaseLostError(
+            f"the writer lease of {self.table_name} was taken by another ingest while this one "
+            "held it (it was paused for longer than the lease lasts); it stopped before "
+            "writing on"
+        )
 
     def _break(self, holder: Holder) -> None:
         """Remove the lease of a holder that is dead on this host (killed mid-ingest)."""

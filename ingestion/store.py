@@ -151,11 +151,16 @@ class TableStore:
         return found
 
     def put_batch(
-        self, candidates: Sequence[Writable], before_request: Callable[[], None] | None = None
+        self,
+        candidates: Sequence[Writable],
+        before_request: Callable[[], None] | None = None,
+        on_stored: Callable[[Sequence[Writable]], None] | None = None,
     ) -> list[tuple[Writable, str]]:
         """Unconditional BatchWriteItem puts, 25 a request, re-sending UnprocessedItems; the
         candidates the endpoint refused, each with its reason (every other one is written).
-        `before_request` runs before every request (a lease makes sure it is still held)."""
+        `before_request` runs before every request (a lease makes sure it is still held);
+        `on_stored` hears of each group as soon as it is stored, so that a failure part-way
+        leaves every stored record counted."""
         refused: list[tuple[Writable, str]] = []
         groups = deque(_chunks(list(candidates), BATCH_WRITE_LIMIT))
         while groups:
@@ -169,6 +174,9 @@ class TableStore:
                     refused.append((group[0], _reason(exc)))
                 else:
                     groups.extendleft(reversed(_halves(group)))
+                continue
+            if on_stored is not None:
+                on_stored(group)
         return refused
 
     def _batch_write(self, group: Sequence[Writable], before_request=None) -> None:

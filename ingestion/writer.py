@@ -310,11 +310,11 @@ class IdempotentWriter:
         if self.mode is WriteMode.BATCH:
             # New records unconditionally; accepted updates still only over the version read.
             new = [put.candidate for put in puts if put.expected_hash is None]
-            refused = self.store.put_batch(new)
+            refused = self.store.put_batch(
+                new, on_stored=lambda group: [report.count(Outcome.WRITTEN) for _ in group]
+            )
             for candidate, reason in refused:
                 self._refused(candidate, reason, report, quarantine)
-            for _ in range(len(new) - len(refused)):
-                report.count(Outcome.WRITTEN)
             puts = [put for put in puts if put.expected_hash is not None]
 
         while puts:
@@ -335,14 +335,17 @@ class IdempotentWriter:
     def _write_leased(self, puts: list[ConditionalPut], report, quarantine) -> None:
         """Under the lease, what was read is what is stored: new and restated records alike
         go out as plain puts, each request only while the lease is safely held."""
-        candidates = [put.candidate for put in puts]
-        refused = self.store.put_batch(candidates, before_request=self.lease.ensure)
-        refused_keys = {candidate.key for candidate, _ in refused}
+        updates = {put.candidate.key for put in puts if put.expected_hash is not None}
+
+        def stored(group) -> None:
+            for candidate in group:
+                report.count(Outcome.UPDATED if candidate.key in updates else Outcome.WRITTEN)
+
+        refused = self.store.put_batch(
+            [put.candidate for put in puts], before_request=self.lease.ensure, on_stored=stored
+        )
         for candidate, reason in refused:
             self._refused(candidate, reason, report, quarantine)
-        for put in puts:
-            if put.candidate.key not in refused_keys:
-                report.count(Outcome.WRITTEN if put.expected_hash is None else Outcome.UPDATED)
 
     def _reconsider(self, put: ConditionalPut, stored, report, quarantine) -> ConditionalPut | None:
         """A put whose condition failed: another write reached the item since it was read."""
