@@ -18,7 +18,9 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
+from benchmarks import harness
 from benchmarks.harness import PROJECT_DIR, Result, format_number
+from tenancy.local_endpoint import Engine
 
 BENCHMARKS = {
     "ingest": "issue items 1-3: ingestion throughput against two baselines, requests, re-ingest",
@@ -27,6 +29,8 @@ BENCHMARKS = {
     "queries": "item 6: each access pattern's requests and time on a large tenant",
     "memory": "peak memory: 200,000 records vs 20,000 (lines, array), 1 GB of bad lines",
 }
+# What a full run measures on Amazon's DynamoDB Local too, beside the embedded server.
+ON_BOTH_ENGINES = ("ingest",)
 PACKAGES = ("boto3", "botocore", "moto", "pydantic", "pulumi", "pulumi-aws", "werkzeug")
 HISTORY = Path(__file__).with_name("HISTORY.md")
 
@@ -71,7 +75,8 @@ def render(results: list[Result], seconds: float, quick: bool, measured: datetim
         "",
         f"Measured {measured:%Y-%m-%d %H:%M} UTC in {seconds / 60:.1f} minutes"
         + (" (**quick sizes: not the issue's figures**)" if quick else "")
-        + ", against the embedded moto server over HTTP on loopback, one process per server.",
+        + ", over HTTP on loopback against the engine each section names (started afresh, "
+        "in its own process, for each benchmark).",
         "",
         "| machine | |",
         "| --- | --- |",
@@ -134,6 +139,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json", type=Path, help="also write every figure as JSON here")
     parser.add_argument(
+        "--engine",
+        action="append",
+        choices=[str(e) for e in Engine],
+        help="run on this engine (repeatable; started by the benchmark, in memory). Default: "
+        f"every benchmark on moto, and {', '.join(ON_BOTH_ENGINES)} on dynamodb-local too",
+    )
+    parser.add_argument(
+        "--endpoint", metavar="URL", help="run on this endpoint instead (it must be empty)"
+    )
+    parser.add_argument(
         "--render",
         type=Path,
         metavar="JSON",
@@ -153,9 +168,11 @@ def main(argv: list[str] | None = None) -> int:
     measured = datetime.now(UTC)
     started = time.perf_counter()
     results = []
-    for name in args.only or BENCHMARKS:
-        print(f"== {name}: {BENCHMARKS[name]}", flush=True)
+    for name, choice in _plan(args):
+        harness.ENGINE = choice
+        print(f"== {name} on {choice.describe()}: {BENCHMARKS[name]}", flush=True)
         result = importlib.import_module(f"benchmarks.{name}").run(quick=args.quick)
+        result.title = f"{result.title}, on {choice.describe()}"
         results.append(result)
         for row in result.rows:
             print("   " + " | ".join(_cell(value) for value in row), flush=True)
@@ -178,6 +195,22 @@ def main(argv: list[str] | None = None) -> int:
     done = f"wrote {args.output}" if args.output else f"{report.name} left as it was (partial run)"
     print(done + (f"; {len(missed)} target(s) missed" if missed else ""))
     return 0
+
+
+def _plan(args) -> list[tuple[str, harness.EngineChoice]]:
+    names = args.only or list(BENCHMARKS)
+    if args.endpoint:
+        return [(name, harness.EngineChoice(url=args.endpoint)) for name in names]
+    if args.engine:
+        engines = [Engine(e) for e in args.engine]
+        return [(n, harness.EngineChoice(e)) for e in engines for n in names]
+    plan = [(name, harness.EngineChoice(Engine.MOTO)) for name in names]
+    plan += [
+        (name, harness.EngineChoice(Engine.DYNAMODB_LOCAL))
+        for name in names
+        if name in ON_BOTH_ENGINES
+    ]
+    return plan
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ import boto3
 
 from tenancy.connection import Target as Endpoint
 from tenancy.connection import dynamodb_client
-from tenancy.local_endpoint import LocalEndpoint
+from tenancy.local_endpoint import ENGINE_NAMES, Engine, LocalEndpoint
 
 REGION = "us-east-1"
 PROJECT_DIR = Path(__file__).resolve().parents[1]
@@ -109,11 +108,35 @@ def free_port() -> int:
 _SERVER_PIDS: dict[str, int] = {}
 
 
+@dataclass
+class EngineChoice:
+    """Which engine the benchmarks run on: one started per benchmark (moto or DynamoDB Local,
+    in memory, in its own process), or an endpoint given from outside."""
+
+    engine: Engine = Engine.MOTO
+    url: str | None = None  # an endpoint from outside: not started, not stopped
+
+    def describe(self) -> str:
+        return f"the endpoint at {self.url}" if self.url else ENGINE_NAMES[self.engine]
+
+
+ENGINE = EngineChoice()
+
+
 @contextlib.contextmanager
 def endpoint() -> Iterator[str]:
-    """A fresh embedded moto server in its own process; yields its URL."""
+    """A fresh endpoint of the chosen engine in its own process; yields its URL."""
+    if ENGINE.url:
+        reset(ENGINE.url)
+        yield ENGINE.url
+        return
     with tempfile.TemporaryDirectory(prefix="salestalk-bench-") as folder:
-        server = LocalEndpoint(Path(folder), port=free_port())
+        if ENGINE.engine is Engine.DYNAMODB_LOCAL:
+            from tenancy.dynamodb_local import install
+
+            install(PROJECT_DIR / ".salestalk")
+            _link_engine(Path(folder))
+        server = LocalEndpoint(Path(folder), port=free_port(), engine=ENGINE.engine, in_memory=True)
         _, status = server.start()
         _SERVER_PIDS[server.url] = status.pid
         try:
@@ -121,6 +144,15 @@ def endpoint() -> Iterator[str]:
         finally:
             server.stop()
             _SERVER_PIDS.pop(server.url, None)
+
+
+def _link_engine(state_dir: Path) -> None:
+    """Let a scratch state folder use the project's installed DynamoDB Local."""
+    from tenancy.dynamodb_local import installed_dir
+
+    target = installed_dir(state_dir)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.symlink_to(installed_dir(PROJECT_DIR / ".salestalk"))
 
 
 def server_cpu_seconds(url: str) -> float:
@@ -134,20 +166,31 @@ def server_cpu_seconds(url: str) -> float:
 
 
 def reset(url: str) -> None:
-    """Empty the embedded server: every table and item gone, as after a fresh start."""
-    request = urllib.request.Request(f"{url}/moto-api/reset", method="POST")
-    urllib.request.urlopen(request, timeout=30).close()
+    """Empty the endpoint, on any engine: every table deleted (deletion protection first
+    turned off), as after a fresh start."""
+    dynamodb = client(url)
+    names = [
+        n for page in dynamodb.get_paginator("list_tables").paginate() for n in page["TableNames"]
+    ]
+    for name in names:
+        if dynamodb.describe_table(TableName=name)["Table"].get("DeletionProtectionEnabled"):
+            dynamodb.update_table(TableName=name, DeletionProtectionEnabled=False)
+        dynamodb.delete_table(TableName=name)
+    for name in names:
+        dynamodb.get_waiter("table_not_exists").wait(
+            TableName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 600}
+        )
 
 
 def client(url: str):
     """A DynamoDB client configured exactly as the platform's commands configure theirs."""
-    return dynamodb_client(Endpoint(url, REGION, "the benchmark's embedded server"))
+    return dynamodb_client(Endpoint(url, REGION, ENGINE.describe()))
 
 
-def resource_(url: str):
-    """A boto3 resource over such a client, for the baseline that uses `batch_writer()`."""
+def resource_(url: str, over=None):
+    """A boto3 resource over such a client (or `over`), for the `batch_writer()` baseline."""
     dynamodb = boto3.resource("dynamodb", region_name=REGION)
-    dynamodb.meta.client = client(url)
+    dynamodb.meta.client = over or client(url)
     return dynamodb
 
 
@@ -239,3 +282,61 @@ def per_second(count: int, seconds: float) -> float:
 
 def megabytes(count: int) -> float:
     return count / 1e6
+
+
+WIRE_TYPES = {"S", "N", "B", "SS", "NS", "BS", "M", "L", "NULL", "BOOL"}
+WRITE_OPERATIONS = ("BatchWriteItem", "PutItem", "DeleteItem", "UpdateItem", "TransactWriteItems")
+
+
+class WriteUnits:
+    """Write capacity units a client's requests cost, by DynamoDB's published rule: one unit
+    per 1 KB (rounded up) of each item written, twice that inside a transaction. Worked out
+    from the requests themselves, so it is the same on every engine (DynamoDB Local sums a
+    transaction's units wrongly: 2 for a transaction of 100 items). The engine's own figure
+    (`ReturnConsumedCapacity`) is kept beside it where the engine reports one.
+
+    It parses every request: meter an untimed run, never a timed one."""
+
+    def __init__(self, dynamodb_client):
+        self.by_rule = 0.0
+        self.reported = 0.0
+        self.reporting = True
+        events = dynamodb_client.meta.events
+        for operation in WRITE_OPERATIONS:
+            events.register(f"before-parameter-build.dynamodb.{operation}", self._ask)
+            events.register(f"after-call.dynamodb.{operation}", self._read)
+
+    def _ask(self, params, model, **_):
+        from ingestion.items import deserialize, item_size
+
+        def units(item, factor=1):
+            # boto3's resource hands plain values to this event, the client the wire format
+            wire = all(
+                isinstance(v, dict) and len(v) == 1 and next(iter(v)) in WIRE_TYPES
+                for v in item.values()
+            )
+            return factor * -(-item_size(deserialize(item) if wire else item) // 1024)
+
+        params["ReturnConsumedCapacity"] = "TOTAL"
+        name = model.name
+        if name == "BatchWriteItem":
+            for requests in params["RequestItems"].values():
+                for request in requests:
+                    put = request.get("PutRequest")
+                    self.by_rule += units(put["Item"]) if put else 1
+        elif name == "TransactWriteItems":
+            for action in params["TransactItems"]:
+                item = action.get("Put", {}).get("Item")
+                self.by_rule += units(item, 2) if item else 2
+        elif name == "PutItem":
+            self.by_rule += units(params["Item"])
+        else:
+            self.by_rule += 1
+
+    def _read(self, parsed, **_):
+        consumed = parsed.get("ConsumedCapacity")
+        if consumed is None:
+            self.reporting = False
+            return
+        for entry in consumed if isinstance(consumed, list) else [consumed]:
+            self.reported += float(entry.get("CapacityUnits", 0))

@@ -1,6 +1,6 @@
 """Ingestion throughput, request cost and re-ingest speed, against two baselines in one run.
 
-For each record kind, on one embedded server with freshly provisioned tables per measurement:
+For each record kind, on one engine with freshly provisioned tables per measurement:
 
 - `salestalk ingest`: the code path of the command (a JSON Lines file read and validated,
   classified against the table, written idempotently), in its default leased mode and in
@@ -16,6 +16,7 @@ CPU time of the client process and of the server process says which side a run w
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import tempfile
 import time
@@ -29,6 +30,7 @@ from benchmarks.harness import (
     RequestCounter,
     Result,
     Target,
+    WriteUnits,
     client,
     endpoint,
     per_second,
@@ -56,6 +58,7 @@ class Run:
     outcome: dict[str, int]
     client_cpu: float
     server_cpu: float
+    write_units: tuple[float, float | None] | None = None  # (by rule, engine's) if metered
 
 
 class Bench:
@@ -82,6 +85,24 @@ class Bench:
     def fresh_tables(self) -> None:
         reset(self.url)
         Provisioner(self.client).apply(all_table_specs(self.settings))
+
+    def write_units(self, work: Callable[[], dict[str, int]]) -> tuple[float, float | None]:
+        """One more, untimed run on fresh tables, metered: (units by DynamoDB's rule, the
+        engine's own figure or None)."""
+        self.fresh_tables()
+        # A boto3 resource transforms every request of its client: it gets one of its own.
+        metered, for_resource = client(self.url), client(self.url)
+        meters = [WriteUnits(metered), WriteUnits(for_resource)]
+        saved, self.client = self.client, metered
+        saved_table = self.table
+        self.table = resource_(self.url, for_resource).Table(self.table_name)
+        try:
+            work()
+        finally:
+            self.client, self.table = saved, saved_table
+        reporting = all(m.reporting for m in meters)
+        reported = sum(m.reported for m in meters) if reporting else None
+        return sum(m.by_rule for m in meters), reported
 
     def measure(self, work: Callable[[], dict[str, int]]) -> Run:
         self.counter.reset()
@@ -147,7 +168,19 @@ def measure_kind(url: str, kind: RecordKind, records: int, repeats: int) -> dict
             record("ingest, --mode batch", lambda: bench.ingest(WriteMode.BATCH))
             record("re-ingest, --mode batch", lambda: bench.ingest(WriteMode.BATCH), False)
         record("conditional PutItem (b)", bench.conditional_puts)
-        return {label: median_run(found) for label, found in runs.items()}
+        measured = {label: median_run(found) for label, found in runs.items()}
+        for label, work in METERED.items():
+            units = bench.write_units(lambda work=work: work(bench))
+            measured[label] = dataclasses.replace(measured[label], write_units=units)
+        return measured
+
+
+# The writers whose write cost is metered (in an extra, untimed run each).
+METERED: dict[str, Callable[[Bench], dict[str, int]]] = {
+    "batch_writer (a)": lambda bench: bench.batch_writer(),
+    "ingest, leased (default)": lambda bench: bench.ingest(WriteMode.LEASED),
+    "ingest, --mode batch": lambda bench: bench.ingest(WriteMode.BATCH),
+}
 
 
 def run(quick: bool = False) -> Result:
@@ -156,8 +189,8 @@ def run(quick: bool = False) -> Result:
     result = Result(
         title="Ingestion throughput, requests and re-ingest",
         method=(
-            f"{records:,} records of each kind as a JSON Lines file, over HTTP to the embedded "
-            "moto server (its own process), tables provisioned afresh before each first ingest. "
+            f"{records:,} records of each kind as a JSON Lines file, over HTTP to the engine "
+            "(its own process), tables provisioned afresh before each first ingest. "
             "`salestalk ingest` is timed from opening the file to the final report (reading, "
             "contracts, classification, writes, quarantine), in-process so that interpreter "
             "start-up is not counted. Baseline (a) is boto3's `Table.batch_writer()` and "
@@ -165,7 +198,7 @@ def run(quick: bool = False) -> Result:
             "the very items the ingest stores, built before the clock starts. Figures are the "
             f"median of {repeats} runs ((b): one run). Requests are counted on the wire with "
             "botocore's `before-send` event, retries included. *Client CPU* is the ingesting "
-            "process's CPU time (all its threads), *server CPU* the embedded server's: a run "
+            "process's CPU time (all its threads), *server CPU* the engine's: a run "
             "whose server CPU is close to its seconds waited for the server."
         ),
         columns=(
@@ -177,6 +210,8 @@ def run(quick: bool = False) -> Result:
             "server CPU s",
             "requests / 1,000",
             "writes",
+            "write units / record",
+            "engine's units / record",
             "outcome",
         ),
     )
@@ -195,11 +230,20 @@ def run(quick: bool = False) -> Result:
                         round(one.server_cpu, 2),
                         round(one.requests * 1000 / records, 1),
                         one.writes,
+                        round(one.write_units[0] / records, 3) if one.write_units else "",
+                        _engine_units(one, records),
                         _outcome(one.outcome),
                     )
                 )
             result.targets.extend(_targets(kind_name, measured, records))
     return result
+
+
+def _engine_units(run: Run, records: int) -> str | float:
+    if run.write_units is None:
+        return ""
+    reported = run.write_units[1]
+    return "not reported" if reported is None else round(reported / records, 3)
 
 
 def _outcome(outcome: dict[str, Any]) -> str:
@@ -230,6 +274,25 @@ def _targets(kind: str, runs: dict[str, Run], records: int) -> list[Target]:
             f"{kind}s: requests per 1,000, re-ingest", again.requests * 1000 / records, 12, True
         ),
         Target(f"{kind}s: writes on re-ingest", again.writes, 0, True),
+        Target(
+            f"{kind}s: write units per new record, default mode",
+            ours.write_units[0] / records,
+            1.1,
+            True,
+        ),
+        *(
+            [
+                Target(
+                    f"{kind}s: the engine's write units, default mode vs batch_writer (a)",
+                    ours.write_units[1] / batch.write_units[1],
+                    1.1,
+                    True,
+                    "x",
+                )
+            ]
+            if ours.write_units[1] and batch.write_units[1]
+            else []
+        ),
         Target(
             f"{kind}s: re-ingest speed-up over first ingest",
             ours.seconds / again.seconds,
