@@ -25,5 +25,11 @@ def test_each_writer_stores_every_record_with_the_requests_its_design_implies():
         assert rows[kind, "re-ingest, --mode batch"]["writes"] == 0
         assert rows[kind, "batch_writer (a)"]["requests / 1,000"] == 40
         assert rows[kind, "conditional PutItem (b)"]["requests / 1,000"] == 1000
+        # Write units by DynamoDB's rule: a transacted item costs two, a plain put one.
+        leased_units = (100 * 2 + (records - 100) + 2) / records
+        assert first["write units / record"] == round(leased_units, 3)
+        assert rows[kind, "batch_writer (a)"]["write units / record"] == 1
     labels = [target.label for target in result.targets]
-    assert len(labels) == 12 and "messages: ingest vs batch_writer (a)" in labels
+    assert "messages: ingest vs batch_writer (a)" in labels
+    assert "metrics: write units per new record, default mode" in labels
+    assert len(labels) in (14, 16)  # 16 where the engine reports its own write units
