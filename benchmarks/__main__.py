@@ -109,7 +109,8 @@ def render(results: list[Result], seconds: float, quick: bool, measured: datetim
         "## Reproduce",
         "",
         "```bash",
-        "python3 -m venv .venv && .venv/bin/pip install -q -e . && .venv/bin/python -m benchmarks",
+        "python3 -m venv .venv && .venv/bin/pip install -q -c .ci/constraints.txt -e '.[local]' "
+        "&& .venv/bin/python -m benchmarks",
         "```",
         "",
         "`--only NAME` runs one benchmark (" + ", ".join(BENCHMARKS) + "); `--quick` runs "

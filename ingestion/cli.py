@@ -13,12 +13,13 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ingestion.backoff import RetryBudgetExhaustedError
 from ingestion.items import MESSAGE, METRIC
-from ingestion.queries import CrossTenantAccessError, MetadataReader, TenantReader, frame
+from ingestion.queries import CrossTenantAccessError, MetadataReader, TenantReader
 from ingestion.report import IngestReport
 from ingestion.schemas import SCHEMA_DIR, write_schemas
 from ingestion.seeding import SEED_DIR_NAME, seed
@@ -246,10 +247,47 @@ def cmd_query(args: argparse.Namespace) -> int:
         # Numbers exactly as stored (38 digits survive), never through a float.
         print(dumps_exact([r.model_dump(by_alias=True, exclude_none=True) for r in records]))
     elif records:
-        print(frame(records).to_string(index=False, max_colwidth=60))
+        print(text_table(records))
     else:
         print("no matching records", file=sys.stderr)
     return EXIT_OK
+
+
+COLUMN_WIDTH = 60
+
+
+def text_table(records) -> str:
+    """Records as an aligned text table (nested fields as `a.b`, long values cut with `…`):
+    the command line needs no data-frame library for it."""
+    rows = [
+        _flat(record.model_dump(by_alias=True, mode="json", exclude_none=True))
+        for record in records
+    ]
+    columns = list(dict.fromkeys(name for row in rows for name in row))
+    cells = [[_cell(row.get(name)) for name in columns] for row in rows]
+    widths = [max(len(name), *(len(line[i]) for line in cells)) for i, name in enumerate(columns)]
+    lines = ["  ".join(name.ljust(w) for name, w in zip(columns, widths, strict=True)).rstrip()]
+    lines += [
+        "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
+        for line in cells
+    ]
+    return "\n".join(lines)
+
+
+def _flat(value, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, dict):
+        flat: dict[str, Any] = {}
+        for key, item in value.items():
+            flat.update(_flat(item, f"{prefix}{key}."))
+        return flat
+    return {prefix.rstrip("."): value}
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    text = json.dumps(value, ensure_ascii=False) if isinstance(value, list) else str(value)
+    return text if len(text) <= COLUMN_WIDTH else text[: COLUMN_WIDTH - 1] + "…"
 
 
 def _one(record):

@@ -10,6 +10,7 @@ endpoint started by someone else) is used as it is and never stopped by us.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import ipaddress
 import logging
 import os
@@ -193,6 +194,11 @@ class LocalEndpoint:
             except EngineUnavailableError as exc:
                 raise EndpointError(str(exc)) from None
             return how.argv, how.cwd
+        if importlib.util.find_spec("moto") is None:
+            raise EndpointError(
+                "the embedded endpoint needs the `local` extra: "
+                "pip install -e '.[local]' (or '.[notebooks]', which includes it)"
+            )
         return [sys.executable, "-m", "tenancy.moto_server", "-H", HOST, "-p", str(self.port)], None
 
     def start(self, timeout: float = START_TIMEOUT_SECONDS) -> tuple[bool, EndpointStatus]:
