@@ -16,11 +16,9 @@ from ingestion.report import IngestReport
 from ingestion.sources import Quarantine, SourceRecord, open_input, read_records
 from ingestion.store import TableStore
 from ingestion.writer import (
-    Candidate,
     IdempotentWriter,
     TenantWriter,
     candidate_for,
-    reject,
     utc_now,
 )
 from tenancy.settings import StackSettings
@@ -58,11 +56,7 @@ def register_tenants(
     for tenant in tenants:
         report.received += 1
         source = SourceRecord(f"roster entry {tenant.tenant_id}", data=tenant.to_config())
-        checked = candidate_for(TENANT, source, tenant, now, ingest_id)
-        if isinstance(checked, Candidate):
-            candidates.append(checked)
-        else:  # cannot happen for a valid roster entry; counted and named if it ever does
-            reject(source, checked, report, None)
+        candidates.append(candidate_for(TENANT, source, tenant, now, ingest_id))
     writer.write(candidates, report)
     return report
 

@@ -18,9 +18,11 @@ If another writer changes the item between that read and this write, the change 
 keep: the record becomes a conflict ("changed by another writer during this run"), never a
 silent overwrite, and the report says so.
 
-Every record is validated, serialized and measured once, on the reading thread; a record that
-fails any of it is rejected and quarantined there and then, so what a chunk holds is bounded
-by the chunk size whatever the input holds.
+Every record is validated on the reading thread, and a record that breaks its contract is
+rejected and quarantined there and then, so what a chunk holds is bounded by the chunk size
+whatever the input holds. A record that is to be written is measured and serialized first
+(`Candidate.storage_errors`), and refused alone if DynamoDB could not take it; a duplicate
+needs neither, which keeps a re-ingest to reads and fingerprints.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -126,18 +129,46 @@ class IngestInterruptedError(RuntimeError):
 
 @dataclass(frozen=True)
 class Candidate:
-    """A valid record on its way to the table, in every form the write needs."""
+    """A valid record on its way to the table, in every form the write needs.
+
+    Its size and wire format are worked out only for a record that is to be written (a
+    re-ingest, all duplicates, needs neither), and `storage_errors` checks both before it is.
+    """
 
     source: SourceRecord
     record: BaseModel
     item: dict[str, Any]
     key: tuple[Any, ...]  # the item's table key, as RecordKind.key_of gives it
-    wire: dict[str, Any]  # the item in DynamoDB's wire format
-    size: int  # the item's size by DynamoDB's rules
 
     @property
     def location(self) -> str:
         return self.source.location
+
+    @cached_property
+    def size(self) -> int:
+        """The item's size by DynamoDB's rules."""
+        return item_size(self.item)
+
+    @cached_property
+    def wire(self) -> dict[str, Any]:
+        """The item in DynamoDB's wire format (`storage_errors` has checked it can be)."""
+        return serialize_checked(self.item)
+
+    def storage_errors(self) -> list[FieldError]:
+        """Why DynamoDB could not take this item (too large by its own size rule, or an
+        attribute its wire format cannot carry), each naming its field; empty when it can."""
+        if self.size > MAX_ITEM_BYTES:
+            return [
+                FieldError(
+                    largest_field(self.item),
+                    f"makes the item {self.size:,} bytes, over DynamoDB's 400 KB item limit",
+                )
+            ]
+        try:
+            self.wire  # noqa: B018 - made once, here, so a refusal is this record's alone
+        except UnstorableAttributeError as exc:
+            return [FieldError(exc.name, exc.reason)]
+        return []
 
 
 @dataclass
@@ -148,7 +179,7 @@ class ValidatedChunk:
     report: IngestReport
     candidates: list[Candidate] = field(default_factory=list)
     keys: set[tuple[Any, ...]] = field(default_factory=set)
-    item_bytes: int = 0
+    item_bytes: int = 0  # of the records' text as received: what the chunk holds
 
     def full(self) -> bool:
         return (
@@ -226,6 +257,42 @@ def format_errors(exc: ValidationError) -> list[FieldError]:
     return errors
 
 
+class Verdict(StrEnum):
+    """What to do with a record, given what is stored under its key."""
+
+    WRITE = "write"  # nothing is stored: put it
+    DUPLICATE = "duplicate"  # the same content is stored: nothing to do
+    OURS = "ours"  # this very run stored it (a retried write whose response was lost)
+    UPDATE = "update"  # other content, and the caller accepts updates: replace that version
+    CONFLICT = "conflict"  # other content: keep it, report the record
+    CHANGED_MEANWHILE = "changed meanwhile"  # another writer changed it after this run read it
+
+
+def classify(
+    item: dict[str, Any],
+    stored: dict[str, Any] | None,
+    *,
+    accept_updates: bool,
+    condition_failed: bool = False,
+    expected_hash: str | None = None,
+) -> Verdict:
+    """The one decision of idempotent ingestion, for a record's `item` against the `stored`
+    one (its fingerprint, at least): when first read, and again when a conditional put's
+    condition failed because the item changed between that read and the write."""
+    if stored is None:
+        if condition_failed and expected_hash is not None:
+            return Verdict.CHANGED_MEANWHILE  # deleted since it was read: the deletion stands
+        return Verdict.WRITE
+    if stored.get(CONTENT_HASH_ATTR) == item[CONTENT_HASH_ATTR]:
+        if condition_failed and stored.get(INGEST_ID_ATTR) == item[INGEST_ID_ATTR]:
+            return Verdict.OURS
+        return Verdict.DUPLICATE
+    if condition_failed:
+        # Someone else's version: an update replaces only the version this run read.
+        return Verdict.CHANGED_MEANWHILE if accept_updates else Verdict.CONFLICT
+    return Verdict.UPDATE if accept_updates else Verdict.CONFLICT
+
+
 class IdempotentWriter:
     """Classifies and writes chunks of candidates into one table."""
 
@@ -284,11 +351,17 @@ class IdempotentWriter:
         conflicts: dict[tuple[Any, ...], Candidate] = {}
         for key, candidate in unique.items():
             existing = stored.get(key)
-            if existing is None:
+            verdict = classify(candidate.item, existing, accept_updates=self.accept_updates)
+            if verdict in (Verdict.WRITE, Verdict.UPDATE):
+                errors = candidate.storage_errors()
+                if errors:  # refused alone, before any request it would travel in
+                    reject(candidate.source, errors, report, quarantine)
+                    continue
+            if verdict is Verdict.WRITE:
                 puts.append(ConditionalPut(candidate))
-            elif existing.get(CONTENT_HASH_ATTR) == candidate.item[CONTENT_HASH_ATTR]:
+            elif verdict is Verdict.DUPLICATE:
                 report.count(Outcome.DUPLICATE)
-            elif self.accept_updates:
+            elif verdict is Verdict.UPDATE:
                 puts.append(ConditionalPut(candidate, existing.get(CONTENT_HASH_ATTR)))
             else:
                 conflicts[key] = candidate
@@ -350,20 +423,22 @@ class IdempotentWriter:
     def _reconsider(self, put: ConditionalPut, stored, report, quarantine) -> ConditionalPut | None:
         """A put whose condition failed: another write reached the item since it was read."""
         candidate = put.candidate
-        if stored is None:
-            if put.expected_hash is None:  # it was there and is gone again: insert it
-                return ConditionalPut(candidate)
-            self._conflict(candidate, {}, report, quarantine, concurrent=True)  # deleted
-            return None
-        if stored.get(CONTENT_HASH_ATTR) == candidate.item[CONTENT_HASH_ATTR]:
-            if stored.get(INGEST_ID_ATTR) == candidate.item[INGEST_ID_ATTR]:
-                # Our own write: applied, but its response was lost and the request retried.
-                report.count(Outcome.WRITTEN if put.expected_hash is None else Outcome.UPDATED)
-            else:
-                report.count(Outcome.DUPLICATE)
-            return None
-        # Someone else's version: an update replaces only the version this run read.
-        self._conflict(candidate, stored, report, quarantine, concurrent=self.accept_updates)
+        verdict = classify(
+            candidate.item,
+            stored,
+            accept_updates=self.accept_updates,
+            condition_failed=True,
+            expected_hash=put.expected_hash,
+        )
+        if verdict is Verdict.WRITE:  # it was there and is gone again: insert it
+            return ConditionalPut(candidate)
+        if verdict is Verdict.OURS:
+            report.count(Outcome.WRITTEN if put.expected_hash is None else Outcome.UPDATED)
+        elif verdict is Verdict.DUPLICATE:
+            report.count(Outcome.DUPLICATE)
+        else:
+            concurrent = verdict is Verdict.CHANGED_MEANWHILE
+            self._conflict(candidate, stored or {}, report, quarantine, concurrent=concurrent)
         return None
 
     def _refused(self, candidate: Candidate, reason, report, quarantine) -> None:
@@ -392,25 +467,10 @@ class IdempotentWriter:
 
 def candidate_for(
     kind: RecordKind, source: SourceRecord, record: BaseModel, ingested_at: str, ingest_id: str
-) -> Candidate | list[FieldError]:
-    """The record as the item it will be stored as, or why DynamoDB could not take it: too
-    large by DynamoDB's own size rule, or an attribute its wire format cannot carry. Every
-    record is checked here, whoever writes it, so no record can fail the request it travels in.
-    """
+) -> Candidate:
+    """The valid record as the item it will be stored as."""
     item = kind.to_item(record, ingested_at, ingest_id)
-    size = item_size(item)
-    if size > MAX_ITEM_BYTES:
-        return [
-            FieldError(
-                largest_field(item),
-                f"makes the item {size:,} bytes, over DynamoDB's 400 KB item limit",
-            )
-        ]
-    try:
-        wire = serialize_checked(item)
-    except UnstorableAttributeError as exc:
-        return [FieldError(exc.name, exc.reason)]
-    return Candidate(source, record, item, kind.key_of(item), wire, size)
+    return Candidate(source, record, item, kind.key_of(item))
 
 
 class TenantWriter:
@@ -564,7 +624,7 @@ class TenantWriter:
                 if isinstance(checked, Candidate):
                     chunk.candidates.append(checked)
                     chunk.keys.add(checked.key)
-                    chunk.item_bytes += checked.size
+                    chunk.item_bytes += len(source.raw or "")
                 else:
                     reject(source, checked, chunk.report, quarantine)
                 if chunk.full():

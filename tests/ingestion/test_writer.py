@@ -269,3 +269,59 @@ def test_chunks_in_flight_never_share_a_key_and_repeats_see_what_came_before(
     assert (report.written, report.duplicates, report.conflicts) == (4 * CHUNK_SIZE, 2, 1)
     assert report.conflict_details[0].record_key.endswith("msg-000006")
     assert len(all_items(tables, MESSAGES_TABLE)) == 4 * CHUNK_SIZE
+
+
+OURS_ITEM = {CONTENT_HASH_ATTR: "sha256:ours", INGEST_ID_ATTR: "this-run"}
+
+
+@pytest.mark.parametrize(
+    ("stored", "options", "verdict"),
+    [
+        (None, {}, "write"),
+        ({CONTENT_HASH_ATTR: "sha256:ours"}, {}, "duplicate"),
+        ({CONTENT_HASH_ATTR: "sha256:theirs"}, {}, "conflict"),
+        ({CONTENT_HASH_ATTR: "sha256:theirs"}, {"accept_updates": True}, "update"),
+        # again, after a conditional put's condition failed:
+        (None, {"condition_failed": True}, "write"),
+        (None, {"condition_failed": True, "expected_hash": "sha256:old"}, "changed meanwhile"),
+        (OURS_ITEM, {"condition_failed": True}, "ours"),
+        (
+            {CONTENT_HASH_ATTR: "sha256:ours", INGEST_ID_ATTR: "another-run"},
+            {"condition_failed": True},
+            "duplicate",
+        ),
+        ({CONTENT_HASH_ATTR: "sha256:theirs"}, {"condition_failed": True}, "conflict"),
+        (
+            {CONTENT_HASH_ATTR: "sha256:theirs"},
+            {"condition_failed": True, "accept_updates": True},
+            "changed meanwhile",
+        ),
+    ],
+)
+def test_one_function_decides_what_becomes_of_a_record(stored, options, verdict):
+    from ingestion.writer import classify
+
+    options = {"accept_updates": False, **options}
+    assert classify(OURS_ITEM, stored, **options) == verdict
+
+
+def test_a_reingest_neither_measures_nor_serializes_what_it_does_not_write(
+    tables, settings, monkeypatch
+):
+    """Duplicates need only their fingerprint: the size and the wire format are made for a
+    record that is to be written, and only then checked."""
+    import ingestion.writer as writer_module
+
+    records = [make_metric(n) for n in range(150)]
+    ingest(tables, settings, METRIC, records)
+    made = []
+    real_serialize, real_size = writer_module.serialize_checked, writer_module.item_size
+    monkeypatch.setattr(
+        writer_module, "serialize_checked", lambda item: made.append("wire") or real_serialize(item)
+    )
+    monkeypatch.setattr(
+        writer_module, "item_size", lambda item: made.append("size") or real_size(item)
+    )
+    again = ingest(tables, settings, METRIC, [*records, make_metric(500)])
+    assert (again.duplicates, again.written) == (150, 1)
+    assert made == ["size", "wire"]  # the one new record only
