@@ -55,6 +55,7 @@ from tenancy.connection import resolve_target
 from tenancy.local_endpoint import DEFAULT_PORT, STATE_DIR_NAME, loopback_port
 from tenancy.roster import UnknownTenantError
 from tenancy.stack_file import find_project_dir
+from tenancy.tables import table_count
 
 KINDS = {"messages": MESSAGE, "metrics": METRIC}
 
@@ -382,10 +383,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     venv_bin = Path(sys.executable).parent
     with contextlib.suppress(ValueError):  # show .venv/bin when run from the project
         venv_bin = venv_bin.relative_to(Path.cwd())
-    print(
-        f"  stack {args.stack!r}: {len(settings.roster)} tenants, "
-        f"{1 + 2 * len(settings.roster)} tables"
-    )
+    print(f"  stack {args.stack!r}: {len(settings.roster)} tenants, {table_count(settings)} tables")
     for page in pages:
         print(f"  report: {page}")
     moved = port != DEFAULT_PORT  # not where `jupyter` and `local stop` look by default

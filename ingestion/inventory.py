@@ -16,7 +16,7 @@ from tenancy.cli import on_off
 from tenancy.endpoint_features import features_of
 from tenancy.provisioner import observe
 from tenancy.settings import StackSettings
-from tenancy.tables import MESSAGES_LAYOUT, all_table_specs, tenant_table_specs
+from tenancy.tables import MESSAGES_LAYOUT, SESSION_INDEX, all_table_specs, tenant_table_specs
 
 GLOBAL = "(global)"  # the tenant column of the metadata table
 
@@ -77,5 +77,5 @@ def sessions(client, settings: StackSettings, tenant_id: str) -> list[str]:
     """The ids of a tenant's conversation sessions, sorted."""
     tenant = settings.roster.get(tenant_id)
     table = tenant_table_specs(settings, tenant)[MESSAGES_LAYOUT.kind].name
-    session = next(i for i in MESSAGES_LAYOUT.indexes if i.name == "SessionIndex").hash_key.name
+    session = SESSION_INDEX.hash_key.name
     return sorted({i[session] for i in scan(client, table, projection=session) if session in i})

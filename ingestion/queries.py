@@ -28,9 +28,16 @@ from ingestion.items import (
 from tenancy.roster import TenantStatus
 from tenancy.settings import StackSettings
 from tenancy.tables import (
+    DIMENSION_INDEX,
     MESSAGES_LAYOUT,
     METADATA_LAYOUT,
+    METRIC_TYPE_INDEX,
     METRICS_LAYOUT,
+    OWNER_EMAIL_INDEX,
+    SENDER_INDEX,
+    SESSION_INDEX,
+    STATUS_INDEX,
+    IndexSpec,
     metadata_table_spec,
     tenant_table_specs,
 )
@@ -52,10 +59,6 @@ class ForeignItemError(CrossTenantAccessError):
             f"table {table!r} of tenant {tenant_id!r} holds an item of tenant {self.found!r} "
             f"({key}); refusing to return it. Check how it was written, and remove it"
         )
-
-
-def _index(layout, name: str):
-    return next(index for index in layout.indexes if index.name == name)
 
 
 class _Reader:
@@ -169,14 +172,13 @@ class TenantReader(_Reader):
 
     def session_messages(self, session_id: str) -> list[Message]:
         """A session's messages in time order (ties by message id)."""
-        return self._messages("SessionIndex", session_id)
+        return self._messages(SESSION_INDEX, session_id)
 
     def sender_messages(self, sender_id: str) -> list[Message]:
         """A sender's messages in time order (ties by message id)."""
-        return self._messages("SenderIndex", sender_id)
+        return self._messages(SENDER_INDEX, sender_id)
 
-    def _messages(self, index_name: str, value: str) -> list[Message]:
-        index = _index(MESSAGES_LAYOUT, index_name)
+    def _messages(self, index: IndexSpec, value: str) -> list[Message]:
         found = self._query(
             self.own_table(self.messages_table),
             MESSAGE,
@@ -239,15 +241,14 @@ class TenantReader(_Reader):
     def metrics_by_type(
         self, metric_type: str, *, start: str | None = None, end: str | None = None
     ) -> list[Metric]:
-        return self._metrics_by("MetricTypeIndex", metric_type, start, end)
+        return self._metrics_by(METRIC_TYPE_INDEX, metric_type, start, end)
 
     def metrics_by_dimension(
         self, dimension: str, *, start: str | None = None, end: str | None = None
     ) -> list[Metric]:
-        return self._metrics_by("DimensionIndex", dimension, start, end)
+        return self._metrics_by(DIMENSION_INDEX, dimension, start, end)
 
-    def _metrics_by(self, index_name, value, start, end) -> list[Metric]:
-        index = _index(METRICS_LAYOUT, index_name)
+    def _metrics_by(self, index: IndexSpec, value, start, end) -> list[Metric]:
         period_condition, granularity = _period_range(start, end)
         condition = Key(index.hash_key.name).eq(value)
         if period_condition is not None:
@@ -273,18 +274,17 @@ class MetadataReader(_Reader):
         return self._get(self.table, TENANT, {METADATA_LAYOUT.hash_key.name: tenant_id})
 
     def tenants_by_owner(self, owner_email: str) -> list[TenantRecord]:
-        return self._by("OwnerEmailIndex", owner_email)
+        return self._by(OWNER_EMAIL_INDEX, owner_email)
 
     def tenants_by_status(self, status: str) -> list[TenantRecord]:
-        return self._by("StatusIndex", status)
+        return self._by(STATUS_INDEX, status)
 
     def all_tenants(self) -> list[TenantRecord]:
         """Every registered tenant: one StatusIndex query per lifecycle status (a closed set)."""
         found = [t for status in TenantStatus for t in self.tenants_by_status(status.value)]
         return sorted(found, key=lambda t: t.tenant_id)
 
-    def _by(self, index_name: str, value: str) -> list[TenantRecord]:
-        index = _index(METADATA_LAYOUT, index_name)
+    def _by(self, index: IndexSpec, value: str) -> list[TenantRecord]:
         return list(
             self._query(self.table, TENANT, Key(index.hash_key.name).eq(value), index=index.name)
         )

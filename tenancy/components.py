@@ -12,6 +12,7 @@ import pulumi
 import pulumi_aws as aws
 
 from tenancy.access_policy import assume_role_policy, tenant_data_policy
+from tenancy.pulumi_internals import configured_keys
 from tenancy.roster import RosterError, Tenant
 from tenancy.settings import (
     NAMESPACE,
@@ -146,14 +147,8 @@ def load_settings() -> StackSettings:
     Every `salestalk:*` key the stack sets is passed on, so a misspelt setting
     (`salestalk:tablePrefx`) is refused instead of silently ignored.
     """
-    from pulumi.runtime.config import CONFIG, get_config_env
-
     config = pulumi.Config(NAMESPACE)
-    prefix = f"{NAMESPACE}:"
-    keys = {
-        k.removeprefix(prefix) for k in {*CONFIG.get(), *get_config_env()} if k.startswith(prefix)
-    }
-    values = {key: config.get(key) for key in keys}
+    values = {key: config.get(key) for key in configured_keys(NAMESPACE)}
     values[TENANTS_KEY] = config.get_object(TENANTS_KEY)
     source = f"stack {pulumi.get_stack()!r}"
     try:

@@ -72,22 +72,24 @@ class TableLayout:
 
 # --- The layouts. Access patterns they serve are listed in DATA_CONTRACTS.md. ---
 
+# Each index is named once, here; readers use these objects, never their names as text.
+OWNER_EMAIL_INDEX = IndexSpec("OwnerEmailIndex", Key("ownerEmail"), Key("tenantId"))
+STATUS_INDEX = IndexSpec("StatusIndex", Key("status"), Key("tenantId"))
+SESSION_INDEX = IndexSpec("SessionIndex", Key("sessionId"), Key("timestamp", KeyType.NUMBER))
+SENDER_INDEX = IndexSpec("SenderIndex", Key("senderId"), Key("timestamp", KeyType.NUMBER))
+METRIC_TYPE_INDEX = IndexSpec("MetricTypeIndex", Key("metricType"), Key("period"))
+DIMENSION_INDEX = IndexSpec("DimensionIndex", Key("dimension"), Key("period"))
+
 METADATA_LAYOUT = TableLayout(
     kind="metadata",
     hash_key=Key("tenantId"),
-    indexes=(
-        IndexSpec("OwnerEmailIndex", Key("ownerEmail"), Key("tenantId")),
-        IndexSpec("StatusIndex", Key("status"), Key("tenantId")),
-    ),
+    indexes=(OWNER_EMAIL_INDEX, STATUS_INDEX),
 )
 
 MESSAGES_LAYOUT = TableLayout(
     kind="messages",
     hash_key=Key("messageId"),
-    indexes=(
-        IndexSpec("SessionIndex", Key("sessionId"), Key("timestamp", KeyType.NUMBER)),
-        IndexSpec("SenderIndex", Key("senderId"), Key("timestamp", KeyType.NUMBER)),
-    ),
+    indexes=(SESSION_INDEX, SENDER_INDEX),
 )
 
 METRICS_LAYOUT = TableLayout(
@@ -97,10 +99,7 @@ METRICS_LAYOUT = TableLayout(
     # (the tenant is the table).
     hash_key=Key("seriesId"),
     range_key=Key("period"),
-    indexes=(
-        IndexSpec("MetricTypeIndex", Key("metricType"), Key("period")),
-        IndexSpec("DimensionIndex", Key("dimension"), Key("period")),
-    ),
+    indexes=(METRIC_TYPE_INDEX, DIMENSION_INDEX),
 )
 
 TENANT_LAYOUTS = (MESSAGES_LAYOUT, METRICS_LAYOUT)
@@ -313,6 +312,11 @@ def tenant_table_specs(settings: StackSettings, tenant: Tenant) -> dict[str, Tab
             deletion_protection=settings.protect_data,
         )
     return specs
+
+
+def table_count(settings: StackSettings) -> int:
+    """How many tables a stack has (the metadata table and each tenant's)."""
+    return 1 + len(TENANT_LAYOUTS) * len(settings.roster)
 
 
 def all_table_specs(settings: StackSettings) -> list[TableSpec]:
