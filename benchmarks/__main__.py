@@ -20,7 +20,7 @@ from pathlib import Path
 
 from benchmarks import harness
 from benchmarks.harness import PROJECT_DIR, Result, format_number
-from tenancy.local_endpoint import Engine
+from tenancy.local.endpoint import Engine
 
 BENCHMARKS = {
     "ingest": "issue items 1-3: ingestion throughput against two baselines, requests, re-ingest",

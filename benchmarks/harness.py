@@ -26,7 +26,7 @@ import boto3
 
 from tenancy.connection import Target as Endpoint
 from tenancy.connection import dynamodb_client
-from tenancy.local_endpoint import ENGINE_NAMES, Engine, LocalEndpoint
+from tenancy.local.endpoint import ENGINE_NAMES, Engine, LocalEndpoint
 
 REGION = "us-east-1"
 PROJECT_DIR = Path(__file__).resolve().parents[1]
@@ -132,7 +132,7 @@ def endpoint() -> Iterator[str]:
         return
     with tempfile.TemporaryDirectory(prefix="salestalk-bench-") as folder:
         if ENGINE.engine is Engine.DYNAMODB_LOCAL:
-            from tenancy.dynamodb_local import install
+            from tenancy.local.dynamodb_local import install
 
             install(PROJECT_DIR / ".salestalk")
             _link_engine(Path(folder))
@@ -148,7 +148,7 @@ def endpoint() -> Iterator[str]:
 
 def _link_engine(state_dir: Path) -> None:
     """Let a scratch state folder use the project's installed DynamoDB Local."""
-    from tenancy.dynamodb_local import installed_dir
+    from tenancy.local.dynamodb_local import installed_dir
 
     target = installed_dir(state_dir)
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ingestion.ingest_report import IngestReport
 from ingestion.items import MESSAGE, METRIC, TENANT, RecordKind
-from ingestion.report import IngestReport
 from ingestion.sources import Quarantine, SourceRecord, open_input, read_records
 from ingestion.store import TableStore
 from ingestion.writer import (
@@ -21,8 +21,9 @@ from ingestion.writer import (
     candidate_for,
     utc_now,
 )
+from tenancy.provisioner import Provisioner, TableResult
 from tenancy.settings import StackSettings
-from tenancy.tables import metadata_table_spec
+from tenancy.tables import all_table_specs, metadata_table_spec
 
 SEED_DIR_NAME = "seed_data"
 SEED_FILES: dict[str, RecordKind] = {"metrics.json": METRIC, "messages.json": MESSAGE}
@@ -95,3 +96,45 @@ def seed(
                 report = writer.ingest(read_records(stream, str(path)), quarantine=quarantine)
             result.tenants[tenant_id][kind.name] = report
     return result
+
+
+@dataclass
+class PreparedStack:
+    """What making a stack ready did: each table's outcome, the endpoint's missing features,
+    and the seed data's reports."""
+
+    provisioned: list[TableResult]
+    notes: list[str]
+    seeded: SeedResult
+
+
+def prepare_stack(
+    client,
+    settings: StackSettings,
+    project_dir: Path,
+    *,
+    quarantine: Quarantine | None = None,
+    on_step: Callable[[str], None] | None = None,
+    on_table: Callable[[TableResult], object] | None = None,
+    on_provisioned: Callable[[list[TableResult], list[str]], None] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> PreparedStack:
+    """Make a stack ready to look at: provision every table of its roster, then seed the demo
+    data. Both steps are idempotent, so on a stack that is up this changes nothing. The one
+    implementation behind `salestalk up` and the notebooks' workspace."""
+    if on_step:
+        on_step(f"tables of stack {settings.stack!r}")
+    provisioner = Provisioner(client)
+    provisioned = []
+    for result in provisioner.results(all_table_specs(settings)):
+        provisioned.append(result)
+        if on_table:
+            on_table(result)
+    if on_provisioned:
+        on_provisioned(provisioned, provisioner.notes())
+    if on_step:
+        on_step("seed data")
+    seeded = seed(
+        client, settings, project_dir / SEED_DIR_NAME, quarantine=quarantine, progress=progress
+    )
+    return PreparedStack(provisioned, provisioner.notes(), seeded)

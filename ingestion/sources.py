@@ -29,7 +29,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
-from ingestion.report import Conflict, FieldError
+from ingestion.ingest_report import Conflict, FieldError
 
 UTF8_BOM = b"\xef\xbb\xbf"
 MAX_RECORD_BYTES = 1024 * 1024  # far above DynamoDB's 400 KB item: anything longer is refused

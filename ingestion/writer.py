@@ -44,6 +44,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ValidationError
 
 from ingestion.backoff import RetryBudgetExhaustedError
+from ingestion.ingest_report import Conflict, FieldError, IngestReport, Outcome, Rejection
 from ingestion.items import (
     CONTENT_HASH_ATTR,
     INGEST_ID_ATTR,
@@ -55,7 +56,6 @@ from ingestion.items import (
     serialize_checked,
 )
 from ingestion.lease import Holder, LeaseBusyError, LeaseLostError, WriterLease
-from ingestion.report import Conflict, FieldError, IngestReport, Outcome, Rejection
 from ingestion.sources import InputFileError, Quarantine, SourceRecord
 from ingestion.store import (
     BATCH_GET_LIMIT,

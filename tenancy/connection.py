@@ -10,8 +10,11 @@ file's test credentials are only ever sent to a local endpoint.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
+import urllib.error
+import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +23,6 @@ from urllib.parse import urlsplit
 import boto3
 from botocore.config import Config
 
-from tenancy.local_endpoint import is_loopback_host
 from tenancy.settings import LOCAL_HOSTS_KEY, NAMESPACE, local_host, parse_local_hosts
 from tenancy.stack_file import StackFile
 
@@ -56,6 +58,48 @@ class RetryPolicy:
 
     def botocore_retries(self) -> dict[str, Any]:
         return {"mode": "standard", "total_max_attempts": self.network_retries + 1}
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """True only for this machine's loopback: `localhost` (any case), any 127.0.0.0/8 address
+    and ::1 (brackets allowed). The one rule for both which endpoints are local and where the
+    embedded endpoint can be served. `localhost.` is not: glibc skips /etc/hosts for it and
+    asks DNS, which may answer anything; neither is any other name (`localhost.evil.example`,
+    `127.0.0.1.nip.io`) nor a non-canonical address (`127.1`), which only DNS could resolve."""
+    name = (host or "").lower()
+    if name.startswith("[") and name.endswith("]"):
+        name = name[1:-1]
+    if name == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)  # ::ffff:127.0.0.1
+    return address.is_loopback or bool(mapped and mapped.is_loopback)
+
+
+def loopback_port(url: str | None) -> int | None:
+    """The port of an endpoint URL on this machine's loopback, or None if it is elsewhere:
+    only there can this project serve the embedded endpoint itself (hosts named local in
+    `salestalk:localHosts` or SALESTALK_LOCAL_HOSTS never count here)."""
+    parts = urlsplit(url or "")
+    try:
+        port = parts.port
+    except ValueError:  # not a port number
+        return None
+    return port if is_loopback_host(parts.hostname) else None
+
+
+def answers(url: str, timeout: float = 1.0) -> bool:
+    """True when an HTTP server answers at `url` (any status code counts)."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout):
+            return True
+    except urllib.error.HTTPError:
+        return True
+    except (urllib.error.URLError, OSError):
+        return False
 
 
 RETRY_POLICY = RetryPolicy()

@@ -124,3 +124,11 @@ def features_of(client) -> EndpointFeatures:
         if url not in _known:
             _known[url] = probe_features(client)
         return _known[url]
+
+
+NOT_SUPPORTED = "not supported by this endpoint"
+
+
+def describe_setting(setting: bool | None) -> str:
+    """A table setting as people read it; None is a feature the endpoint does not have."""
+    return NOT_SUPPORTED if setting is None else ("on" if setting else "off")

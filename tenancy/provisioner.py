@@ -282,10 +282,7 @@ class Provisioner:
             if current is not None:
                 # A GSI is derived data: rebuilding it from the base table loses nothing.
                 self._update_indexes(name, wanted, [{"Delete": {"IndexName": index_name}}])
-                note(
-                    f"index {index_name} rebuilt ({_describe_index(current)} -> "
-                    f"{_describe_index(index)})"
-                )
+                note(f"index {index_name} rebuilt ({current.describe()} -> {index.describe()})")
             else:
                 note(f"index {index_name} created")
             self._update_indexes(name, wanted, [{"Create": _index_request(index_name, index)}])
@@ -338,8 +335,3 @@ class Provisioner:
             if time.monotonic() > deadline:
                 raise ProvisionError(f"{name}: still not ACTIVE after {self.timeout_seconds}s")
             self.sleep(self.poll_seconds)
-
-
-def _describe_index(index: IndexShape) -> str:
-    keys = index.hash_key + (f", {index.range_key}" if index.range_key else "")
-    return f"({keys}) {index.projection}"

@@ -163,12 +163,24 @@ UNSUPPORTABLE = (
 )
 
 
+def describe_keys(hash_key: str, range_key: str | None) -> str:
+    return hash_key + (f", {range_key}" if range_key else "")
+
+
 @dataclass(frozen=True)
 class IndexShape:
     hash_key: str
     range_key: str | None
     projection: str
     non_key_attributes: tuple[str, ...] = ()
+
+    @property
+    def keys(self) -> str:
+        """The key as people read it: `tenantId, period`, or `sessionId` alone."""
+        return describe_keys(self.hash_key, self.range_key)
+
+    def describe(self) -> str:
+        return f"({self.keys}) {self.projection}"
 
 
 @dataclass(frozen=True)
@@ -192,6 +204,16 @@ class TableShape:
     deletion_protection: bool | None
     tags: Mapping[str, str] | None
     arn: str | None = dataclasses.field(default=None, compare=False)  # a live table's only
+
+    @property
+    def keys(self) -> str:
+        return describe_keys(self.hash_key, self.range_key)
+
+    def describe_indexes(self) -> str:
+        """Every index, by name: `BySession(sessionId, timestamp) ALL, ...`."""
+        return ", ".join(
+            f"{name}{index.describe()}" for name, index in sorted(self.indexes.items())
+        )
 
     def matches(self, wanted: TableShape) -> bool:
         """True when this (live) table is what `wanted` defines, on what the endpoint can

@@ -35,7 +35,7 @@ _skipped_for: Counter[str] = Counter()
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    from tenancy.local_endpoint import embedded
+    from tenancy.local.endpoint import embedded
 
     url = os.environ.get(ENDPOINT_ENV)
     if url:

@@ -13,7 +13,6 @@ import threading
 
 import pytest
 
-from ingestion.inventory import sample
 from ingestion.items import METRIC, serialize
 from ingestion.lease import (
     EXPIRES_ATTR,
@@ -26,6 +25,7 @@ from ingestion.lease import (
     WriterLease,
     lease_key,
 )
+from ingestion.notebook_support.table_inventory import sample
 from ingestion.queries import TenantReader
 from ingestion.writer import IngestInterruptedError, TenantWriter
 from tests.ingestion.conftest import ACME, all_items, as_source, make_metric
@@ -198,6 +198,6 @@ def test_readers_never_meet_a_lease(tables, settings):
 
 
 def _report():
-    from ingestion.report import IngestReport
+    from ingestion.ingest_report import IngestReport
 
     return IngestReport(kind="metric", tenant_id=ACME)

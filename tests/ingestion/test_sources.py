@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from ingestion.report import FieldError
+from ingestion.ingest_report import FieldError
 from ingestion.sources import (
     MAX_LINE_BYTES,
     InputFileError,

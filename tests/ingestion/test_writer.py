@@ -226,7 +226,7 @@ def test_an_accepted_update_never_overwrites_a_change_made_after_its_read(
 
 
 def _report():
-    from ingestion.report import IngestReport
+    from ingestion.ingest_report import IngestReport
 
     return IngestReport(kind="message", tenant_id=ACME)
 

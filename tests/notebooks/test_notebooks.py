@@ -11,7 +11,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from ingestion.reports import NOTEBOOKS, NotebookRun, execute, planned_runs
+from ingestion.notebook_support.html_reports import NOTEBOOKS, NotebookRun, execute, planned_runs
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 NOTEBOOK_DIR = PROJECT_DIR / "notebooks"

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 
 from ingestion.items import MESSAGE
+from ingestion.notebook_support.workspace import open_workspace
 from ingestion.queries import CrossTenantAccessError, TenantReader
-from ingestion.workspace import open_workspace
 from ingestion.writer import TenantNotWritableError, TenantWriter
 from tenancy.access_policy import DATA_ACTIONS, READ_ACTIONS
 from tenancy.cli import main
 from tenancy.connection import RealAwsRefusedError
-from tenancy.local_endpoint import embedded
+from tenancy.local.endpoint import embedded
 from tenancy.settings import StackSettings
 from tenancy.stack_file import StackFile
 from tests.ingestion.conftest import ACME, TECHSTART, all_items, as_source, make_message

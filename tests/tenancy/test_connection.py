@@ -15,9 +15,10 @@ from tenancy.connection import (
     RealAwsRefusedError,
     Target,
     dynamodb_client,
+    is_loopback_host,
+    loopback_port,
     resolve_target,
 )
-from tenancy.local_endpoint import is_loopback_host, loopback_port
 from tenancy.settings import StackConfigError
 from tenancy.stack_file import StackFile
 

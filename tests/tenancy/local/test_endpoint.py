@@ -9,7 +9,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tenancy.local_endpoint import HOST, EndpointState, Engine, LocalEndpoint, answers
+from tenancy.connection import answers
+from tenancy.local.endpoint import HOST, EndpointState, Engine, LocalEndpoint
 
 
 def free_port() -> int:
@@ -85,7 +86,7 @@ def test_dynamodb_local_keeps_its_tables_across_a_stop_and_start(tmp_path):
     """Amazon's engine, installed by the project (pinned npm package, hash checked), with
     its data on disk: a table and an item survive a restart, and `local stop` says so."""
     from tenancy.connection import Target, dynamodb_client
-    from tenancy.dynamodb_local import install
+    from tenancy.local.dynamodb_local import install
 
     install(PROJECT_STATE)  # cached after the first run
     port = free_port()
@@ -114,7 +115,7 @@ def test_dynamodb_local_keeps_its_tables_across_a_stop_and_start(tmp_path):
 
 def monkey_engines(state_dir: Path) -> None:
     """Let a scratch state folder use the project's installed engine."""
-    from tenancy.dynamodb_local import installed_dir
+    from tenancy.local.dynamodb_local import installed_dir
 
     target = installed_dir(state_dir)
     if not target.exists():

@@ -12,8 +12,7 @@ from typing import Any
 
 from ingestion.items import deserialize
 from ingestion.lease import LEASE_KEY
-from tenancy.cli import on_off
-from tenancy.endpoint_features import features_of
+from tenancy.endpoint_features import describe_setting, features_of
 from tenancy.provisioner import observe
 from tenancy.settings import StackSettings
 from tenancy.tables import MESSAGES_LAYOUT, SESSION_INDEX, all_table_specs, tenant_table_specs
@@ -36,17 +35,12 @@ def table_overview(client, settings: StackSettings) -> list[dict[str, Any]]:
             description = client.describe_table(TableName=spec.name)["Table"]
             row.update(
                 {
-                    "key": live.hash_key + (f", {live.range_key}" if live.range_key else ""),
-                    "indexes": ", ".join(
-                        f"{name}({index.hash_key}"
-                        + (f", {index.range_key}" if index.range_key else "")
-                        + f"; {index.projection})"
-                        for name, index in sorted(live.indexes.items())
-                    ),
+                    "key": live.keys,
+                    "indexes": live.describe_indexes(),
                     "billing": live.billing_mode,
-                    "encryption": on_off(live.server_side_encryption),
-                    "pitr": on_off(live.point_in_time_recovery),
-                    "deletion_protection": on_off(live.deletion_protection),
+                    "encryption": describe_setting(live.server_side_encryption),
+                    "pitr": describe_setting(live.point_in_time_recovery),
+                    "deletion_protection": describe_setting(live.deletion_protection),
                     # DescribeTable's count: exact on the embedded endpoint, refreshed about
                     # every six hours on AWS.
                     "items": description.get("ItemCount", 0),

@@ -1,7 +1,7 @@
-"""Analysis helpers behind the notebooks: frames, comparisons, provenance and plots.
+"""The notebooks' tables: pandas frames of metrics and messages, comparisons and provenance.
 
-Notebooks stay thin: every table they show and every figure they draw comes from a function
-here, so the logic is tested once and reused by any notebook or script.
+Notebooks stay thin: every table they show comes from a function here and every figure from
+`plots`, so the logic is tested once and reused by any notebook or script.
 """
 
 from __future__ import annotations
@@ -121,67 +121,6 @@ def compare_tenants(frames: Mapping[str, pd.DataFrame], subject: str) -> Compari
     return Comparison(table, True, f"{subject} in {distinct.pop()} for every tenant: comparable")
 
 
-def _readable_numbers(axis) -> None:
-    """Plain numbers with thousands separators (14,100,000), never an offset like 1e7."""
-    from matplotlib.ticker import FuncFormatter
-
-    axis.yaxis.set_major_formatter(
-        FuncFormatter(lambda x, _: f"{x:,.0f}" if abs(x) >= 1000 else f"{x:g}")
-    )
-
-
-def plot_series(frame: pd.DataFrame, subjects: Sequence[str], title: str):
-    """One panel per subject (units differ between subjects), periods on the x axis."""
-    import matplotlib.pyplot as plt
-
-    subjects = [s for s in subjects if not frame[frame["subject"] == s].empty]
-    figure, axes = plt.subplots(
-        1, max(1, len(subjects)), figsize=(4.5 * max(1, len(subjects)), 3.6), squeeze=False
-    )
-    for axis, subject in zip(axes[0], subjects, strict=False):
-        rows = frame[(frame["subject"] == subject) & (frame["dimension"] == "")]
-        unit = unit_label(rows["unit"].iloc[0])
-        axis.plot(rows["period"], rows["value"], marker="o")
-        axis.set_title(f"{subject.replace('_', ' ')}")
-        axis.set_xlabel("period")
-        axis.set_ylabel(f"{subject.replace('_', ' ')} ({unit})")
-        axis.grid(alpha=0.3)
-        _readable_numbers(axis)
-    figure.suptitle(title)
-    figure.tight_layout()
-    return figure
-
-
-def plot_comparison(comparison: Comparison, subject: str, unit: str):
-    import matplotlib.pyplot as plt
-
-    figure, axis = plt.subplots(figsize=(6, 3.6))
-    comparison.table.plot(ax=axis, marker="o")
-    axis.set_title(f"{subject.replace('_', ' ')} by tenant")
-    axis.set_xlabel("period")
-    axis.set_ylabel(f"{subject.replace('_', ' ')} ({unit_label(unit)})")
-    axis.grid(alpha=0.3)
-    _readable_numbers(axis)
-    figure.tight_layout()
-    return figure
-
-
-def plot_breakdown(frame: pd.DataFrame, subject: str, period: str):
-    import matplotlib.pyplot as plt
-
-    rows = frame[(frame["subject"] == subject) & (frame["period"] == period)]
-    rows = rows[rows["dimension"] != ""]
-    figure, axis = plt.subplots(figsize=(6, 3.6))
-    axis.bar(rows["dimension"], rows["value"])
-    unit = unit_label(rows["unit"].iloc[0]) if not rows.empty else ""
-    axis.set_title(f"{subject.replace('_', ' ')} by dimension, {period}")
-    axis.set_xlabel("dimension")
-    axis.set_ylabel(f"{subject.replace('_', ' ')} ({unit})")
-    _readable_numbers(axis)
-    figure.tight_layout()
-    return figure
-
-
 # --- conversations ---------------------------------------------------------------------------
 
 
@@ -212,19 +151,6 @@ def intent_summary(frame: pd.DataFrame) -> pd.DataFrame:
         .agg(messages="count", mean_confidence="mean", lowest_confidence="min")
         .sort_values("messages", ascending=False)
     )
-
-
-def plot_confidence(frame: pd.DataFrame, title: str):
-    import matplotlib.pyplot as plt
-
-    figure, axis = plt.subplots(figsize=(6, 3.6))
-    axis.hist(frame["confidence"], bins=[i / 10 for i in range(11)], edgecolor="white")
-    axis.set_title(title)
-    axis.set_xlabel("classification confidence (0-1)")
-    axis.set_ylabel("messages (count)")
-    axis.set_xlim(0, 1)
-    figure.tight_layout()
-    return figure
 
 
 def trace_references(reader: TenantReader, messages: Iterable[Message]) -> pd.DataFrame:

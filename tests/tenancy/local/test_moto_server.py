@@ -15,8 +15,8 @@ from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
 from ingestion.items import MAX_ITEM_BYTES, item_size
-from tenancy import moto_server
-from tenancy.moto_server import _NoTableCopies, _state, apply_fixes
+from tenancy.local import moto_server
+from tenancy.local.moto_server import _NoTableCopies, _state, apply_fixes
 
 # A table keyed by a text `id`, as CreateTable takes it (boto3 keywords or a request body).
 KEYED_BY_ID = {
@@ -28,7 +28,7 @@ KEYED_BY_ID = {
 
 @pytest.fixture(scope="module")
 def embedded_url():
-    from tenancy.local_endpoint import embedded
+    from tenancy.local.endpoint import embedded
 
     with embedded(port=0) as url:
         yield url

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tenancy.cli import main
-from tenancy.local_endpoint import answers
+from tenancy.connection import answers
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 

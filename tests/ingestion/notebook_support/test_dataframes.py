@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from ingestion import analysis
 from ingestion.contracts import Message
+from ingestion.notebook_support import dataframes, plots
 from ingestion.seeding import seed
 from tests.ingestion.conftest import ACME, SEED_DIR, TECHSTART, make_message
 
@@ -26,54 +26,54 @@ def readers(tables, settings):
      ("2024-02-29", date(2024, 2, 29))],
 )  # fmt: skip
 def test_period_start(period, start):
-    assert analysis.period_start(period) == start
+    assert dataframes.period_start(period) == start
 
 
 def test_series_table_and_provenance(readers):
-    frame = analysis.metrics_frame(readers[ACME].all_metrics())
+    frame = dataframes.metrics_frame(readers[ACME].all_metrics())
     assert len(frame) == 10
-    table = analysis.series_table(frame)
+    table = dataframes.series_table(frame)
     assert list(table.columns) == [
         "margin (%)", "products (count)", "renewal_rate (%)", "revenue (USD)",
     ]  # fmt: skip
     assert table.loc["2025-Q4", "revenue (USD)"] == 14_100_000
-    source = analysis.provenance(frame)
+    source = dataframes.provenance(frame)
     assert set(source["source"]) == {"netsuite", "salesforce", "pim"}
     assert source["confidence"].between(0, 1).all()
 
 
 def test_comparison_says_when_units_differ(readers):
-    frames = {t: analysis.metrics_frame(r.all_metrics()) for t, r in readers.items()}
-    revenue = analysis.compare_tenants(frames, "revenue")
+    frames = {t: dataframes.metrics_frame(r.all_metrics()) for t, r in readers.items()}
+    revenue = dataframes.compare_tenants(frames, "revenue")
     assert not revenue.comparable
     assert "acme-corp-001: USD vs techstart-inc-002: EUR" in revenue.note
-    margin = analysis.compare_tenants(frames, "margin")
+    margin = dataframes.compare_tenants(frames, "margin")
     assert margin.comparable and list(margin.table.columns) == [ACME, TECHSTART]
     assert margin.table.loc["2025-Q3", TECHSTART] == pytest.approx(71.2)
-    arr = analysis.compare_tenants(frames, "arr")
+    arr = dataframes.compare_tenants(frames, "arr")
     assert not arr.comparable and "only techstart-inc-002" in arr.note
 
 
 def test_dimension_breakdown(readers):
-    frame = analysis.metrics_frame(readers[TECHSTART].all_metrics())
-    breakdown = analysis.dimension_breakdown(frame)
+    frame = dataframes.metrics_frame(readers[TECHSTART].all_metrics())
+    breakdown = dataframes.dimension_breakdown(frame)
     assert breakdown.loc[("customers", "2025-Q4", "count"), "region:dach"] == 180
 
 
 def test_plots_have_titles_labelled_axes_and_units(readers):
-    frame = analysis.metrics_frame(readers[ACME].all_metrics())
-    figure = analysis.plot_series(frame, ["revenue", "margin"], "ACME")
+    frame = dataframes.metrics_frame(readers[ACME].all_metrics())
+    figure = plots.plot_series(frame, ["revenue", "margin"], "ACME")
     axes = figure.axes
     assert figure._suptitle.get_text() == "ACME"
     assert [a.get_ylabel() for a in axes] == ["revenue (USD)", "margin (%)"]
     assert all(a.get_xlabel() == "period" and a.get_title() for a in axes)
-    bars = analysis.plot_breakdown(frame, "customers", "2025-Q4")
+    bars = plots.plot_breakdown(frame, "customers", "2025-Q4")
     assert bars.axes[0].get_ylabel() == "customers (count)"
 
 
 def test_every_reference_is_traced(readers):
     messages = readers[ACME].session_messages("sess-acme-2026-01-12-a")
-    traced = analysis.trace_references(readers[ACME], messages)
+    traced = dataframes.trace_references(readers[ACME], messages)
     internal = traced[traced["source"] == "salestalk-metrics"]
     assert len(internal) == 3 and internal["found"].all()
     assert "revenue 2025-Q4 = 14100000 USD (from netsuite GL-REV-2025-Q4" in " ".join(
@@ -93,7 +93,7 @@ def test_a_dangling_or_foreign_reference_is_flagged(readers):
             ],
         )
     )
-    traced = analysis.trace_references(readers[ACME], [message])
+    traced = dataframes.trace_references(readers[ACME], [message])
     assert traced["found"].tolist() == [False, False]
     assert traced["traced to"].iloc[0] == "MISSING: no such metric is stored"
     assert traced["traced to"].iloc[1].startswith("refused: ")
@@ -101,9 +101,9 @@ def test_a_dangling_or_foreign_reference_is_flagged(readers):
 
 def test_intent_summary_and_message_frame(readers):
     messages = readers[TECHSTART].session_messages("sess-ts-2026-01-19-a")
-    frame = analysis.messages_frame(messages)
+    frame = dataframes.messages_frame(messages)
     assert frame["time"].is_monotonic_increasing
-    summary = analysis.intent_summary(frame)
+    summary = dataframes.intent_summary(frame)
     assert summary.loc["arr_inquiry", "messages"] == 2
-    figure = analysis.plot_confidence(frame, "x")
+    figure = plots.plot_confidence(frame, "x")
     assert figure.axes[0].get_xlabel() == "classification confidence (0-1)"

@@ -11,71 +11,26 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
-import ipaddress
 import logging
 import os
 import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from urllib.parse import urlsplit
+
+from tenancy.connection import answers
 
 HOST = "127.0.0.1"  # loopback only: the endpoint accepts any credentials and must not be reachable
 DEFAULT_PORT = 4566
-STATE_DIR_NAME = ".salestalk"
 START_TIMEOUT_SECONDS = 30.0
-
-
-def is_loopback_host(host: str | None) -> bool:
-    """True only for this machine's loopback: `localhost` (any case), any 127.0.0.0/8 address
-    and ::1 (brackets allowed). The one rule for both which endpoints are local and where the
-    embedded endpoint can be served. `localhost.` is not: glibc skips /etc/hosts for it and
-    asks DNS, which may answer anything; neither is any other name (`localhost.evil.example`,
-    `127.0.0.1.nip.io`) nor a non-canonical address (`127.1`), which only DNS could resolve."""
-    name = (host or "").lower()
-    if name.startswith("[") and name.endswith("]"):
-        name = name[1:-1]
-    if name == "localhost":
-        return True
-    try:
-        address = ipaddress.ip_address(name)
-    except ValueError:
-        return False
-    mapped = getattr(address, "ipv4_mapped", None)  # ::ffff:127.0.0.1
-    return address.is_loopback or bool(mapped and mapped.is_loopback)
-
-
-def loopback_port(url: str | None) -> int | None:
-    """The port of an endpoint URL on this machine's loopback, or None if it is elsewhere:
-    only there can this project serve the embedded endpoint itself (hosts named local in
-    `salestalk:localHosts` or SALESTALK_LOCAL_HOSTS never count here)."""
-    parts = urlsplit(url or "")
-    try:
-        port = parts.port
-    except ValueError:  # not a port number
-        return None
-    return port if is_loopback_host(parts.hostname) else None
 
 
 def endpoint_url(port: int = DEFAULT_PORT) -> str:
     return f"http://{HOST}:{port}"
-
-
-def answers(url: str, timeout: float = 1.0) -> bool:
-    """True when an HTTP server answers at `url` (any status code counts)."""
-    try:
-        with urllib.request.urlopen(url, timeout=timeout):
-            return True
-    except urllib.error.HTTPError:
-        return True
-    except (urllib.error.URLError, OSError):
-        return False
 
 
 class Engine(StrEnum):
@@ -90,7 +45,10 @@ ENGINE_NAMES = {
     Engine.DYNAMODB_LOCAL: "Amazon DynamoDB Local",
 }
 # What identifies each engine's process in its command line (a pid file can outlive it).
-ENGINE_MARKERS = {Engine.MOTO: b"tenancy.moto_server", Engine.DYNAMODB_LOCAL: b"DynamoDBLocal.jar"}
+ENGINE_MARKERS = {
+    Engine.MOTO: b"tenancy.local.moto_server",
+    Engine.DYNAMODB_LOCAL: b"DynamoDBLocal.jar",
+}
 
 
 class EndpointState(StrEnum):
@@ -187,7 +145,7 @@ class LocalEndpoint:
 
     def _command(self) -> tuple[list[str], Path | None]:
         if self.engine is Engine.DYNAMODB_LOCAL:
-            from tenancy.dynamodb_local import EngineUnavailableError, launch
+            from tenancy.local.dynamodb_local import EngineUnavailableError, launch
 
             try:
                 how = launch(self.state_dir, self.port, self.data_dir)
@@ -199,7 +157,15 @@ class LocalEndpoint:
                 "the embedded endpoint needs the `local` extra: "
                 "pip install -e '.[local]' (or '.[notebooks]', which includes it)"
             )
-        return [sys.executable, "-m", "tenancy.moto_server", "-H", HOST, "-p", str(self.port)], None
+        return [
+            sys.executable,
+            "-m",
+            "tenancy.local.moto_server",
+            "-H",
+            HOST,
+            "-p",
+            str(self.port),
+        ], None
 
     def start(self, timeout: float = START_TIMEOUT_SECONDS) -> tuple[bool, EndpointStatus]:
         """Start the engine unless something answers already; returns (started, status)."""
@@ -291,7 +257,7 @@ def embedded(port: int = 0) -> Iterator[str]:
     """An in-process moto server for tests and notebooks; yields its URL (port 0: any free port)."""
     from moto.server import ThreadedMotoServer
 
-    from tenancy.moto_server import apply_fixes
+    from tenancy.local.moto_server import apply_fixes
 
     apply_fixes()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one log line per request otherwise

@@ -1,9 +1,10 @@
-"""One call that makes a stack ready to look at, for notebooks and the main job.
+"""One call that gives a notebook a ready stack: connected, provisioned and seeded.
 
 `open_workspace()` finds the stack file, connects to its endpoint and, when nothing answers on
 the local stack's port, starts the embedded endpoint inside the current process (a notebook's
 kernel) so that "Run All" works on a fresh machine. It then provisions the roster's tables and
-seeds the demo data; both are idempotent, so on a stack that is already up they change nothing.
+seeds the demo data (`ingestion.seeding.prepare_stack`, as `salestalk up` does); both are
+idempotent, so on a stack that is already up they change nothing.
 """
 
 from __future__ import annotations
@@ -14,13 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingestion.queries import MetadataReader, TenantReader
-from ingestion.seeding import SEED_DIR_NAME, SeedResult, seed
-from tenancy.connection import Target, dynamodb_client, resolve_target
-from tenancy.local_endpoint import answers, embedded, loopback_port
-from tenancy.provisioner import Provisioner, TableResult
+from ingestion.seeding import SeedResult, prepare_stack
+from tenancy.connection import Target, answers, dynamodb_client, loopback_port, resolve_target
+from tenancy.local.endpoint import embedded
+from tenancy.provisioner import TableResult
 from tenancy.settings import StackSettings
 from tenancy.stack_file import StackFile, find_project_dir
-from tenancy.tables import all_table_specs
 
 _in_process = contextlib.ExitStack()  # endpoints started by this process, stopped at exit
 atexit.register(_in_process.close)
@@ -86,6 +86,6 @@ def open_workspace(
     started = _start_in_process(target)
     workspace = Workspace(stack, settings, target, client, folder, started_endpoint=started)
     if prepare:
-        workspace.provisioned = Provisioner(client).apply(all_table_specs(settings))
-        workspace.seeded = seed(client, settings, folder / SEED_DIR_NAME)
+        prepared = prepare_stack(client, settings, folder)
+        workspace.provisioned, workspace.seeded = prepared.provisioned, prepared.seeded
     return workspace

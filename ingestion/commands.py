@@ -1,4 +1,4 @@
-"""`salestalk seed`, `salestalk ingest` and `salestalk query`.
+"""`salestalk seed`, `salestalk ingest`, `salestalk query` and `salestalk schemas`.
 
 Exit status: 0 when every record was written or was already stored; 1 when any record was
 rejected or conflicted (the rest still written); 2 for a usage, roster, input-file or
@@ -11,18 +11,18 @@ import argparse
 import contextlib
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ingestion.backoff import RetryBudgetExhaustedError
+from ingestion.ingest_report import IngestReport
 from ingestion.items import MESSAGE, METRIC
 from ingestion.queries import CrossTenantAccessError, MetadataReader, TenantReader
-from ingestion.report import IngestReport
 from ingestion.schemas import SCHEMA_DIR, write_schemas
-from ingestion.seeding import SEED_DIR_NAME, seed
+from ingestion.seeding import SEED_DIR_NAME, SeedResult, seed
 from ingestion.sources import (
     QUARANTINE_DIR_NAME,
     InputFileError,
@@ -39,49 +39,35 @@ from ingestion.writer import (
     TenantWriter,
     WriteMode,
 )
-from tenancy.cli import (
+from tenancy.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
     EXIT_USAGE,
     CommandError,
+    add_allow_aws_argument,
     add_stack_argument,
     connect,
     connection_problem,
-    load_stack,
+    load_settings,
     non_empty,
-    stack_settings,
+    require_tenants,
+    state_dir,
 )
-from tenancy.connection import resolve_target
-from tenancy.local_endpoint import DEFAULT_PORT, STATE_DIR_NAME, loopback_port
-from tenancy.roster import UnknownTenantError
+from tenancy.connection import Target
 from tenancy.stack_file import find_project_dir
-from tenancy.tables import table_count
 
 KINDS = {"messages": MESSAGE, "metrics": METRIC}
 
 
-def _settings(args):
-    stack_file = load_stack(args)
-    return stack_file, stack_settings(stack_file)
-
-
-def _check_tenants(settings, tenant_ids) -> None:
-    for tenant_id in tenant_ids or []:
-        try:
-            settings.roster.get(tenant_id)
-        except UnknownTenantError as exc:
-            raise CommandError(str(exc)) from None
-
-
-def _exit_status(report: IngestReport) -> int:
+def exit_status(report: IngestReport) -> int:
     return EXIT_OK if report.clean else EXIT_FAILED
 
 
 def _quarantine_dir() -> Path:
-    return find_project_dir() / STATE_DIR_NAME / QUARANTINE_DIR_NAME
+    return state_dir() / QUARANTINE_DIR_NAME
 
 
-def _quarantine(path: str | None, label: str) -> Quarantine:
+def new_quarantine(path: str | None, label: str) -> Quarantine:
     """This run's quarantine: the file asked for (which must not exist yet), or a new one
     under the project's state folder."""
     quarantine = Quarantine(Path(path) if path else new_quarantine_path(_quarantine_dir(), label))
@@ -121,8 +107,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     kind = KINDS[args.kind]
     if args.accept_updates and not kind.updatable:
         raise CommandError(f"--accept-updates: a stored {kind.name} is immutable, never updated")
-    _, settings = _settings(args)
-    _check_tenants(settings, [args.tenant])
+    _, settings = load_settings(args)
+    require_tenants(settings, [args.tenant])
     target, client = connect(args)
     try:
         writer = TenantWriter(
@@ -140,7 +126,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         )
     except TenantNotWritableError as exc:
         raise CommandError(str(exc)) from None
-    quarantine = _quarantine(args.quarantine, f"{args.tenant}-{args.kind}")
+    quarantine = new_quarantine(args.quarantine, f"{args.tenant}-{args.kind}")
     update, close = _progress_bar(not args.json, f"{args.tenant} {args.kind}")
     try:
         with open_input(args.file) as stream:
@@ -161,7 +147,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         close()
         quarantine.close()
     _report(args, report)
-    return _exit_status(report)
+    return exit_status(report)
 
 
 def _interruption(target, exc: IngestInterruptedError) -> str:
@@ -189,20 +175,35 @@ def _report(args, report: IngestReport, error: str | None = None) -> None:
 
 
 def cmd_seed(args: argparse.Namespace) -> int:
-    _, settings = _settings(args)
-    _check_tenants(settings, args.tenant)
+    _, settings = load_settings(args)
+    require_tenants(settings, args.tenant)
     target, client = connect(args)
     project = find_project_dir()
-    quarantine = _quarantine(None, "seed")
+    quarantine = new_quarantine(None, "seed")
     try:
-        result = seed(
-            client,
-            settings,
-            project / SEED_DIR_NAME,
-            tenant_ids=args.tenant,
-            quarantine=quarantine,
-            progress=None if args.json else lambda text: print(f"seeding {text}"),
-        )
+        with seeding_errors(target):
+            result = seed(
+                client,
+                settings,
+                project / SEED_DIR_NAME,
+                tenant_ids=args.tenant,
+                quarantine=quarantine,
+                progress=None if args.json else lambda text: print(f"seeding {text}"),
+            )
+    finally:
+        quarantine.close()
+    if args.json:
+        print(json.dumps(result.total().to_json()))
+    else:
+        print_seed_result(result)
+    return exit_status(result.total())
+
+
+@contextlib.contextmanager
+def seeding_errors(target: Target) -> Iterator[None]:
+    """A seed that stops part-way, or finds no tables, as one message (exit 2)."""
+    try:
+        yield
     except IngestInterruptedError as exc:
         raise CommandError(_interruption(target, exc)) from None
     except ClientError as exc:
@@ -213,28 +214,24 @@ def cmd_seed(args: argparse.Namespace) -> int:
         raise
     except BotoCoreError as exc:
         raise connection_problem(target, exc) from None
-    finally:
-        quarantine.close()
-    total = result.total()
-    if args.json:
-        print(json.dumps(total.to_json()))
-    else:
-        print(f"tenants-metadata: {result.metadata.summary()}")
-        for tenant_id, reports in result.tenants.items():
-            for kind, report in reports.items():
-                print(f"{tenant_id} {kind}s: {report.summary()}")
-                _print_details(report)
-        print(f"total: {total.summary()}")
-    return _exit_status(total)
+
+
+def print_seed_result(result: SeedResult) -> None:
+    print(f"tenants-metadata: {result.metadata.summary()}")
+    for tenant_id, reports in result.tenants.items():
+        for kind, report in reports.items():
+            print(f"{tenant_id} {kind}s: {report.summary()}")
+            _print_details(report)
+    print(f"total: {result.total().summary()}")
 
 
 # --- salestalk query -------------------------------------------------------------------------
 
 
 def cmd_query(args: argparse.Namespace) -> int:
-    _, settings = _settings(args)
+    _, settings = load_settings(args)
     tenant = getattr(args, "tenant", None)
-    _check_tenants(settings, [tenant] if tenant else [])
+    require_tenants(settings, [tenant] if tenant else [])
     target, client = connect(args)
     try:
         records = args.run(client, settings, args)
@@ -335,85 +332,6 @@ QUERIES: dict[str, tuple[str, list[tuple[str, dict]], Callable]] = {
 }
 
 
-def cmd_up(args: argparse.Namespace) -> int:
-    """The main job: endpoint, tables, seed data, executed notebooks as HTML."""
-    import time
-
-    from ingestion.reports import REPORT_DIR_NAME, render_reports
-    from tenancy.cli import cmd_local_start, cmd_provision
-
-    started = time.monotonic()
-    project = find_project_dir()
-    steps = 4 if args.skip_notebooks else 5
-
-    def step(number: int, text: str) -> None:
-        print(f"\n[{number}/{steps}] {text}", flush=True)
-
-    port = _local_port(args)
-    step(1, f"embedded DynamoDB endpoint on port {port}")
-    cmd_local_start(argparse.Namespace(port=port))
-    step(2, f"tables of stack {args.stack!r}")
-    cmd_provision(args)
-    step(3, "seed data")
-    status = cmd_seed(argparse.Namespace(**vars(args), tenant=None, json=False))
-    _, settings = _settings(args)
-    pages: list[Path] = []
-    if not args.skip_notebooks:
-        out_dir = Path(args.reports) if args.reports else project / REPORT_DIR_NAME
-        step(4, f"notebooks, executed headless into {out_dir}")
-        from papermill.exceptions import PapermillExecutionError
-
-        try:
-            pages = render_reports(
-                project,
-                args.stack,
-                settings.roster.ids,
-                out_dir,
-                progress=lambda n, total, run: print(
-                    f"  ({n}/{total}) {run.describe()}", flush=True
-                ),
-            )
-        except PapermillExecutionError as exc:
-            raise CommandError(
-                f"a notebook failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue} "
-                f"(the executed notebook, with the traceback, is in {out_dir})",
-                EXIT_FAILED,
-            ) from None
-    step(steps, f"done in {time.monotonic() - started:.0f} s")
-    venv_bin = Path(sys.executable).parent
-    with contextlib.suppress(ValueError):  # show .venv/bin when run from the project
-        venv_bin = venv_bin.relative_to(Path.cwd())
-    print(f"  stack {args.stack!r}: {len(settings.roster)} tenants, {table_count(settings)} tables")
-    for page in pages:
-        print(f"  report: {page}")
-    moved = port != DEFAULT_PORT  # not where `jupyter` and `local stop` look by default
-    env = f"AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:{port} " if moved else ""
-    print(
-        "\nOpen the notebooks in Jupyter Lab against the running endpoint:\n"
-        f"  {env}{venv_bin / 'jupyter'} lab notebooks/\n"
-        "Stop the endpoint when you are done:\n"
-        f"  {venv_bin / 'salestalk'} local stop" + (f" --port {port}" if moved else "")
-    )
-    return status
-
-
-def _local_port(args: argparse.Namespace) -> int:
-    """The port of the stack's endpoint (AWS_ENDPOINT_URL_DYNAMODB may move it), which must be
-    on this machine: the main job serves the embedded endpoint there."""
-    _settings(args)  # a bad roster stops the main job before anything starts
-    try:
-        target = resolve_target(load_stack(args))
-    except ValueError as exc:
-        raise CommandError(str(exc)) from None
-    port = loopback_port(target.endpoint_url) if target.is_local else None
-    if port is None:
-        raise CommandError(
-            f"`salestalk up` runs the embedded endpoint on this machine, but stack "
-            f"{args.stack!r} points at {target.describe()}"
-        )
-    return port
-
-
 def cmd_schemas(args: argparse.Namespace) -> int:
     try:
         written = write_schemas(Path(args.out) if args.out else SCHEMA_DIR)
@@ -425,17 +343,7 @@ def cmd_schemas(args: argparse.Namespace) -> int:
 
 
 def register_commands(commands: argparse._SubParsersAction) -> None:
-    """Register up, seed, ingest, query and schemas."""
-    up = commands.add_parser(
-        "up",
-        help="the main job: start the endpoint, provision, seed, render the notebooks as HTML",
-    )
-    add_stack_argument(up)
-    up.add_argument("--reports", metavar="DIR", help="where the HTML goes (default: reports/)")
-    up.add_argument("--skip-notebooks", action="store_true")
-    up.add_argument("--allow-aws", action="store_true", help=argparse.SUPPRESS)
-    up.set_defaults(func=cmd_up)
-
+    """Register seed, ingest, query and schemas."""
     schemas = commands.add_parser("schemas", help="write the records' JSON Schemas")
     schemas.add_argument("--out", metavar="DIR", help="default: the package's schemas folder")
     schemas.set_defaults(func=cmd_schemas)
@@ -446,7 +354,7 @@ def register_commands(commands: argparse._SubParsersAction) -> None:
     add_stack_argument(seed_parser)
     seed_parser.add_argument("--tenant", action="append", metavar="ID", help="repeatable")
     seed_parser.add_argument("--json", action="store_true", help="print the counts as JSON")
-    seed_parser.add_argument("--allow-aws", action="store_true")
+    add_allow_aws_argument(seed_parser)
     seed_parser.set_defaults(func=cmd_seed)
 
     ingest = commands.add_parser("ingest", help="ingest a file of messages or metrics")
@@ -468,7 +376,7 @@ def register_commands(commands: argparse._SubParsersAction) -> None:
         help="leased (default: exact with concurrent writers, which take turns through the "
         "table's writer lease) or batch (a bulk load with no other writer)",
     )
-    ingest.add_argument("--allow-aws", action="store_true")
+    add_allow_aws_argument(ingest)
     ingest.set_defaults(func=cmd_ingest)
 
     query = commands.add_parser("query", help="read a tenant's data by an access pattern")
@@ -499,5 +407,5 @@ def register_commands(commands: argparse._SubParsersAction) -> None:
 def _query_common(parser: argparse.ArgumentParser, run: Callable) -> None:
     add_stack_argument(parser)
     parser.add_argument("--json", action="store_true", help="print the records as JSON")
-    parser.add_argument("--allow-aws", action="store_true")
+    add_allow_aws_argument(parser)
     parser.set_defaults(func=cmd_query, run=run)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ingestion.report import DETAILS_KEPT, Conflict, FieldError, IngestReport, Rejection
+from ingestion.ingest_report import DETAILS_KEPT, Conflict, FieldError, IngestReport, Rejection
 
 
 def rejection(n: int) -> Rejection:

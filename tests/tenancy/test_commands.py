@@ -6,8 +6,9 @@ import socket
 
 import pytest
 
-from tenancy.cli import EXIT_OK, EXIT_USAGE, NOT_SUPPORTED, main
-from tenancy.endpoint_features import Feature
+from tenancy.cli import main
+from tenancy.cli.common import EXIT_OK, EXIT_USAGE
+from tenancy.endpoint_features import NOT_SUPPORTED, Feature
 from tenancy.stack_file import StackFile
 from tests.conftest import engine_features
 from tests.support.stacks import THIRD_TENANT
@@ -46,7 +47,7 @@ def test_provision_creates_then_changes_nothing(capsys, endpoint_url):
     status, out, _ = run(capsys, "tables")
     assert status == EXIT_OK
     assert "tenant-acme-corp-001-metrics: key (seriesId, period); indexes " in out
-    assert "DimensionIndex(dimension, period), MetricTypeIndex(metricType, period)" in out
+    assert "DimensionIndex(dimension, period) ALL, MetricTypeIndex(metricType, period) ALL" in out
     pitr = "on" if engine_features().supports(Feature.POINT_IN_TIME_RECOVERY) else NOT_SUPPORTED
     assert "DRIFT" not in out and out.count(f"PITR {pitr}") == 5
 

@@ -69,7 +69,7 @@ inside a map or list, counted a replaced value twice, and kept what it had done 
 refusing), and a transaction's Update by cancelling the transaction with that message as the
 action's `ValidationError` reason.
 
-Run as `python -m tenancy.moto_server -H HOST -p PORT` (moto's own options).
+Run as `python -m tenancy.local.moto_server -H HOST -p PORT` (moto's own options).
 """
 
 from __future__ import annotations

@@ -1,0 +1,142 @@
+"""`salestalk up`, the main job: a fresh clone to a stack worth looking at, in one command.
+
+It starts the embedded endpoint, makes the stack ready (`ingestion.seeding.prepare_stack`, the
+same function the notebooks' workspace calls) and executes the notebooks headless into HTML
+reports. It belongs to no single layer: it composes the local engines, the stack's tables, the
+data path and the notebook support, and only it does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+import time
+from pathlib import Path
+
+from ingestion.commands import (
+    exit_status,
+    new_quarantine,
+    print_seed_result,
+    seeding_errors,
+)
+from ingestion.seeding import prepare_stack
+from tenancy.cli.common import (
+    EXIT_FAILED,
+    CommandError,
+    add_allow_aws_argument,
+    add_stack_argument,
+    connect,
+    load_settings,
+)
+from tenancy.commands import print_provisioning_summary, print_table_result, provisioning_errors
+from tenancy.connection import loopback_port, resolve_target
+from tenancy.local.commands import start_local_endpoint
+from tenancy.local.endpoint import DEFAULT_PORT
+from tenancy.stack_file import find_project_dir
+from tenancy.tables import table_count
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    project = find_project_dir()
+    stack_file, settings = load_settings(args)  # a bad roster stops the job before anything runs
+    port = _local_port(stack_file, args.stack)
+    steps = 4 if args.skip_notebooks else 5
+    step_number = iter(range(1, steps + 1))
+
+    def step(text: str) -> None:
+        print(f"\n[{next(step_number)}/{steps}] {text}", flush=True)
+
+    step(f"embedded DynamoDB endpoint on port {port}")
+    start_local_endpoint(port)
+    target, client = connect(args, stack_file)
+    quarantine = new_quarantine(None, "seed")
+    try:
+        with provisioning_errors(target), seeding_errors(target):
+            prepared = prepare_stack(
+                client,
+                settings,
+                project,
+                quarantine=quarantine,
+                on_step=step,
+                on_table=print_table_result,
+                on_provisioned=print_provisioning_summary,
+                progress=lambda text: print(f"seeding {text}"),
+            )
+    finally:
+        quarantine.close()
+    print_seed_result(prepared.seeded)
+    pages = [] if args.skip_notebooks else _render(project, args, settings.roster.ids, step)
+    step(f"done in {time.monotonic() - started:.0f} s")
+    print(f"  stack {args.stack!r}: {len(settings.roster)} tenants, {table_count(settings)} tables")
+    for page in pages:
+        print(f"  report: {page}")
+    _print_next_steps(port)
+    return exit_status(prepared.seeded.total())
+
+
+def _local_port(stack_file, stack: str) -> int:
+    """The port of the stack's endpoint (AWS_ENDPOINT_URL_DYNAMODB may move it), which must be
+    on this machine: the main job serves the embedded endpoint there."""
+    try:
+        target = resolve_target(stack_file)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    port = loopback_port(target.endpoint_url) if target.is_local else None
+    if port is None:
+        raise CommandError(
+            f"`salestalk up` runs the embedded endpoint on this machine, but stack "
+            f"{stack!r} points at {target.describe()}"
+        )
+    return port
+
+
+def _render(project: Path, args: argparse.Namespace, tenant_ids, step) -> list[Path]:
+    from papermill.exceptions import PapermillExecutionError
+
+    from ingestion.notebook_support.html_reports import REPORT_DIR_NAME, render_reports
+
+    out_dir = Path(args.reports) if args.reports else project / REPORT_DIR_NAME
+    step(f"notebooks, executed headless into {out_dir}")
+    try:
+        return render_reports(
+            project,
+            args.stack,
+            tenant_ids,
+            out_dir,
+            progress=lambda n, total, run: print(f"  ({n}/{total}) {run.describe()}", flush=True),
+        )
+    except PapermillExecutionError as exc:
+        raise CommandError(
+            f"a notebook failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue} "
+            f"(the executed notebook, with the traceback, is in {out_dir})",
+            EXIT_FAILED,
+        ) from None
+
+
+def _print_next_steps(port: int) -> None:
+    venv_bin = Path(sys.executable).parent
+    with contextlib.suppress(ValueError):  # show .venv/bin when run from the project
+        venv_bin = venv_bin.relative_to(Path.cwd())
+    moved = port != DEFAULT_PORT  # not where `jupyter` and `local stop` look by default
+    env = f"AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:{port} " if moved else ""
+    print(
+        "\nOpen the notebooks in Jupyter Lab against the running endpoint:\n"
+        f"  {env}{venv_bin / 'jupyter'} lab notebooks/\n"
+        "Stop the endpoint when you are done:\n"
+        f"  {venv_bin / 'salestalk'} local stop" + (f" --port {port}" if moved else "")
+    )
+
+
+def register_commands(commands: argparse._SubParsersAction) -> None:
+    """Register `up`."""
+    up = commands.add_parser(
+        "up",
+        help="the main job: start the endpoint, provision, seed, render the notebooks as HTML",
+    )
+    add_stack_argument(up)
+    up.add_argument("--reports", metavar="DIR", help="where the HTML goes (default: reports/)")
+    up.add_argument("--skip-notebooks", action="store_true")
+    add_allow_aws_argument(up, hidden=True)
+    up.set_defaults(func=cmd_up)
