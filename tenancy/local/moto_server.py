@@ -1,73 +1,23 @@
-"""moto's DynamoDB server as this project embeds it.
+"""moto's DynamoDB server as this project embeds it, with fixes to moto's internals.
 
-The fixes below are applied before it serves. Two change what moto answers, to what DynamoDB
-answers: the first makes moto's actions isolated from each other, and the last measures items
-and refuses those too large as DynamoDB does. Each of the others changes how fast moto answers
-(or how much memory it keeps), never what it answers.
+Each fix is declared in `_fixes()` with the moto internals it replaces and the shape it was
+written against (leading parameters, and for the rollback fix the call it removes). At start-up
+every target is checked; a fix whose target has moved or changed shape is skipped and said so
+on stderr, never applied blind. `python -m tenancy.local.moto_server --fixes` lists them.
 
-Isolation. moto's server runs each request on its own thread with nothing between them, so
-two transactions could interleave item by item, and a cancelled one then put back the state it
-saw before it began, erasing an item the other had written meanwhile: two concurrent ingests
-of overlapping files lost a record this way, rarely. Each DynamoDB action now runs whole
-before the next starts; requests are still read and answered side by side.
+Four fixes change what moto answers, to what DynamoDB answers: each action runs whole before
+the next (moto interleaved concurrent transactions item by item, and a cancelled one could
+erase another's write); items are measured by DynamoDB's published rules and refused above
+409,600 bytes, on every write path; an update is measured on the item it leaves; a batch write
+with an item too large is refused whole. The other five change only how fast moto answers, or
+how much memory it keeps: transactions roll back from an undo log instead of copying the whole
+table per item, attribute values are serialized whole, projections are converted once, items
+are measured once when built, and condition expressions are parsed once per distinct text.
 
-Transaction rollback. moto's TransactWriteItems takes its rollback snapshot by deep-copying
-the whole table once *per item* of the transaction: a 100-item transaction on a 2,000-item
-table copies 200,000 items, and conditional ingestion fell to 17 records/s here. A first fix
-took one shallow snapshot per table per transaction, still a copy of the whole table each
-time: 13% of the server's time at 15,000 items, growing with the table. The fix now keeps an
-undo log instead: before the transaction runs, a deep copy of each item it touches (or the
-note that there is none); if it fails in any way, those items are put back exactly as they
-were. The cost follows the transaction's size, not the table's. Behaviour is otherwise
-moto's; LocalStack and real DynamoDB are unaffected.
-
-Item serialization. moto writes every response through a generic, model-driven serializer that
-walks each attribute value of each item member by member, asking an alias picker for every one
-of the ten possible type keys: over half of the server's time on a BatchGetItem or Query of
-100 items (profiled with py-spy), which made a re-ingest, all reads, slower than the first
-ingest. The fix writes DynamoDB's `AttributeValue` structure directly, and a whole item (a
-map of them) at once; everything around it (which members a response has, timestamps,
-errors) still goes through moto's serializer, and `tests/tenancy/test_moto_server.py` checks
-the output is identical to moto's own.
-
-Condition expressions. moto parses a condition expression from its text for every item it
-checks, twice for each item of a transaction: a fifth of the server's time in a conditional
-ingest, which sends the same `attribute_not_exists(#key)` on every item. The parsed condition
-(a tree of operators evaluated against the stored item, never changed by evaluation) is kept
-for the same text, names and values, so each is parsed once.
-
-Projections. moto's `Item.project` turns the whole item into plain JSON once per projected
-attribute: 39% of the server's time on a BatchGetItem that asks for four attributes (a
-re-ingest's classification read). When only top-level names are asked for, the fix returns
-the stored values of those names as they are (as moto does for an unprojected read: no
-conversion, no size check of what already passed one), and otherwise converts the item once
-per projection, not once per path; either way a projection's size is summed once, not twice,
-and a projection is not added to moto's list of every model object (kept for its inspection
-API), where every item ever read stayed for the life of the server.
-
-Item size. moto checks an item against its size limit by summing every attribute again each
-time it sets one: quadratic in the attributes, and 38% of the server's time on a transaction of
-100 messages (nested maps and lists are sized recursively each time). The fix sets the
-attributes of a new item at once and checks the total once; the items a BatchWriteItem or
-TransactWriteItems request puts are measured once, before it runs, and not again.
-
-Item size limit. moto measured items by rules of its own and refused them above 405,000 bytes
-of that: a number counted the characters of its text, a map or list none of its overhead, a
-binary inside a map or list its base64 text. It refused an item of 283,569 bytes made of
-numbers and stored one of 502,130 bytes made of a list of small maps (message references),
-which DynamoDB refuses. Items are now measured by DynamoDB's published rules (attribute names
-in UTF-8 bytes; a string in UTF-8 bytes, a number 1 byte per two significant digits plus 1, a
-binary its bytes, a boolean or null 1, a map or list 3 bytes plus 1 per element besides its
-elements, a set its elements) and refused above 409,600 bytes, the 400 KB DynamoDB and
-DynamoDB Local accept exactly. A refused write leaves no trace, and is refused in DynamoDB's
-words: a put (PutItem, a BatchWriteItem put, a transaction's Put) with ValidationException
-"Item size has exceeded the maximum allowed size", refusing the whole BatchWriteItem or
-TransactWriteItems request before anything is written (moto wrote a batch's items up to the
-one too large); an update with ValidationException "Item size to update has exceeded the
-maximum allowed size", measured on the item it would leave (moto missed what an update set
-inside a map or list, counted a replaced value twice, and kept what it had done before
-refusing), and a transaction's Update by cancelling the transaction with that message as the
-action's `ValidationError` reason.
+What profiling found behind each fix, with its figures, is in `benchmarks/HISTORY.md`; the
+general ones are written up as upstream patches in `docs/moto-upstream.md`, so that each fix
+moto merges is a fix deleted here. `tests/tenancy/local/test_moto_server.py` compares every fix
+with moto's own code.
 
 Run as `python -m tenancy.local.moto_server -H HOST -p PORT` (moto's own options).
 """
@@ -77,14 +27,20 @@ from __future__ import annotations
 import contextlib
 import copy
 import functools
+import importlib
+import inspect
 import json
+import logging
+import sys
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 _state = threading.local()  # moto's server is threaded: one transaction's state per thread
 _serving = threading.Lock()  # one DynamoDB action at a time (see _one_action_at_a_time)
 _PATCHED = "_salestalk_fixed"
+log = logging.getLogger(__name__)
 
 
 def _touched(backend: Any, transact_items: list[dict[str, Any]]) -> list[tuple[Any, Any, Any]]:
@@ -244,6 +200,7 @@ def _parsed_once(parse: Callable[..., Any]) -> Callable[..., Any]:
         return cached(expression, *key)
 
     setattr(get_filter_expression, _PATCHED, True)
+    get_filter_expression.moto_original = parse  # what tests compare against
     return get_filter_expression
 
 
@@ -519,17 +476,10 @@ def _one_action_at_a_time(handler_type: type) -> None:
     handler_type.call_action = call_action
 
 
-def apply_fixes() -> None:
-    """Idempotent: patch moto's DynamoDB backend and JSON serializer in this process."""
-    from moto.core.serialize import JSONSerializer
-    from moto.dynamodb import models
-    from moto.dynamodb.models import table as table_module
-    from moto.dynamodb.responses import DynamoHandler
-
-    backend = models.DynamoDBBackend
-    if getattr(backend.transact_write_items, _PATCHED, False):
-        return
+def _transactions_by_undo_log(backend: type, models: Any) -> None:
     original = backend.transact_write_items
+    if getattr(original, _PATCHED, False):
+        return
     models.copy = _NoTableCopies(models.Table)
 
     def transact_write_items(self, transact_items, *args: Any, **kwargs: Any) -> Any:
@@ -546,20 +496,217 @@ def apply_fixes() -> None:
                 _state.in_transaction = False
 
     setattr(transact_write_items, _PATCHED, True)
+    transact_write_items.moto_original = original
     backend.transact_write_items = transact_write_items
-    _one_action_at_a_time(DynamoHandler)
-    _fast_attribute_values(JSONSerializer)
-    _project_once(models.dynamo_type.Item)
-    _exact_sizes(models.dynamo_type.DynamoType)
-    _sized_once(models.dynamo_type.Item)
-    _updates_sized_whole(backend, models.dynamo_type.LimitedSizeDict)
-    _batch_puts_sized_first(DynamoHandler)
+
+
+def _conditions_parsed_once(models: Any, table_module: Any) -> None:
+    if getattr(models.get_filter_expression, _PATCHED, False):
+        return
     parse_once = _parsed_once(models.get_filter_expression)
     models.get_filter_expression = table_module.get_filter_expression = parse_once
 
 
+@dataclass(frozen=True)
+class Target:
+    """A moto internal a fix replaces, and the shape the fix was written against."""
+
+    path: str  # module:attribute.attribute
+    parameters: tuple[str, ...] = ()  # its leading parameters, in order
+    source_has: str | None = None  # text its source must hold (what the fix removes)
+
+    def problem(self) -> str | None:
+        """Why the fix cannot be applied to this moto, or None when the target is as expected."""
+        module_name, _, attribute_path = self.path.partition(":")
+        try:
+            found: Any = importlib.import_module(module_name)
+        except ImportError:
+            return f"module {module_name} is missing"
+        for name in attribute_path.split("."):
+            if not hasattr(found, name):
+                return f"{self.path} is missing"
+            found = getattr(found, name)
+        found = getattr(found, "moto_original", found)  # already fixed in this process
+        if self.parameters:
+            try:
+                names = tuple(inspect.signature(found).parameters)[: len(self.parameters)]
+            except (TypeError, ValueError):
+                return f"{self.path} has no inspectable signature"
+            if names != self.parameters:
+                return f"{self.path} takes {names}, not {self.parameters}"
+        if self.source_has is not None:
+            try:
+                source = inspect.getsource(found)
+            except (OSError, TypeError):
+                return f"the source of {self.path} cannot be read"
+            if self.source_has not in source:
+                return f"{self.path} no longer calls {self.source_has}"
+        return None
+
+
+@dataclass(frozen=True)
+class Fix:
+    """One change to moto's internals: what it changes, what it replaces, how it is applied."""
+
+    name: str
+    changes: str  # "answers": what moto answers; "speed": how fast, never what
+    targets: tuple[Target, ...]
+    apply: Callable[[], None]
+
+    def problem(self) -> str | None:
+        return next((p for p in (t.problem() for t in self.targets) if p), None)
+
+
+@dataclass(frozen=True)
+class FixOutcome:
+    fix: Fix
+    skipped_because: str | None = None
+
+    @property
+    def applied(self) -> bool:
+        return self.skipped_because is None
+
+    def describe(self) -> str:
+        if self.applied:
+            return f"{self.fix.name}: applied"
+        cost = "its answers differ from DynamoDB's" if self.fix.changes == ANSWERS else "slower"
+        return (
+            f"{self.fix.name}: NOT applied, {self.skipped_because}; moto's own behaviour is "
+            f"kept there ({cost})"
+        )
+
+
+ANSWERS, SPEED = "answers", "speed"
+_M = "moto.dynamodb.models"
+
+
+def _fixes() -> tuple[Fix, ...]:
+    """Every fix, in the order they are applied, with the moto internals each replaces."""
+
+    def models() -> Any:
+        return importlib.import_module(_M)
+
+    def handler() -> type:
+        return importlib.import_module("moto.dynamodb.responses").DynamoHandler
+
+    def dynamo_type() -> Any:
+        return importlib.import_module(f"{_M}.dynamo_type")
+
+    def serializer() -> type:
+        return importlib.import_module("moto.core.serialize").JSONSerializer
+
+    return (
+        Fix(
+            "one action at a time",
+            ANSWERS,
+            (Target("moto.dynamodb.responses:DynamoHandler.call_action", ("self",)),),
+            lambda: _one_action_at_a_time(handler()),
+        ),
+        Fix(
+            "transactions rolled back by an undo log, not whole-table copies",
+            SPEED,
+            (
+                Target(
+                    f"{_M}:DynamoDBBackend.transact_write_items",
+                    ("self", "transact_items"),
+                    source_has="copy.deepcopy(",
+                ),
+                Target(f"{_M}:copy"),
+                Target(f"{_M}:Table"),
+            ),
+            lambda: _transactions_by_undo_log(models().DynamoDBBackend, models()),
+        ),
+        Fix(
+            "attribute values serialized whole",
+            SPEED,
+            (
+                Target(
+                    "moto.core.serialize:JSONSerializer._serialize_type_structure",
+                    ("self", "serialized", "value", "shape", "key"),
+                ),
+                Target(
+                    "moto.core.serialize:JSONSerializer._serialize_type_map",
+                    ("self", "serialized", "value", "shape", "key"),
+                ),
+            ),
+            lambda: _fast_attribute_values(serializer()),
+        ),
+        Fix(
+            "projections converted once",
+            SPEED,
+            (Target(f"{_M}.dynamo_type:Item.project", ("self", "projection_expressions")),),
+            lambda: _project_once(dynamo_type().Item),
+        ),
+        Fix(
+            "items measured by DynamoDB's rules",
+            ANSWERS,
+            (Target(f"{_M}.dynamo_type:DynamoType.size", ("self",)),),
+            lambda: _exact_sizes(dynamo_type().DynamoType),
+        ),
+        Fix(
+            "items measured once when built",
+            SPEED,
+            (
+                Target(
+                    f"{_M}.dynamo_type:Item.__init__", ("self", "hash_key", "range_key", "attrs")
+                ),
+            ),
+            lambda: _sized_once(dynamo_type().Item),
+        ),
+        Fix(
+            "updates measured on the item they leave",
+            ANSWERS,
+            (
+                Target(f"{_M}:DynamoDBBackend.update_item", ("self", "table_name", "key")),
+                Target(f"{_M}.dynamo_type:LimitedSizeDict.__setitem__", ("self", "key", "value")),
+            ),
+            lambda: _updates_sized_whole(models().DynamoDBBackend, dynamo_type().LimitedSizeDict),
+        ),
+        Fix(
+            "batch writes refused whole when an item is too large",
+            ANSWERS,
+            (Target("moto.dynamodb.responses:DynamoHandler.batch_write_item", ("self",)),),
+            lambda: _batch_puts_sized_first(handler()),
+        ),
+        Fix(
+            "condition expressions parsed once",
+            SPEED,
+            (
+                Target(f"{_M}:get_filter_expression", ("expr", "names", "values")),
+                Target(f"{_M}.table:get_filter_expression"),
+            ),
+            lambda: _conditions_parsed_once(models(), importlib.import_module(f"{_M}.table")),
+        ),
+    )
+
+
+_outcomes: list[FixOutcome] = []
+_applying = threading.Lock()
+
+
+def apply_fixes() -> list[FixOutcome]:
+    """Patch moto in this process, once; a fix whose target has moved or changed shape is
+    skipped, and said so on stderr, rather than applied blind (moto 5.1.2-5.1.14 copied a
+    dict for its rollback, and the copy fix silently did nothing there)."""
+    with _applying:
+        if not _outcomes:
+            for fix in _fixes():
+                problem = fix.problem()
+                if problem is None:
+                    fix.apply()
+                outcome = FixOutcome(fix, problem)
+                _outcomes.append(outcome)
+                if not outcome.applied:
+                    log.warning("salestalk: embedded moto server: %s", outcome.describe())
+        return list(_outcomes)
+
+
 def main(argv: list[str] | None = None) -> None:
-    apply_fixes()
+    outcomes = apply_fixes()
+    if (argv if argv is not None else sys.argv[1:]) == ["--fixes"]:
+        for outcome in outcomes:
+            print(outcome.describe())
+        return
     from moto.server import main as moto_main
 
     moto_main(argv)

@@ -799,3 +799,139 @@ def test_update_item_adding_to_a_set_is_measured_too(dynamodb):
     dynamodb.update_item(
         TableName="sets", **add, ExpressionAttributeValues={":more": {"SS": ["u" * fits]}}
     )
+
+
+# --- every fix checked against the moto it patches -------------------------------------------
+
+
+def test_every_fix_finds_its_target_in_the_moto_ci_runs():
+    outcomes = apply_fixes()
+    assert [o.describe() for o in outcomes if not o.applied] == []
+    assert len(outcomes) == len(moto_server._fixes()) == 9
+
+
+@pytest.mark.parametrize(
+    ("target", "problem"),
+    [
+        (moto_server.Target("moto.dynamodb.no_such_module:X"), "module"),
+        (moto_server.Target("moto.dynamodb.models:DynamoDBBackend.no_such_method"), "missing"),
+        (
+            moto_server.Target(
+                "moto.dynamodb.models:DynamoDBBackend.transact_write_items", ("self", "items")
+            ),
+            "takes ('self', 'transact_items'), not ('self', 'items')",
+        ),
+        (
+            moto_server.Target(
+                "moto.dynamodb.models:DynamoDBBackend.transact_write_items",
+                source_has="copy.copy(self.tables)",  # moto 5.1.2-5.1.14's rollback
+            ),
+            "no longer calls copy.copy(self.tables)",
+        ),
+    ],
+)
+def test_a_target_that_moved_or_changed_shape_is_named(target, problem):
+    assert problem in target.problem()
+
+
+def test_a_fix_whose_target_moved_is_skipped_loudly_and_the_others_applied(monkeypatch, caplog):
+    applied = []
+    fixes = (
+        moto_server.Fix(
+            "kept", moto_server.SPEED, (moto_server.Target("moto.dynamodb.models:Table"),),
+            lambda: applied.append("kept"),
+        ),
+        moto_server.Fix(
+            "moved", moto_server.ANSWERS,
+            (moto_server.Target("moto.dynamodb.models:DynamoDBBackend.gone"),),
+            lambda: applied.append("moved"),
+        ),
+    )  # fmt: skip
+    monkeypatch.setattr(moto_server, "_fixes", lambda: fixes)
+    monkeypatch.setattr(moto_server, "_outcomes", [])
+    with caplog.at_level("WARNING", logger=moto_server.__name__):
+        outcomes = moto_server.apply_fixes()
+    assert applied == ["kept"]
+    assert [o.applied for o in outcomes] == [True, False]
+    (record,) = caplog.records
+    assert "moved: NOT applied, moto.dynamodb.models:DynamoDBBackend.gone is missing" in (
+        record.getMessage()
+    )
+    assert "its answers differ from DynamoDB's" in record.getMessage()
+
+
+def test_the_fixes_are_listed_by_the_server_module():
+    import subprocess
+    import sys
+
+    listing = subprocess.run(
+        [sys.executable, "-m", "tenancy.local.moto_server", "--fixes"],
+        capture_output=True, text=True, check=True, timeout=60,
+    ).stdout.splitlines()  # fmt: skip
+    assert len(listing) == 9
+    assert all(line.endswith(": applied") for line in listing)
+
+
+# --- the parsed-condition cache answers as moto's parser does ---------------------------------
+
+CONDITIONS = [
+    ("attribute_not_exists(#k)", {"#k": "id"}, None),
+    ("attribute_exists(#k) AND #h = :h", {"#k": "id", "#h": "contentHash"}, {":h": {"S": "a"}}),
+    ("#h <> :h", {"#h": "contentHash"}, {":h": {"S": "a"}}),
+    ("#h = :h", {"#h": "contentHash"}, {":h": {"S": "b"}}),
+    ("#n BETWEEN :lo AND :hi", {"#n": "n"}, {":lo": {"N": "1"}, ":hi": {"N": "5"}}),
+    ("size(#l) > :z OR NOT attribute_exists(#n)", {"#l": "l", "#n": "n"}, {":z": {"N": "1"}}),
+    ("begins_with(#h, :p)", {"#h": "contentHash"}, {":p": {"S": "a"}}),
+    ("contains(#l, :v)", {"#l": "l"}, {":v": {"S": "x"}}),
+    ("#n IN (:a, :b)", {"#n": "n"}, {":a": {"N": "3"}, ":b": {"N": "7"}}),
+    ("#m.#k = :v", {"#m": "m", "#k": "k"}, {":v": {"BOOL": True}}),
+    ("#b = :b", {"#b": "b"}, {":b": {"B": b"\x00\x01"}}),  # bytes: parsed as moto does, uncached
+]
+STORED = [
+    {"id": {"S": "1"}},
+    {"id": {"S": "2"}, "contentHash": {"S": "a"}, "n": {"N": "3"}, "l": {"L": [{"S": "x"}]}},
+    {"id": {"S": "3"}, "contentHash": {"S": "b"}, "n": {"N": "9"},
+     "m": {"M": {"k": {"BOOL": True}}}},
+    {"id": {"S": "4"}, "contentHash": {"S": "ab"}, "n": {"N": "7"}, "l": {"L": []},
+     "b": {"B": b"\x00\x01"}},
+]  # fmt: skip
+
+
+def verdict(condition, item):
+    """What a condition says of an item: True, False, or the error it raises."""
+    try:
+        return condition.expr(item)
+    except Exception as exc:  # moto refuses some conditions on some items: that is compared too
+        return f"{type(exc).__name__}: {exc}"
+
+
+def test_a_cached_condition_answers_exactly_as_a_freshly_parsed_one_on_every_item():
+    from moto.dynamodb import models
+    from moto.dynamodb.models.dynamo_type import Item
+
+    apply_fixes()
+    cached, parse = models.get_filter_expression, models.get_filter_expression.moto_original
+    assert cached is not parse
+    items = [Item({"S": attrs["id"]["S"]}, None, attrs) for attrs in STORED]
+    verdicts = []
+    for expression, names, values in CONDITIONS:
+        for _ in range(2):  # the second use is answered from the cache
+            ours = [verdict(cached(expression, names, values), item) for item in items]
+            theirs = [verdict(parse(expression, names, values), item) for item in items]
+            assert ours == theirs, expression
+        verdicts.append(tuple(theirs))
+    assert len(set(verdicts)) > 5  # the corpus tells items apart: the comparison is not vacuous
+
+
+def test_the_cache_tells_apart_the_same_text_with_other_names_or_values():
+    from moto.dynamodb import models
+    from moto.dynamodb.models.dynamo_type import Item
+
+    apply_fixes()
+    cached = models.get_filter_expression
+    item = Item({"S": "2"}, None, STORED[1])
+    text = "#h = :h"
+    assert cached(text, {"#h": "contentHash"}, {":h": {"S": "a"}}).expr(item) is True
+    assert cached(text, {"#h": "contentHash"}, {":h": {"S": "b"}}).expr(item) is False
+    assert cached(text, {"#h": "id"}, {":h": {"S": "a"}}).expr(item) is False
+    assert cached(text, {"#h": "id"}, {":h": {"S": "2"}}).expr(item) is True
