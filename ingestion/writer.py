@@ -67,6 +67,7 @@ from ingestion.store import (
 from tenancy.connection import RETRY_POLICY, RetryPolicy
 from tenancy.settings import StackSettings
 from tenancy.tables import tenant_table_specs
+from tenancy.validation_errors import dotted, field_errors
 
 CHUNK_SIZE = BATCH_GET_LIMIT  # one BatchGetItem of keys per chunk, one transaction of items
 # A chunk also closes at this many bytes of items (large records), and at this many records
@@ -245,16 +246,7 @@ def reject(
 
 
 def format_errors(exc: ValidationError) -> list[FieldError]:
-    errors = []
-    for error in exc.errors():
-        field = ".".join(str(part) for part in error["loc"]) or "(record)"
-        reason = error["msg"].removeprefix("Value error, ")
-        if error["type"] == "missing":
-            reason = "is required"
-        elif error["type"] == "extra_forbidden":
-            reason = "is not a field of this record (unknown fields are refused)"
-        errors.append(FieldError(field, reason))
-    return errors
+    return [FieldError(dotted(loc) or "(record)", why) for loc, why in field_errors(exc)]
 
 
 class Verdict(StrEnum):

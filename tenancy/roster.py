@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from tenancy.safe_text import label_problem
+from tenancy.validation_errors import ErrorDetails, dotted, field_errors
 
 # Longest tenant id: keeps `tenant-{id}-messages` within DynamoDB's 255 characters even with a
 # long table prefix, and the per-tenant IAM role's auto-generated name within IAM's 64.
@@ -167,23 +168,23 @@ def parse_roster(raw: Any, source: str = "input") -> Roster:
 def describe_errors(exc: ValidationError, raw: list[Any]) -> list[str]:
     """Turn pydantic errors into lines like: tenant 'acme' (entry 1), field 'plan': ..."""
     problems = []
-    for error in exc.errors():
-        loc = list(error["loc"])
+    for loc, why in field_errors(exc, (_roster_reason,)):
         if not loc:
-            problems.append(error["msg"].removeprefix("Value error, "))
+            problems.append(why)
             continue
         index = loc[0]
         entry = raw[index] if isinstance(index, int) and index < len(raw) else None
         who = f"entry {index + 1}" if isinstance(index, int) else str(index)
         if isinstance(entry, dict) and isinstance(entry.get("tenantId"), str):
             who = f"tenant {entry['tenantId']!r} ({who})"
-        field = ".".join(str(part) for part in loc[1:]) or "(entry)"
-        reason = error["msg"].removeprefix("Value error, ")
-        if field == "tenantId" and error["type"].startswith("string_"):
-            reason = TENANT_ID_RULE
-        if error["type"] == "missing":
-            reason = "is required"
-        if error["type"] == "string_pattern_mismatch" and field != "tenantId":
-            reason = "must be printable text on one line"
-        problems.append(f"{who}, field {field!r}: {reason}")
+        problems.append(f"{who}, field {dotted(loc[1:]) or '(entry)'!r}: {why}")
     return problems
+
+
+def _roster_reason(error: ErrorDetails) -> str | None:
+    field = error["loc"][1:]
+    if field == ("tenantId",) and error["type"].startswith("string_"):
+        return TENANT_ID_RULE
+    if error["type"] == "string_pattern_mismatch" and field != ("tenantId",):
+        return "must be printable text on one line"
+    return None

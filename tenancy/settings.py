@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from pydantic_core import PydanticCustomError
+from pydantic_core import ErrorDetails, PydanticCustomError
 
 from tenancy.roster import Roster, RosterError, parse_roster
+from tenancy.validation_errors import field_errors
 
 NAMESPACE = "salestalk"
 TENANTS_KEY = "tenants"
@@ -102,10 +103,10 @@ class _Options(BaseModel):
         return value
 
 
-def _option_reason(error: Any) -> str:
+def _option_reason(error: ErrorDetails) -> str | None:
     if error["loc"][0] == TABLE_PREFIX_KEY and error["type"] == "string_pattern_mismatch":
         return f"{error['input']!r} {TABLE_PREFIX_RULE}"
-    return error["msg"]
+    return None
 
 
 @dataclass(frozen=True)
@@ -157,7 +158,7 @@ def parse_local_hosts(value: Any, source: str = "stack config") -> tuple[str, ..
 
 def _options_error(exc: ValidationError, source: str) -> StackConfigError:
     problems = "; ".join(
-        f"{NAMESPACE}:{error['loc'][0]}: {_option_reason(error)}" for error in exc.errors()
+        f"{NAMESPACE}:{loc[0]}: {why}" for loc, why in field_errors(exc, (_option_reason,))
     )
     return StackConfigError(f"{source}: {problems}")
 

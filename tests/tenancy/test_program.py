@@ -204,7 +204,8 @@ BAD_ROSTERS = [
     ),
     pytest.param(
         lambda t: [{**t[0], "stauts": "active"}],
-        "tenant 'acme-corp-001' (entry 1), field 'stauts': Extra inputs are not permitted",
+        "tenant 'acme-corp-001' (entry 1), field 'stauts': is not a known field "
+        "(unknown fields are refused)",
         id="unknown-field",
     ),
 ]
