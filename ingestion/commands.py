@@ -19,7 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ingestion.backoff import RetryBudgetExhaustedError
 from ingestion.ingest_report import IngestReport
-from ingestion.items import MESSAGE, METRIC
+from ingestion.items import TENANT_DATA_KINDS
 from ingestion.queries import CrossTenantAccessError, MetadataReader, TenantReader
 from ingestion.schemas import SCHEMA_DIR, write_schemas
 from ingestion.seeding import SEED_DIR_NAME, SeedResult, seed
@@ -56,7 +56,7 @@ from tenancy.cli.common import (
 from tenancy.connection import Target
 from tenancy.stack_file import find_project_dir
 
-KINDS = {"messages": MESSAGE, "metrics": METRIC}
+KINDS = {kind.plural: kind for kind in TENANT_DATA_KINDS}
 
 
 def exit_status(report: IngestReport) -> int:

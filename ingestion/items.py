@@ -95,6 +95,17 @@ class RecordKind:
     updatable: bool
     derived_names: tuple[str, ...] = ()  # the attributes `derived` adds
 
+    @property
+    def plural(self) -> str:
+        """How commands and seed files name the kind: `salestalk ingest metrics`, metrics.json."""
+        return f"{self.name}s"
+
+    @property
+    def per_tenant(self) -> bool:
+        """Stored in each tenant's own tables (and ingested from files); tenants themselves
+        come from the roster into the global metadata table."""
+        return self.layout is not METADATA_LAYOUT
+
     def record_fields(self, record: BaseModel) -> dict[str, Any]:
         mode = "json" if self.model is TenantRecord else "python"  # roster enums -> text
         return record.model_dump(by_alias=True, exclude_none=True, mode=mode)
@@ -174,7 +185,9 @@ TENANT = RecordKind(
     derived=lambda tenant: {},
     updatable=True,  # the roster is the source of truth for tenant metadata
 )
-KINDS = {kind.name: kind for kind in (MESSAGE, METRIC, TENANT)}
+# Every kind of record, in the order they are seeded (metrics first: messages refer to them).
+KINDS = {kind.name: kind for kind in (METRIC, MESSAGE, TENANT)}
+TENANT_DATA_KINDS = tuple(kind for kind in KINDS.values() if kind.per_tenant)
 
 
 def _ints(value: Any) -> Any:

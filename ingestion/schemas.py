@@ -12,10 +12,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ingestion.contracts import SCHEMA_VERSION, Message, Metric, TenantRecord
+from ingestion.contracts import SCHEMA_VERSION
+from ingestion.items import KINDS
 
 SCHEMA_DIR = Path(__file__).with_name("schemas")
-MODELS = {"message": Message, "metric": Metric, "tenant": TenantRecord}
+MODELS = {kind.name: kind.model for kind in KINDS.values()}
 
 
 def schema(name: str) -> dict[str, Any]:

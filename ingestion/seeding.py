@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingestion.ingest_report import IngestReport
-from ingestion.items import MESSAGE, METRIC, TENANT, RecordKind
+from ingestion.items import TENANT, TENANT_DATA_KINDS, RecordKind
 from ingestion.sources import Quarantine, SourceRecord, open_input, read_records
 from ingestion.store import TableStore
 from ingestion.writer import (
@@ -26,7 +26,7 @@ from tenancy.settings import StackSettings
 from tenancy.tables import all_table_specs, metadata_table_spec
 
 SEED_DIR_NAME = "seed_data"
-SEED_FILES: dict[str, RecordKind] = {"metrics.json": METRIC, "messages.json": MESSAGE}
+SEED_FILES: dict[str, RecordKind] = {f"{kind.plural}.json": kind for kind in TENANT_DATA_KINDS}
 
 
 @dataclass
