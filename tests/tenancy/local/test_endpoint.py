@@ -9,8 +9,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tenancy.cli.common import STATE_DIR_NAME
 from tenancy.connection import answers
 from tenancy.local.endpoint import HOST, EndpointState, Engine, LocalEndpoint
+from tenancy.stack_file import find_project_dir
 
 
 def free_port() -> int:
@@ -123,4 +125,4 @@ def monkey_engines(state_dir: Path) -> None:
         target.symlink_to(installed_dir(PROJECT_STATE))
 
 
-PROJECT_STATE = Path(__file__).resolve().parents[2] / ".salestalk"
+PROJECT_STATE = find_project_dir(Path(__file__).parent) / STATE_DIR_NAME  # the project's own
