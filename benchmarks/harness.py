@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore.config import Config
 
 from tenancy.connection import Target as Endpoint
 from tenancy.connection import dynamodb_client
@@ -187,10 +188,26 @@ def client(url: str):
     return dynamodb_client(Endpoint(url, REGION, ENGINE.describe()))
 
 
+def baseline_client(url: str):
+    """A client for the baselines: the platform's timeouts and retries, and boto3's own
+    default of validating every request's parameters, as code written with boto3 has it
+    (the platform's clients leave that to DynamoDB: `tenancy.connection.client_config`)."""
+    made = client(url)
+    config = made.meta.config.merge(Config(parameter_validation=True))
+    return boto3.session.Session().client(
+        "dynamodb",
+        endpoint_url=url,
+        region_name=REGION,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        config=config,
+    )
+
+
 def resource_(url: str, over=None):
-    """A boto3 resource over such a client (or `over`), for the `batch_writer()` baseline."""
+    """A boto3 resource over a baseline client (or `over`), for the `batch_writer()` baseline."""
     dynamodb = boto3.resource("dynamodb", region_name=REGION)
-    dynamodb.meta.client = over or client(url)
+    dynamodb.meta.client = over or baseline_client(url)
     return dynamodb
 
 

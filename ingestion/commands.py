@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import json
+import os
+import stat
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ingestion.backoff import RetryBudgetExhaustedError
 from ingestion.ingest_report import IngestReport
+from ingestion.input_shape import mismatch
 from ingestion.items import TENANT_DATA_KINDS
 from ingestion.queries import CrossTenantAccessError, MetadataReader, TenantReader
 from ingestion.schemas import SCHEMA_DIR, write_schemas
@@ -41,6 +45,7 @@ from ingestion.writer import (
 )
 from tenancy.cli.common import (
     EXIT_FAILED,
+    EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_USAGE,
     CommandError,
@@ -48,12 +53,15 @@ from tenancy.cli.common import (
     add_stack_argument,
     connect,
     connection_problem,
+    is_missing_table,
     load_settings,
+    missing_tables_problem,
     non_empty,
     require_tenants,
     state_dir,
 )
 from tenancy.connection import Target
+from tenancy.settings import StackSettings
 from tenancy.stack_file import find_project_dir
 
 KINDS = {kind.plural: kind for kind in TENANT_DATA_KINDS}
@@ -89,18 +97,39 @@ def _print_details(report: IngestReport, limit: int = 20) -> None:
         print(f"  ... and {hidden} more (see the quarantine file)", file=sys.stderr)
 
 
-def _progress_bar(enabled: bool, description: str) -> tuple[Callable[[int], None], Callable]:
-    """A tqdm bar on a terminal; silent otherwise (logs and pipes stay clean)."""
+def _progress_bar(
+    enabled: bool, description: str, stream: IO[bytes]
+) -> tuple[Callable[[int], None], Callable[[], None]]:
+    """A tqdm bar on a terminal; silent otherwise (logs and pipes stay clean). A regular
+    file's size is known, so its bar has a total (bytes read) and an end time; a stream's
+    counts records. Both show the rate and the records read."""
     if not enabled or not sys.stderr.isatty():
         return (lambda done: None), (lambda: None)
     from tqdm import tqdm
 
-    bar = tqdm(desc=description, unit=" records", file=sys.stderr)
+    try:
+        info = os.fstat(stream.fileno())
+        size = info.st_size if stat.S_ISREG(info.st_mode) else None
+    except (OSError, ValueError, AttributeError):
+        size = None
+    if size is None:
+        bar = tqdm(desc=description, unit=" records", file=sys.stderr)
 
-    def update(done: int) -> None:
-        bar.update(done - bar.n)
+        def update(done: int) -> None:
+            bar.update(done - bar.n)
 
-    return update, bar.close
+        return update, bar.close
+
+    bar = tqdm(
+        desc=description, total=size, unit="B", unit_scale=True, unit_divisor=1024, file=sys.stderr
+    )
+
+    def update_bytes(done: int) -> None:
+        with contextlib.suppress(OSError, ValueError):  # closed at the end
+            bar.update(min(stream.tell(), size) - bar.n)
+        bar.set_postfix_str(f"{done:,} records")
+
+    return update_bytes, bar.close
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -127,9 +156,15 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     except TenantNotWritableError as exc:
         raise CommandError(str(exc)) from None
     quarantine = new_quarantine(args.quarantine, f"{args.tenant}-{args.kind}")
-    update, close = _progress_bar(not args.json, f"{args.tenant} {args.kind}")
+    close = None
     try:
-        with open_input(args.file) as stream:
+        with open_input(args.file) as opened:
+            stream = opened if isinstance(opened, io.BufferedReader) else io.BufferedReader(opened)
+            if not stream.isatty():  # a terminal's lines are typed: nothing to look ahead at
+                problem = mismatch(stream, args.file, kind)
+                if problem:
+                    raise CommandError(problem)
+            update, close = _progress_bar(not args.json, f"{args.tenant} {args.kind}", stream)
             report = writer.ingest(
                 read_records(stream, args.file), quarantine=quarantine, progress=update
             )
@@ -141,20 +176,22 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         if isinstance(exc.cause, InputFileError) and not exc.report.received:
             raise CommandError(str(exc.cause)) from None  # unreadable from the start
         _report(args, exc.report, error=str(exc))
-        print(f"salestalk: error: {_interruption(target, exc)}", file=sys.stderr)
-        return EXIT_USAGE
+        problem = _interruption(target, exc, client, settings)
+        print(f"salestalk: error: {problem}", file=sys.stderr)
+        return EXIT_INTERRUPTED if isinstance(exc.cause, KeyboardInterrupt) else EXIT_USAGE
     finally:
-        close()
+        if close is not None:
+            close()
         quarantine.close()
     _report(args, report)
     return exit_status(report)
 
 
-def _interruption(target, exc: IngestInterruptedError) -> str:
+def _interruption(target, exc: IngestInterruptedError, client, settings) -> str:
     cause = exc.cause
+    if is_missing_table(cause):
+        return str(missing_tables_problem(client, settings, target))
     if isinstance(cause, ClientError):
-        if cause.response["Error"]["Code"] == "ResourceNotFoundException":
-            return f"{exc} (the table does not exist: run `salestalk provision` first)"
         return str(exc)
     if isinstance(cause, RetryBudgetExhaustedError | InputFileError | OSError):
         return str(exc)
@@ -181,7 +218,7 @@ def cmd_seed(args: argparse.Namespace) -> int:
     project = find_project_dir()
     quarantine = new_quarantine(None, "seed")
     try:
-        with seeding_errors(target):
+        with seeding_errors(target, client, settings):
             result = seed(
                 client,
                 settings,
@@ -200,17 +237,15 @@ def cmd_seed(args: argparse.Namespace) -> int:
 
 
 @contextlib.contextmanager
-def seeding_errors(target: Target) -> Iterator[None]:
+def seeding_errors(target: Target, client, settings: StackSettings) -> Iterator[None]:
     """A seed that stops part-way, or finds no tables, as one message (exit 2)."""
     try:
         yield
     except IngestInterruptedError as exc:
-        raise CommandError(_interruption(target, exc)) from None
+        raise CommandError(_interruption(target, exc, client, settings)) from None
     except ClientError as exc:
-        if exc.response["Error"]["Code"] == "ResourceNotFoundException":
-            raise CommandError(
-                f"{exc}: the stack's tables do not exist yet, run `salestalk provision` first"
-            ) from None
+        if is_missing_table(exc):
+            raise missing_tables_problem(client, settings, target) from None
         raise
     except BotoCoreError as exc:
         raise connection_problem(target, exc) from None
@@ -239,6 +274,10 @@ def cmd_query(args: argparse.Namespace) -> int:
         raise CommandError(str(exc), EXIT_FAILED) from None
     except ValueError as exc:
         raise CommandError(str(exc)) from None
+    except ClientError as exc:
+        if is_missing_table(exc):
+            raise missing_tables_problem(client, settings, target) from None
+        raise
     except BotoCoreError as exc:
         raise connection_problem(target, exc) from None
     if args.json:

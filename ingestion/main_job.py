@@ -30,8 +30,7 @@ from tenancy.cli.common import (
     load_settings,
 )
 from tenancy.commands import print_provisioning_summary, print_table_result, provisioning_errors
-from tenancy.connection import loopback_port, resolve_target
-from tenancy.local.commands import start_local_endpoint
+from tenancy.local.commands import stack_local_port, start_local_endpoint
 from tenancy.local.endpoint import DEFAULT_PORT
 from tenancy.stack_file import find_project_dir
 from tenancy.tables import table_count
@@ -41,7 +40,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     started = time.monotonic()
     project = find_project_dir()
     stack_file, settings = load_settings(args)  # a bad roster stops the job before anything runs
-    port = _local_port(stack_file, args.stack)
+    port = stack_local_port(stack_file, args.stack)
     steps = 4 if args.skip_notebooks else 5
     step_number = iter(range(1, steps + 1))
 
@@ -53,7 +52,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     target, client = connect(args, stack_file)
     quarantine = new_quarantine(None, "seed")
     try:
-        with provisioning_errors(target), seeding_errors(target):
+        with provisioning_errors(target), seeding_errors(target, client, settings):
             prepared = prepare_stack(
                 client,
                 settings,
@@ -74,22 +73,6 @@ def cmd_up(args: argparse.Namespace) -> int:
         print(f"  report: {page}")
     _print_next_steps(port)
     return exit_status(prepared.seeded.total())
-
-
-def _local_port(stack_file, stack: str) -> int:
-    """The port of the stack's endpoint (AWS_ENDPOINT_URL_DYNAMODB may move it), which must be
-    on this machine: the main job serves the embedded endpoint there."""
-    try:
-        target = resolve_target(stack_file)
-    except ValueError as exc:
-        raise CommandError(str(exc)) from None
-    port = loopback_port(target.endpoint_url) if target.is_local else None
-    if port is None:
-        raise CommandError(
-            f"`salestalk up` runs the embedded endpoint on this machine, but stack "
-            f"{stack!r} points at {target.describe()}"
-        )
-    return port
 
 
 def _render(project: Path, args: argparse.Namespace, tenant_ids, step) -> list[Path]:

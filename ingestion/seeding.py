@@ -16,7 +16,9 @@ from ingestion.items import TENANT, TENANT_DATA_KINDS, RecordKind
 from ingestion.sources import Quarantine, SourceRecord, open_input, read_records
 from ingestion.store import TableStore
 from ingestion.writer import (
+    ChunkStoppedError,
     IdempotentWriter,
+    IngestInterruptedError,
     TenantWriter,
     candidate_for,
     utc_now,
@@ -50,7 +52,7 @@ def register_tenants(
     """Put the roster's tenants into tenants-metadata; the roster wins over what is stored."""
     tenants = [settings.roster.get(t) for t in tenant_ids] if tenant_ids else list(settings.roster)
     store = TableStore(client, metadata_table_spec(settings).name, TENANT)
-    writer = IdempotentWriter(store, TENANT, accept_updates=True)
+    writer = IdempotentWriter(store, TENANT, tenant_id="all", accept_updates=True)
     report = IngestReport(kind=TENANT.name, tenant_id="all")
     now, ingest_id = utc_now(), uuid.uuid4().hex
     candidates = []
@@ -58,7 +60,11 @@ def register_tenants(
         report.received += 1
         source = SourceRecord(f"roster entry {tenant.tenant_id}", data=tenant.to_config())
         candidates.append(candidate_for(TENANT, source, tenant, now, ingest_id))
-    writer.write(candidates, report)
+    try:
+        report.merge(writer.write(candidates))
+    except ChunkStoppedError as stopped:
+        report.merge(stopped.report)
+        raise IngestInterruptedError(stopped.cause, report) from stopped.cause
     return report
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 from collections.abc import Iterator
 
 from botocore.exceptions import BotoCoreError, EndpointConnectionError
@@ -15,6 +16,8 @@ from tenancy.cli.common import (
     EXIT_USAGE,
     CommandError,
     add_allow_aws_argument,
+    add_command,
+    add_json_argument,
     add_stack_argument,
     connect,
     connection_problem,
@@ -22,16 +25,16 @@ from tenancy.cli.common import (
     stack_settings,
 )
 from tenancy.connection import Target
-from tenancy.endpoint_features import describe_setting, features_of
+from tenancy.endpoint_features import describe_setting
 from tenancy.provisioner import (
     Outcome,
     OwnershipError,
     Provisioner,
     ProvisionError,
     TableResult,
-    observe,
 )
 from tenancy.roster import Plan, RosterError, TenantStatus, parse_roster
+from tenancy.table_status import TableStatus, table_statuses
 from tenancy.tables import all_table_specs
 
 # --- salestalk provision / tables ------------------------------------------------------------
@@ -88,26 +91,30 @@ def cmd_tables(args: argparse.Namespace) -> int:
     stack_file = load_stack(args)
     settings = stack_settings(stack_file)
     target, client = connect(args, stack_file)
-    print(f"tables of stack {settings.stack!r} at {target.describe()}")
-    missing = 0
     try:
-        features = features_of(client)
-        for spec in all_table_specs(settings):
-            live = observe(client, spec.name, features)
-            if live is None:
-                missing += 1
-                print(f"  {spec.name}: missing (run `salestalk provision --stack {args.stack}`)")
-                continue
-            drift = "" if live.matches(spec.shape()) else " DRIFT: differs from its definition"
-            print(
-                f"  {live.name}: key ({live.keys}); indexes {live.describe_indexes()}; "
-                f"{live.billing_mode}; "
-                f"encryption {describe_setting(live.server_side_encryption)}; "
-                f"PITR {describe_setting(live.point_in_time_recovery)}{drift}"
-            )
-    except (EndpointConnectionError, BotoCoreError) as exc:
+        statuses = table_statuses(client, settings)
+    except BotoCoreError as exc:
         raise connection_problem(target, exc) from None
-    return EXIT_FAILED if missing else EXIT_OK
+    if args.json:
+        print(json.dumps([status.to_json() for status in statuses], indent=2))
+    else:
+        print(f"tables of stack {settings.stack!r} at {target.describe()}")
+        for status in statuses:
+            print(f"  {_table_line(status, args.stack)}")
+    return EXIT_FAILED if any(not status.exists for status in statuses) else EXIT_OK
+
+
+def _table_line(status: TableStatus, stack: str) -> str:
+    live = status.live
+    if live is None:
+        return f"{status.name}: missing (run `salestalk provision --stack {stack}`)"
+    drift = " DRIFT: differs from its definition" if status.drift else ""
+    items = "" if status.items is None else f"; {status.items:,} items"
+    return (
+        f"{live.name}: key ({live.keys}); indexes {live.describe_indexes()}; "
+        f"{live.billing_mode}; encryption {describe_setting(live.server_side_encryption)}; "
+        f"PITR {describe_setting(live.point_in_time_recovery)}{items}{drift}"
+    )
 
 
 # --- salestalk roster ------------------------------------------------------------------------
@@ -115,6 +122,9 @@ def cmd_tables(args: argparse.Namespace) -> int:
 
 def cmd_roster_list(args: argparse.Namespace) -> int:
     settings = stack_settings(load_stack(args))
+    if args.json:
+        print(json.dumps([tenant.to_config() for tenant in settings.roster], indent=2))
+        return EXIT_OK
     rows = [("TENANT", "NAME", "PLAN", "STATUS", "REGION", "OWNER")]
     rows += [
         (t.tenant_id, t.name, str(t.plan), str(t.status), t.region, str(t.owner_email))
@@ -122,7 +132,9 @@ def cmd_roster_list(args: argparse.Namespace) -> int:
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
     return EXIT_OK
 
 
@@ -164,33 +176,78 @@ def cmd_roster_add(args: argparse.Namespace) -> int:
 
 def register_commands(commands: argparse._SubParsersAction) -> None:
     """Register provision, tables and roster."""
-    for name, func, text in (
-        ("provision", cmd_provision, "create or update every table of the stack's roster"),
-        ("tables", cmd_tables, "list the stack's tables as they are on the endpoint"),
+    for name, func, text, examples in (
+        (
+            "provision",
+            cmd_provision,
+            "create or update every table of the stack's roster",
+            ["salestalk provision", "salestalk provision --stack prod --allow-aws"],
+        ),
+        (
+            "tables",
+            cmd_tables,
+            "list the stack's tables as they are on the endpoint",
+            ["salestalk tables", "salestalk tables --json | jq '.[] | select(.drift)'"],
+        ),
     ):
-        sub = commands.add_parser(name, help=text)
+        sub = add_command(commands, name, help=text, examples=examples)
         add_stack_argument(sub)
         add_allow_aws_argument(sub)
+        if name == "tables":
+            add_json_argument(sub, "the tables as a JSON array, one object per table")
         sub.set_defaults(func=func)
 
-    roster = commands.add_parser("roster", help="list, validate or extend a stack's tenant roster")
-    roster_commands = roster.add_subparsers(dest="roster_command", required=True)
-    for name, func, text in (
-        ("list", cmd_roster_list, "list the stack's tenants"),
-        ("validate", cmd_roster_validate, "validate the stack's roster and settings"),
+    roster = add_command(
+        commands,
+        "roster",
+        help="list, validate or extend a stack's tenant roster",
+        examples=["salestalk roster list", "salestalk roster validate --stack prod"],
+    )
+    roster_commands = roster.add_subparsers(dest="roster_command", required=True, metavar="ACTION")
+    for name, func, text, examples in (
+        (
+            "list",
+            cmd_roster_list,
+            "list the stack's tenants",
+            ["salestalk roster list", "salestalk roster list --json | jq -r '.[].tenantId'"],
+        ),
+        (
+            "validate",
+            cmd_roster_validate,
+            "validate the stack's roster and settings",
+            ["salestalk roster validate --stack local"],
+        ),
     ):
-        sub = roster_commands.add_parser(name, help=text)
+        sub = add_command(roster_commands, name, help=text, examples=examples)
         add_stack_argument(sub)
+        if name == "list":
+            add_json_argument(sub, "the roster as a JSON array, entries as the stack file has them")
         sub.set_defaults(func=func)
-    add = roster_commands.add_parser("add", help="validate and append a tenant to the roster")
+    add = add_command(
+        roster_commands,
+        "add",
+        help="validate and append a tenant to the roster",
+        description="Validate a new tenant as a roster entry and append it to the stack file, "
+        "keeping its comments. Then `salestalk provision` or `pulumi up` makes its tables.",
+        examples=[
+            "salestalk roster add --tenant-id globex-003 --name 'Globex Corp' "
+            "--industry manufacturing --region us-east-1 --plan starter "
+            "--owner-email ops@globex.example"
+        ],
+    )
     add_stack_argument(add)
-    add.add_argument("--tenant-id", required=True)
-    add.add_argument("--name", required=True)
-    add.add_argument("--industry", required=True)
-    add.add_argument("--region", required=True)
-    add.add_argument("--plan", required=True, choices=[str(p) for p in Plan])
-    add.add_argument("--owner-email", required=True)
+    add.add_argument("--tenant-id", required=True, help="lowercase letters, digits and '-'")
+    add.add_argument("--name", required=True, help="the tenant's display name")
+    add.add_argument("--industry", required=True, help="the tenant's industry")
+    add.add_argument("--region", required=True, help="the AWS region its data lives in")
     add.add_argument(
-        "--status", default=str(TenantStatus.ACTIVE), choices=[str(s) for s in TenantStatus]
+        "--plan", required=True, choices=[str(p) for p in Plan], help="the tenant's plan"
+    )
+    add.add_argument("--owner-email", required=True, help="who owns the tenant's account")
+    add.add_argument(
+        "--status",
+        default=str(TenantStatus.ACTIVE),
+        choices=[str(s) for s in TenantStatus],
+        help="lifecycle status (default: %(default)s)",
     )
     add.set_defaults(func=cmd_roster_add)

@@ -12,10 +12,10 @@ from typing import Any
 
 from ingestion.items import deserialize
 from ingestion.lease import LEASE_KEY
-from tenancy.endpoint_features import describe_setting, features_of
-from tenancy.provisioner import observe
+from tenancy.endpoint_features import describe_setting
 from tenancy.settings import StackSettings
-from tenancy.tables import MESSAGES_LAYOUT, SESSION_INDEX, all_table_specs, tenant_table_specs
+from tenancy.table_status import table_statuses
+from tenancy.tables import MESSAGES_LAYOUT, SESSION_INDEX, tenant_table_specs
 
 GLOBAL = "(global)"  # the tenant column of the metadata table
 
@@ -23,16 +23,14 @@ GLOBAL = "(global)"  # the tenant column of the metadata table
 def table_overview(client, settings: StackSettings) -> list[dict[str, Any]]:
     """One row per table of the stack: keys, indexes, settings, item count, drift."""
     rows = []
-    features = features_of(client)
-    for spec in all_table_specs(settings):
-        live = observe(client, spec.name, features)
+    for status in table_statuses(client, settings):
         row: dict[str, Any] = {
-            "table": spec.name,
-            "tenant": spec.tags.get("tenant-id", GLOBAL),
-            "exists": live is not None,
+            "table": status.name,
+            "tenant": status.tenant or GLOBAL,
+            "exists": status.exists,
         }
+        live = status.live
         if live is not None:
-            description = client.describe_table(TableName=spec.name)["Table"]
             row.update(
                 {
                     "key": live.keys,
@@ -41,10 +39,8 @@ def table_overview(client, settings: StackSettings) -> list[dict[str, Any]]:
                     "encryption": describe_setting(live.server_side_encryption),
                     "pitr": describe_setting(live.point_in_time_recovery),
                     "deletion_protection": describe_setting(live.deletion_protection),
-                    # DescribeTable's count: exact on the embedded endpoint, refreshed about
-                    # every six hours on AWS.
-                    "items": description.get("ItemCount", 0),
-                    "matches_definition": live.matches(spec.shape()),
+                    "items": status.items,
+                    "matches_definition": not status.drift,
                 }
             )
         rows.append(row)

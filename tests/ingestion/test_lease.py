@@ -94,9 +94,7 @@ def test_a_reingest_takes_no_lease_and_writes_nothing(tables, settings):
 def test_a_second_writer_waits_for_the_first_and_counts_exactly(tables, settings):
     first = TenantWriter(tables, settings, ACME, METRIC)
     first.lease.ensure()  # the first writer is mid-ingest
-    first.writer.write(
-        [first.validate(s) for s in records(150)], _report(), None
-    )  # it has stored 0..149
+    first.writer.write([first.validate(s) for s in records(150)])  # it has stored 0..149
     waits = []
 
     def first_finishes(seconds):
@@ -195,9 +193,3 @@ def test_readers_never_meet_a_lease(tables, settings):
     assert len(reader.all_metrics()) == 50
     assert len(reader.metrics_by_type("operational")) == 50
     assert all(LEASE_KEY not in str(item) for item in sample(tables, TABLE, limit=100))
-
-
-def _report():
-    from ingestion.ingest_report import IngestReport
-
-    return IngestReport(kind="metric", tenant_id=ACME)

@@ -55,4 +55,4 @@ def test_the_main_job_twice(project, capsys):
 def test_the_main_job_refuses_a_remote_endpoint(project, capsys, monkeypatch):
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", "http://dynamodb.internal.example:8000")
     assert main(["up"]) == 2
-    assert "runs the embedded endpoint on this machine" in capsys.readouterr().err
+    assert "a local engine runs on this machine's loopback" in capsys.readouterr().err

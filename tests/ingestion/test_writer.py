@@ -154,22 +154,23 @@ def test_a_concurrent_insert_between_read_and_write_is_caught_by_the_condition(
 
     def fetch_then_race(keys, **kwargs):
         found = real_fetch(keys, **kwargs)  # we read: nothing stored yet
-        IdempotentWriter(theirs.store, MESSAGE).write([same], _report())
+        IdempotentWriter(theirs.store, MESSAGE, tenant_id=ACME).write([same])
         return found
 
     writer.store.fetch = fetch_then_race
-    report = _report()
-    writer.writer.write([ours], report)
+    report = writer.writer.write([ours])
     assert (report.written, report.duplicates) == (0, 1)
     if writer.lease is not None:
         writer.lease.release()  # the next read is again one made before holding the lease
 
     mine = writer.validate(as_source([make_message(2)])[0])
-    writer.store.fetch = lambda keys, **kwargs: (
-        IdempotentWriter(theirs.store, MESSAGE).write([different], _report()) or {}
-    )
-    report = _report()
-    writer.writer.write([mine], report)
+
+    def race_then_find_nothing(keys, **kwargs):
+        IdempotentWriter(theirs.store, MESSAGE, tenant_id=ACME).write([different])
+        return {}  # what our read saw, a moment before
+
+    writer.store.fetch = race_then_find_nothing
+    report = writer.writer.write([mine])
     assert (report.written, report.conflicts) == (0, 1)
     assert report.conflict_details[0].fields == ("content",)
 
@@ -201,12 +202,11 @@ def test_an_accepted_update_never_overwrites_a_change_made_after_its_read(
         if race == "a deletion":
             tables.delete_item(TableName=METRICS_TABLE, Key=serialize(METRIC.key_dict(mine.item)))
         else:
-            theirs.writer.write([their_update], _report())
+            theirs.writer.write([their_update])
         return found
 
     ours.store.fetch = fetch_then_race
-    report = _report()
-    ours.writer.write([mine], report)
+    report = ours.writer.write([mine])
     if ours.lease is not None:
         ours.lease.release()
     stored = all_items(tables, METRICS_TABLE)
@@ -225,12 +225,6 @@ def test_an_accepted_update_never_overwrites_a_change_made_after_its_read(
         assert deserialize(stored[0])["value"] == 300  # theirs, not ours
 
 
-def _report():
-    from ingestion.ingest_report import IngestReport
-
-    return IngestReport(kind="message", tenant_id=ACME)
-
-
 @pytest.mark.parametrize("mode", list(WriteMode))
 def test_chunks_in_flight_never_share_a_key_and_repeats_see_what_came_before(
     tables, settings, mode
@@ -246,14 +240,14 @@ def test_chunks_in_flight_never_share_a_key_and_repeats_see_what_came_before(
     real_write = writer.writer.write
     lock, running, events = threading.Lock(), [], []
 
-    def observed_write(candidates, report, quarantine=None):
+    def observed_write(candidates, quarantine=None):
         keys = {MESSAGE.key_of(c.item) for c in candidates}
         with lock:
             events.append((len(running) + 1, any(keys & other for other in running)))
             running.append(keys)
         time.sleep(0.05)  # long enough for the next chunk to start beside this one
         try:
-            real_write(candidates, report, quarantine)
+            return real_write(candidates, quarantine)
         finally:
             with lock:
                 running.remove(keys)
