@@ -45,11 +45,13 @@ def test_malformed_files(capsys, tables, tmp_path, content, message):
     assert all_items(tables, TABLE) == []
 
 
-def test_not_json_at_all_is_refused_line_by_line(capsys, tables, tmp_path):
+def test_not_json_at_all_is_refused_in_one_line_and_nothing_is_written(capsys, tables, tmp_path):
     path = tmp_path / "notes.txt"
     path.write_text("quarterly revenue was good\nsee attached spreadsheet\n")
-    status, out, _ = ingest(capsys, path)
-    assert status == 1 and json.loads(out)["rejected"] == 2
+    status, out, err = ingest(capsys, path)
+    assert status == 2 and out == ""
+    assert err.count("\n") == 1 and "is not JSON (its first line is 'quarterly revenue" in err
+    assert all_items(tables, TABLE) == []
 
 
 def test_a_truncated_json_lines_file_keeps_every_complete_line(capsys, tables, tmp_path):
