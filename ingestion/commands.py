@@ -9,22 +9,26 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import difflib
 import io
 import json
 import os
+import shlex
 import stat
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ingestion.backoff import RetryBudgetExhaustedError
+from ingestion.contracts import MetricType
 from ingestion.ingest_report import IngestReport
 from ingestion.input_shape import mismatch
 from ingestion.items import TENANT_DATA_KINDS
 from ingestion.queries import CrossTenantAccessError, MetadataReader, TenantReader
+from ingestion.query_output import PageTokenError, as_json, as_json_lines, as_table, page
 from ingestion.schemas import SCHEMA_DIR, write_schemas
 from ingestion.seeding import SEED_DIR_NAME, SeedResult, seed
 from ingestion.sources import (
@@ -32,7 +36,6 @@ from ingestion.sources import (
     InputFileError,
     Quarantine,
     QuarantineExistsError,
-    dumps_exact,
     new_quarantine_path,
     open_input,
     read_records,
@@ -50,6 +53,8 @@ from tenancy.cli.common import (
     EXIT_USAGE,
     CommandError,
     add_allow_aws_argument,
+    add_command,
+    add_json_argument,
     add_stack_argument,
     connect,
     connection_problem,
@@ -280,51 +285,74 @@ def cmd_query(args: argparse.Namespace) -> int:
         raise
     except BotoCoreError as exc:
         raise connection_problem(target, exc) from None
+    try:
+        shown = page(records, args.limit, args.after)
+    except PageTokenError as exc:
+        raise CommandError(str(exc)) from None
     if args.json:
-        # Numbers exactly as stored (38 digits survive), never through a float.
-        print(dumps_exact([r.model_dump(by_alias=True, exclude_none=True) for r in records]))
-    elif records:
-        print(text_table(records))
-    else:
-        print("no matching records", file=sys.stderr)
+        print(as_json(shown.records))  # numbers exactly as stored, never through a float
+    elif args.jsonl:
+        if shown.records:
+            print(as_json_lines(shown.records))
+    elif shown.records:
+        print(as_table(shown.records))
+    if shown.more:
+        print(
+            f"{shown.more:,} more: add --after {shlex.quote(shown.next_token or '')}",
+            file=sys.stderr,
+        )
+    if not records:
+        message, status = _nothing_found(args, client, settings)
+        print(message, file=sys.stderr)
+        return status
     return EXIT_OK
 
 
-COLUMN_WIDTH = 60
+def _nothing_found(args: argparse.Namespace, client, settings) -> tuple[str, int]:
+    """What a query that found nothing can tell: what does exist, and the closest name to
+    a misspelt one (exit 1); a known name with nothing in the range is just that (exit 0)."""
+    pattern = args.pattern
+    if pattern == "type":
+        known = [str(t) for t in MetricType]
+        if args.metric_type not in known:
+            return _unknown("metric type", args.metric_type, known), EXIT_USAGE
+    if pattern not in ("series", "dimension"):
+        return "no matching records", EXIT_OK
+    catalogue = TenantReader(client, settings, args.tenant).series_catalogue()
+    if pattern == "dimension":
+        known = sorted({d for dims in catalogue.values() for d in dims if d})
+        if args.dimension not in known:
+            return _unknown(
+                f"dimension of tenant {args.tenant}", args.dimension, known
+            ), EXIT_FAILED
+        return "no matching records in that period range", EXIT_OK
+    if args.subject not in catalogue:
+        return _unknown(
+            f"subject of tenant {args.tenant}", args.subject, sorted(catalogue)
+        ), EXIT_FAILED
+    dimensions = catalogue[args.subject]
+    if args.dimension not in dimensions:
+        named = sorted(d for d in dimensions if d)
+        total = " and a total without one" if None in dimensions else ""
+        wanted = (
+            f"dimension {args.dimension!r}" if args.dimension else "a series without a dimension"
+        )
+        return (
+            f"{args.subject!r} has no {wanted}; its series are by dimension "
+            f"{', '.join(named)}{total}: add --dimension {shlex.quote(named[0])}"
+            if named
+            else f"{args.subject!r} has only a series without a dimension: leave out --dimension"
+        ), EXIT_FAILED
+    return "no matching records in that period range", EXIT_OK
 
 
-def text_table(records) -> str:
-    """Records as an aligned text table (nested fields as `a.b`, long values cut with `…`):
-    the command line needs no data-frame library for it."""
-    rows = [
-        _flat(record.model_dump(by_alias=True, mode="json", exclude_none=True))
-        for record in records
-    ]
-    columns = list(dict.fromkeys(name for row in rows for name in row))
-    cells = [[_cell(row.get(name)) for name in columns] for row in rows]
-    widths = [max(len(name), *(len(line[i]) for line in cells)) for i, name in enumerate(columns)]
-    lines = ["  ".join(name.ljust(w) for name, w in zip(columns, widths, strict=True)).rstrip()]
-    lines += [
-        "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
-        for line in cells
-    ]
-    return "\n".join(lines)
-
-
-def _flat(value, prefix: str = "") -> dict[str, Any]:
-    if isinstance(value, dict):
-        flat: dict[str, Any] = {}
-        for key, item in value.items():
-            flat.update(_flat(item, f"{prefix}{key}."))
-        return flat
-    return {prefix.rstrip("."): value}
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    text = json.dumps(value, ensure_ascii=False) if isinstance(value, list) else str(value)
-    return text if len(text) <= COLUMN_WIDTH else text[: COLUMN_WIDTH - 1] + "…"
+def _unknown(what: str, name: str, known: list[str], shown: int = 12) -> str:
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    listed = ", ".join(known[:shown]) + (
+        f" and {len(known) - shown} more" if len(known) > shown else ""
+    )
+    return f"no {what} is named {name!r}{hint} Known: {listed or 'none yet'}"
 
 
 def _one(record):
@@ -334,40 +362,68 @@ def _one(record):
 QUERIES: dict[str, tuple[str, list[tuple[str, dict]], Callable]] = {
     "message": (
         "one message by id",
-        [("message_id", {"metavar": "MESSAGE_ID"})],
+        [("message_id", {"metavar": "MESSAGE_ID", "help": "the message's id"})],
         lambda c, s, a: _one(TenantReader(c, s, a.tenant).message(a.message_id)),
     ),
     "session": (
         "a session's messages in time order",
-        [("session_id", {"metavar": "SESSION_ID"})],
+        [("session_id", {"metavar": "SESSION_ID", "help": "the session's id"})],
         lambda c, s, a: TenantReader(c, s, a.tenant).session_messages(a.session_id),
     ),
     "sender": (
         "a sender's messages in time order",
-        [("sender_id", {"metavar": "SENDER_ID"})],
+        [("sender_id", {"metavar": "SENDER_ID", "help": "who sent them (a user, the assistant)"})],
         lambda c, s, a: TenantReader(c, s, a.tenant).sender_messages(a.sender_id),
     ),
     "series": (
         "a metric's time series (subject, optional dimension) over a period range",
-        [("subject", {}), ("--dimension", {})],
+        [
+            ("subject", {"help": "what is measured: revenue, arr, customers, ..."}),
+            ("--dimension", {"help": "one breakdown of it, e.g. region:us (default: the total)"}),
+        ],
         lambda c, s, a: TenantReader(c, s, a.tenant).metric_series(
             a.subject, dimension=a.dimension, start=a.start, end=a.end
         ),
     ),
     "type": (
         "metrics of one type (e.g. financial)",
-        [("metric_type", {"metavar": "METRIC_TYPE"})],
+        [
+            (
+                "metric_type",
+                {"metavar": "METRIC_TYPE", "help": ", ".join(str(t) for t in MetricType)},
+            )
+        ],
         lambda c, s, a: TenantReader(c, s, a.tenant).metrics_by_type(
             a.metric_type, start=a.start, end=a.end
         ),
     ),
     "dimension": (
         "metrics of one dimension (e.g. region:emea)",
-        [("dimension", {})],
+        [("dimension", {"help": "kind:value, e.g. region:us"})],
         lambda c, s, a: TenantReader(c, s, a.tenant).metrics_by_dimension(
             a.dimension, start=a.start, end=a.end
         ),
     ),
+}
+
+
+QUERY_EXAMPLES = {
+    "message": ["salestalk query message --tenant acme-corp-001 msg-acme-0001"],
+    "session": [
+        "salestalk query session --tenant acme-corp-001 sess-acme-2026-01-12-a",
+        "salestalk query session --tenant acme-corp-001 sess-acme-2026-01-12-a --jsonl",
+    ],
+    "sender": ["salestalk query sender --tenant acme-corp-001 user-jdoe --limit 20"],
+    "series": [
+        "salestalk query series --tenant techstart-inc-002 arr --from 2025-Q3 --to 2025-Q4",
+        "salestalk query series --tenant acme-corp-001 customers --dimension region:us --json",
+    ],
+    "type": ["salestalk query type --tenant acme-corp-001 financial --from 2025-Q4 --to 2025-Q4"],
+    "dimension": ["salestalk query dimension --tenant acme-corp-001 region:canada"],
+    "tenants": [
+        "salestalk query tenants --status active",
+        "salestalk query tenants --owner ops@acme.example --json",
+    ],
 }
 
 
@@ -383,26 +439,47 @@ def cmd_schemas(args: argparse.Namespace) -> int:
 
 def register_commands(commands: argparse._SubParsersAction) -> None:
     """Register seed, ingest, query and schemas."""
-    schemas = commands.add_parser("schemas", help="write the records' JSON Schemas")
+    schemas = add_command(
+        commands,
+        "schemas",
+        help="write the records' JSON Schemas",
+        examples=["salestalk schemas", "salestalk schemas --out /tmp/schemas"],
+    )
     schemas.add_argument("--out", metavar="DIR", help="default: the package's schemas folder")
     schemas.set_defaults(func=cmd_schemas)
 
-    seed_parser = commands.add_parser(
-        "seed", help="register the roster's tenants and load their seed data (idempotent)"
+    seed_parser = add_command(
+        commands,
+        "seed",
+        help="register the roster's tenants and load their seed data (idempotent)",
+        examples=["salestalk seed", "salestalk seed --tenant acme-corp-001 --json"],
     )
     add_stack_argument(seed_parser)
-    seed_parser.add_argument("--tenant", action="append", metavar="ID", help="repeatable")
-    seed_parser.add_argument("--json", action="store_true", help="print the counts as JSON")
+    seed_parser.add_argument(
+        "--tenant", action="append", metavar="ID", help="only this tenant (repeatable)"
+    )
+    add_json_argument(seed_parser, "the counts as JSON")
     add_allow_aws_argument(seed_parser)
     seed_parser.set_defaults(func=cmd_seed)
 
-    ingest = commands.add_parser("ingest", help="ingest a file of messages or metrics")
-    ingest.add_argument("kind", choices=sorted(KINDS))
+    ingest = add_command(
+        commands,
+        "ingest",
+        help="ingest a file of messages or metrics",
+        description="Validate every record, quarantine the bad ones with their reasons, and "
+        "write the good ones exactly once: an interrupted or repeated ingest can simply be run "
+        "again.",
+        examples=[
+            "salestalk ingest metrics --tenant acme-corp-001 metrics.jsonl",
+            "producer | salestalk ingest messages --tenant acme-corp-001 - --json",
+        ],
+    )
+    ingest.add_argument("kind", choices=sorted(KINDS), help="what the file holds")
     ingest.add_argument("file", metavar="FILE", help="JSON array or JSON Lines; - for stdin")
-    ingest.add_argument("--tenant", required=True, metavar="ID")
+    ingest.add_argument("--tenant", required=True, metavar="ID", help="the tenant it belongs to")
     add_stack_argument(ingest)
     ingest.add_argument("--quarantine", metavar="PATH", help="JSON Lines file for bad records")
-    ingest.add_argument("--json", action="store_true", help="print the counts as JSON")
+    add_json_argument(ingest, "the counts as JSON")
     ingest.add_argument(
         "--accept-updates",
         action="store_true",
@@ -418,21 +495,33 @@ def register_commands(commands: argparse._SubParsersAction) -> None:
     add_allow_aws_argument(ingest)
     ingest.set_defaults(func=cmd_ingest)
 
-    query = commands.add_parser("query", help="read a tenant's data by an access pattern")
-    patterns = query.add_subparsers(dest="pattern", required=True)
+    query = add_command(
+        commands,
+        "query",
+        help="read a tenant's data by an access pattern",
+        examples=[example for examples in QUERY_EXAMPLES.values() for example in examples[:1]],
+    )
+    patterns = query.add_subparsers(dest="pattern", required=True, metavar="PATTERN")
     for name, (text, arguments, run) in QUERIES.items():
-        sub = patterns.add_parser(name, help=text)
-        sub.add_argument("--tenant", required=True, metavar="ID")
+        sub = add_command(patterns, name, help=text, examples=QUERY_EXAMPLES[name])
+        sub.add_argument("--tenant", required=True, metavar="ID", help="whose data")
         for argument, options in arguments:
             sub.add_argument(argument, type=non_empty, **options)
         if name in ("series", "type", "dimension"):
-            sub.add_argument("--from", dest="start", metavar="PERIOD")
-            sub.add_argument("--to", dest="end", metavar="PERIOD")
+            sub.add_argument(
+                "--from", dest="start", metavar="PERIOD", help="first period (2025-Q3, 2025-07)"
+            )
+            sub.add_argument("--to", dest="end", metavar="PERIOD", help="last period, included")
         _query_common(sub, run)
-    tenants = patterns.add_parser("tenants", help="tenants by owner email or by status")
+    tenants = add_command(
+        patterns,
+        "tenants",
+        help="tenants by owner email or by status",
+        examples=QUERY_EXAMPLES["tenants"],
+    )
     which = tenants.add_mutually_exclusive_group(required=True)
-    which.add_argument("--owner", metavar="EMAIL", type=non_empty)
-    which.add_argument("--status", type=non_empty)
+    which.add_argument("--owner", metavar="EMAIL", type=non_empty, help="the owner's email")
+    which.add_argument("--status", type=non_empty, help="active, trial, suspended, ...")
     _query_common(
         tenants,
         lambda c, s, a: (
@@ -445,6 +534,30 @@ def register_commands(commands: argparse._SubParsersAction) -> None:
 
 def _query_common(parser: argparse.ArgumentParser, run: Callable) -> None:
     add_stack_argument(parser)
-    parser.add_argument("--json", action="store_true", help="print the records as JSON")
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument(
+        "--json", action="store_true", help="print the records as one JSON array (exact)"
+    )
+    output.add_argument(
+        "--jsonl", action="store_true", help="print one JSON record per line (exact), for streams"
+    )
+    parser.add_argument(
+        "--limit", type=positive, metavar="N", help="at most N records (the rest: see --after)"
+    )
+    parser.add_argument(
+        "--after",
+        metavar="TOKEN",
+        help="continue after the record a previous page named (printed when more remain)",
+    )
     add_allow_aws_argument(parser)
     parser.set_defaults(func=cmd_query, run=run)
+
+
+def positive(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return number

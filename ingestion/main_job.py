@@ -25,6 +25,7 @@ from tenancy.cli.common import (
     EXIT_FAILED,
     CommandError,
     add_allow_aws_argument,
+    add_command,
     add_stack_argument,
     connect,
     load_settings,
@@ -114,12 +115,19 @@ def _print_next_steps(port: int) -> None:
 
 def register_commands(commands: argparse._SubParsersAction) -> None:
     """Register `up`."""
-    up = commands.add_parser(
+    up = add_command(
+        commands,
         "up",
         help="the main job: start the endpoint, provision, seed, render the notebooks as HTML",
+        description="Set up everything on this machine, idempotently: the embedded DynamoDB "
+        "endpoint on the stack's port, every table of the roster, the demo data, and one HTML "
+        "report per tenant and notebook.",
+        examples=["salestalk up", "salestalk up --skip-notebooks", "salestalk up --reports /tmp/r"],
     )
     add_stack_argument(up)
     up.add_argument("--reports", metavar="DIR", help="where the HTML goes (default: reports/)")
-    up.add_argument("--skip-notebooks", action="store_true")
+    up.add_argument(
+        "--skip-notebooks", action="store_true", help="stop after seeding: no HTML reports"
+    )
     add_allow_aws_argument(up, hidden=True)
     up.set_defaults(func=cmd_up)

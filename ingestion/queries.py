@@ -238,6 +238,14 @@ class TenantReader(_Reader):
         ]
         return sorted(found, key=lambda m: (m.subject, m.dimension or "", m.period))
 
+    def series_catalogue(self) -> dict[str, set[str | None]]:
+        """Every subject the tenant has metrics of, with the dimensions of its series (None:
+        the series without a dimension): what a query that found nothing can suggest."""
+        catalogue: dict[str, set[str | None]] = {}
+        for metric in self.all_metrics():
+            catalogue.setdefault(metric.subject, set()).add(metric.dimension)
+        return catalogue
+
     def metrics_by_type(
         self, metric_type: str, *, start: str | None = None, end: str | None = None
     ) -> list[Metric]:

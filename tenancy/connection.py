@@ -98,7 +98,7 @@ def loopback_port(url: str | None) -> int | None:
 
 
 class Answer(StrEnum):
-    """What holds an endpoint's port, as one unsigned DynamoDB request finds out."""
+    """What holds an endpoint's port, as one signed ListTables request finds out."""
 
     NOTHING = "nothing listens there"
     SILENT = "something holds the port but does not answer HTTP"

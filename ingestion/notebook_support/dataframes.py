@@ -72,6 +72,66 @@ def series_table(frame: pd.DataFrame, subjects: Sequence[str] | None = None) -> 
     return totals.pivot_table(index="period", columns="series", values="value", aggfunc="first")
 
 
+# The subjects a report leads with, most telling first: a subscription business is read by its
+# ARR before its revenue. A tenant's headline is the first of these it reports.
+HEADLINE_SUBJECTS = ("arr", "revenue", "margin", "churn", "renewal_rate", "customers")
+
+
+def headline_subject(frame: pd.DataFrame) -> str | None:
+    """The subject a tenant's report centres on: its first headline subject, else any."""
+    subjects = set(frame["subject"])
+    return next((s for s in HEADLINE_SUBJECTS if s in subjects), min(subjects, default=None))
+
+
+def headline_summary(frame: pd.DataFrame) -> pd.DataFrame:
+    """The latest value of each headline metric (its total, at its finest granularity) and
+    its change since the period before: what a report says first."""
+    rows = []
+    totals = frame[frame["dimension"] == ""]
+    for subject in [s for s in HEADLINE_SUBJECTS if s in set(totals["subject"])]:
+        series = totals[totals["subject"] == subject]
+        finest = series[series["granularity"] == _finest(series["granularity"])]
+        finest = finest.sort_values("period_start")
+        latest = finest.iloc[-1]
+        previous = finest.iloc[-2] if len(finest) > 1 else None
+        change = None if previous is None else latest["value"] - previous["value"]
+        relative = None
+        if previous is not None and previous["value"]:
+            relative = change / abs(previous["value"])
+        rows.append(
+            {
+                "metric": subject,
+                "period": latest["period"],
+                "value": format_value(latest["value"], latest["unit"]),
+                "change": "" if change is None else _signed(change, latest["unit"], relative),
+                "since": "" if previous is None else previous["period"],
+            }
+        )
+    return pd.DataFrame(rows, columns=["metric", "period", "value", "change", "since"])
+
+
+def _finest(granularities: pd.Series) -> str:
+    present = set(granularities)
+    return next(g for g in ("day", "month", "quarter", "year") if g in present)
+
+
+def format_value(value: float, unit: str) -> str:
+    """A figure as people write it: 12,500,000 USD, 94.5%, 1,204 (never 12500000.0)."""
+    if unit == "percent":
+        return f"{value:,.1f}%"
+    text = f"{value:,.0f}" if abs(value) >= 1000 or float(value).is_integer() else f"{value:,.2f}"
+    label = unit_label(unit)
+    return text if label in ("count", "score", "ratio") else f"{text} {label}"
+
+
+def _signed(change: float, unit: str, relative: float | None) -> str:
+    sign = "+" if change >= 0 else "\u2212"  # a minus sign, as print has it
+    if unit == "percent":
+        return f"{sign}{abs(change):,.1f} pts"
+    text = format_value(abs(change), unit)
+    return f"{sign}{text}" + (f" ({sign}{abs(relative):.1%})" if relative is not None else "")
+
+
 def dimension_breakdown(frame: pd.DataFrame) -> pd.DataFrame:
     """Dimensioned metrics: one row per subject and period, one column per dimension value."""
     dimensioned = frame[frame["dimension"] != ""]
@@ -115,9 +175,10 @@ def compare_tenants(frames: Mapping[str, pd.DataFrame], subject: str) -> Compari
         listed = " vs ".join(f"{t}: {'/'.join(u)}" for t, u in units.items())
         note = (
             f"{subject} is reported in different units ({listed}); the figures are not "
-            "comparable without a conversion (an exchange rate for currencies)"
+            "comparable without a conversion (an exchange rate for currencies), so they are "
+            "not put side by side"
         )
-        return Comparison(table, False, note)
+        return Comparison(pd.DataFrame(), False, note)
     return Comparison(table, True, f"{subject} in {distinct.pop()} for every tenant: comparable")
 
 
@@ -142,6 +203,23 @@ def messages_frame(messages: Iterable[Message]) -> pd.DataFrame:
         "session", "time", "sender", "message", "intent", "confidence", "references", "content"
     ]  # fmt: skip
     return pd.DataFrame(rows, columns=columns).sort_values(["session", "time"], ignore_index=True)
+
+
+def conversation_view(frame: pd.DataFrame):
+    """One session's messages as a conversation to read: who said what and when, the whole
+    text left-aligned and wrapped, the intent with its confidence, blanks for nothing."""
+    rows = frame.assign(
+        time=frame["time"].dt.strftime("%Y-%m-%d %H:%M:%S"),
+        intent=frame["intent"] + " (" + frame["confidence"].map("{:.0%}".format) + ")",
+    )[["time", "sender", "content", "intent", "references"]]
+    return (
+        rows.style.hide(axis="index")
+        .format(na_rep="", subset=["content"])
+        .format(lambda n: str(n) if n else "", subset=["references"])
+        .set_properties(subset=["content"], **{"text-align": "left", "white-space": "pre-wrap"})
+        .set_properties(subset=["time", "sender", "intent"], **{"white-space": "nowrap"})
+        .set_table_styles([{"selector": "th", "props": [("text-align", "left")]}])
+    )
 
 
 def intent_summary(frame: pd.DataFrame) -> pd.DataFrame:

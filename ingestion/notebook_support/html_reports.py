@@ -11,6 +11,7 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 NOTEBOOK_DIR_NAME = "notebooks"
@@ -65,6 +66,46 @@ def _kernel_output_to(log: Path) -> Iterator[None]:
             os.close(saved)
 
 
+# Cells that set a run's parameters: the notebook's defaults and papermill's injected values.
+# A report shows neither (its header names the tenant); the executed notebook keeps both.
+PARAMETER_TAGS = {"parameters", "injected-parameters"}
+
+
+def as_report(notebook, run: NotebookRun, now: datetime | None = None):
+    """An executed notebook as a report for reading: (notebook, page title). Its code is
+    hidden by the exporter; here the parameter cells go, and a line under the title says
+    which stack and tenant it is about and when it was made."""
+    import nbformat
+
+    cells = [
+        cell
+        for cell in notebook.cells
+        if not PARAMETER_TAGS & set(cell.get("metadata", {}).get("tags", []))
+    ]
+    heading = next(
+        (
+            line.lstrip("#").strip()
+            for cell in cells
+            if cell.cell_type == "markdown"
+            for line in cell.source.splitlines()
+            if line.startswith("# ")
+        ),
+        run.notebook.stem,
+    )
+    tenant = run.parameters.get("tenant_id")
+    title = f"{heading}: {tenant}" if tenant else heading
+    made = (now or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC")
+    about = f"tenant **{tenant}**, " if tenant else ""
+    header = nbformat.v4.new_markdown_cell(
+        f"*{about}stack **{run.parameters['stack']}**; report generated {made}*"
+    )
+    first_markdown = next((i for i, c in enumerate(cells) if c.cell_type == "markdown"), -1)
+    cells.insert(first_markdown + 1, header)
+    notebook.cells = cells
+    notebook.metadata["title"] = title
+    return notebook, title
+
+
 def execute(run: NotebookRun, out_dir: Path, timeout: int = 300) -> tuple[Path, Path]:
     """Execute one notebook (failing on any cell error) and write .ipynb and .html."""
     import nbformat
@@ -83,7 +124,11 @@ def execute(run: NotebookRun, out_dir: Path, timeout: int = 300) -> tuple[Path, 
             progress_bar=False,
             execution_timeout=timeout,
         )
-    html, _ = HTMLExporter().from_notebook_node(nbformat.read(executed, as_version=4))
+    report, title = as_report(nbformat.read(executed, as_version=4), run)
+    exporter = HTMLExporter(
+        exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
+    )
+    html, _ = exporter.from_notebook_node(report, resources={"metadata": {"name": title}})
     page = out_dir / f"{run.name}.html"
     page.write_text(html, encoding="utf-8")
     return executed, page

@@ -22,6 +22,15 @@ def _readable_numbers(axis) -> None:
     )
 
 
+def _from_zero(axis, values: pd.Series) -> None:
+    """A series of one sign is drawn from zero: a fall from 2.1 to 1.8 then looks like the
+    14% it is, not like a collapse to the bottom of an auto-scaled panel."""
+    if len(values) and values.min() >= 0:
+        axis.set_ylim(bottom=0, top=values.max() * 1.1 or 1)
+    elif len(values) and values.max() <= 0:
+        axis.set_ylim(top=0, bottom=values.min() * 1.1)
+
+
 def plot_series(frame: pd.DataFrame, subjects: Sequence[str], title: str):
     """One panel per subject (units differ between subjects), periods on the x axis."""
     import matplotlib.pyplot as plt
@@ -38,6 +47,7 @@ def plot_series(frame: pd.DataFrame, subjects: Sequence[str], title: str):
         axis.set_xlabel("period")
         axis.set_ylabel(f"{subject.replace('_', ' ')} ({unit})")
         axis.grid(alpha=0.3)
+        _from_zero(axis, rows["value"])
         _readable_numbers(axis)
     figure.suptitle(title)
     figure.tight_layout()
@@ -76,6 +86,7 @@ def plot_breakdown(frame: pd.DataFrame, subject: str, period: str):
 
 def plot_confidence(frame: pd.DataFrame, title: str):
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     figure, axis = plt.subplots(figsize=(6, 3.6))
     axis.hist(frame["confidence"], bins=[i / 10 for i in range(11)], edgecolor="white")
@@ -83,5 +94,6 @@ def plot_confidence(frame: pd.DataFrame, title: str):
     axis.set_xlabel("classification confidence (0-1)")
     axis.set_ylabel("messages (count)")
     axis.set_xlim(0, 1)
+    axis.yaxis.set_major_locator(MaxNLocator(integer=True))  # whole messages, never 0.25
     figure.tight_layout()
     return figure

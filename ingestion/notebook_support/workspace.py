@@ -1,29 +1,26 @@
 """One call that gives a notebook a ready stack: connected, provisioned and seeded.
 
 `open_workspace()` finds the stack file, connects to its endpoint and, when nothing answers on
-the local stack's port, starts the embedded endpoint inside the current process (a notebook's
-kernel) so that "Run All" works on a fresh machine. It then provisions the roster's tables and
-seeds the demo data (`ingestion.seeding.prepare_stack`, as `salestalk up` does); both are
-idempotent, so on a stack that is already up they change nothing.
+the local stack's port, starts the embedded endpoint there so that "Run All" works on a fresh
+machine. It starts it as `salestalk local start` does, in the background: an endpoint inside
+a kernel would vanish with that kernel, under every other notebook using it. It then
+provisions the roster's tables and seeds the demo data (`ingestion.seeding.prepare_stack`, as
+`salestalk up` does); both are idempotent, so on a stack that is up they change nothing.
 """
 
 from __future__ import annotations
 
-import atexit
-import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingestion.queries import MetadataReader, TenantReader
 from ingestion.seeding import SeedResult, prepare_stack
+from tenancy.cli.common import STATE_DIR_NAME
 from tenancy.connection import Target, answers, dynamodb_client, loopback_port, resolve_target
-from tenancy.local.endpoint import embedded
+from tenancy.local.endpoint import LocalEndpoint
 from tenancy.provisioner import TableResult
 from tenancy.settings import StackSettings
 from tenancy.stack_file import StackFile, find_project_dir
-
-_in_process = contextlib.ExitStack()  # endpoints started by this process, stopped at exit
-atexit.register(_in_process.close)
 
 
 @dataclass
@@ -48,7 +45,11 @@ class Workspace:
 
     def summary(self) -> str:
         where = self.target.endpoint_url or "real AWS"
-        started = " (started in this process)" if self.started_endpoint else ""
+        started = (
+            " (started just now, in the background: `salestalk local stop` stops it)"
+            if self.started_endpoint
+            else ""
+        )
         lines = [f"stack {self.stack!r} at {where}{started}"]
         if self.provisioned:
             changed = [r for r in self.provisioned if r.outcome != "unchanged"]
@@ -60,8 +61,8 @@ class Workspace:
         return "\n".join(lines)
 
 
-def _start_in_process(target: Target) -> bool:
-    """Start the embedded endpoint here if the stack's local endpoint is silent."""
+def _start_endpoint(target: Target, project_dir: Path) -> bool:
+    """Start the embedded endpoint if the stack's local endpoint is silent."""
     if not target.is_local or answers(target.endpoint_url):
         return False
     port = loopback_port(target.endpoint_url)
@@ -70,7 +71,7 @@ def _start_in_process(target: Target) -> bool:
             f"nothing answers at {target.endpoint_url}, and it is not a loopback address "
             "this process could serve: start that endpoint first"
         )
-    _in_process.enter_context(embedded(port=port))
+    LocalEndpoint(project_dir / STATE_DIR_NAME, port=port).start()
     return True
 
 
@@ -83,7 +84,7 @@ def open_workspace(
     settings = stack_file.settings()
     target = resolve_target(stack_file)
     client = dynamodb_client(target)  # refuses real AWS: notebooks are for local stacks
-    started = _start_in_process(target)
+    started = _start_endpoint(target, folder)
     workspace = Workspace(stack, settings, target, client, folder, started_endpoint=started)
     if prepare:
         prepared = prepare_stack(client, settings, folder)

@@ -102,6 +102,26 @@ def test_explore_metrics_with_papermill_for_each_demo_tenant(endpoint_url, tmp_p
     assert images >= 4  # the series, the headline panel, the comparison, the breakdown
 
 
+def test_a_report_reads_as_a_report(endpoint_url, tmp_path):
+    """Its own title, the tenant and time at the top, the summary first, and no code: not the
+    notebook's default parameters (acme-corp-001) above papermill's (techstart-inc-002)."""
+    import html as entities
+    import re
+
+    _, _, page = run("02_explore_metrics", tmp_path, tenant_id="techstart-inc-002")
+    html = page.read_text()
+    title = re.search(r"<title>(.*?)</title>", html, re.S)
+    assert title and entities.unescape(title[1]) == "Explore a tenant's metrics: techstart-inc-002"
+    assert "open_workspace" not in html and "tenant_id =" not in html  # no code cells
+    body = re.sub(r"<(script|style)\b.*?</\1>", " ", html.split("<body", 1)[1], flags=re.S)
+    text = " ".join(entities.unescape(re.sub(r"<[^>]+>", " ", body)).split())
+    assert re.search(r"tenant techstart-inc-002 , stack local ; report generated \d{4}-", text)
+    summary, series = text.index("Summary"), text.index("Time series")
+    assert "acme-corp-001" not in text[:summary]
+    assert "arr" in text[summary:series] and "EUR" in text[summary:series]
+    assert "nan" not in text[summary:series].lower()
+
+
 @pytest.mark.parametrize("tenant", TENANTS)
 def test_conversations(endpoint_url, tmp_path, tenant):
     text, images, _ = run("03_conversations", tmp_path, tenant_id=tenant)
@@ -111,14 +131,27 @@ def test_conversations(endpoint_url, tmp_path, tenant):
     assert images == 1
 
 
-def test_run_all_on_a_fresh_machine_starts_the_endpoint_in_the_kernel(tmp_path, monkeypatch):
+def test_run_all_on_a_fresh_machine_starts_an_endpoint_that_outlives_the_kernel(
+    tmp_path, monkeypatch
+):
+    """The endpoint a notebook starts is a background one, as `salestalk local start` makes:
+    when that notebook's kernel is shut down, every other notebook keeps its endpoint."""
+    from tenancy.connection import answers
+    from tenancy.local.endpoint import LocalEndpoint
+
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", f"http://127.0.0.1:{port}")
-    text, _, _ = run("01_seed_and_inspect", tmp_path)
-    assert f"at http://127.0.0.1:{port} (started in this process)" in text
-    assert "seed data: 30 received: 30 written" in text
+    try:
+        text, _, _ = run("01_seed_and_inspect", tmp_path)  # its kernel is gone afterwards
+        assert f"at http://127.0.0.1:{port} (started just now, in the background" in text
+        assert "seed data: 30 received: 30 written" in text
+        assert answers(f"http://127.0.0.1:{port}")
+        again, _, _ = run("02_explore_metrics", tmp_path, tenant_id="acme-corp-001")
+        assert f"stack 'local' at http://127.0.0.1:{port}\n" in again  # says which, reuses it
+    finally:
+        LocalEndpoint(PROJECT_DIR / ".salestalk", port=port).stop()
 
 
 def test_the_main_job_plans_every_notebook_per_tenant():

@@ -47,11 +47,35 @@ def test_comparison_says_when_units_differ(readers):
     revenue = dataframes.compare_tenants(frames, "revenue")
     assert not revenue.comparable
     assert "acme-corp-001: USD vs techstart-inc-002: EUR" in revenue.note
+    assert revenue.table.empty  # USD and EUR are never put side by side
     margin = dataframes.compare_tenants(frames, "margin")
     assert margin.comparable and list(margin.table.columns) == [ACME, TECHSTART]
     assert margin.table.loc["2025-Q3", TECHSTART] == pytest.approx(71.2)
     arr = dataframes.compare_tenants(frames, "arr")
     assert not arr.comparable and "only techstart-inc-002" in arr.note
+
+
+def test_a_report_leads_with_the_tenants_headline_and_its_latest_change(readers):
+    techstart = dataframes.metrics_frame(readers[TECHSTART].all_metrics())
+    assert dataframes.headline_subject(techstart) == "arr"  # a SaaS tenant: ARR first
+    acme = dataframes.metrics_frame(readers[ACME].all_metrics())
+    assert dataframes.headline_subject(acme) == "revenue"
+    summary = dataframes.headline_summary(acme).set_index("metric")
+    assert summary.loc["revenue", "period"] == "2025-Q4"
+    assert summary.loc["revenue", "value"] == "14,100,000 USD"
+    assert summary.loc["revenue", "change"] == "+900,000 USD (+6.8%)"
+    assert summary.loc["revenue", "since"] == "2025-Q3"
+    assert summary.loc["margin", "change"].endswith(" pts")
+    assert "nan" not in summary.to_string().lower() and ".0 " not in summary.to_string()
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "text"),
+    [(12_500_000.0, "USD", "12,500,000 USD"), (94.5, "percent", "94.5%"),
+     (1204.0, "count", "1,204"), (2.15, "ratio", "2.15")],
+)  # fmt: skip
+def test_figures_read_as_people_write_them(value, unit, text):
+    assert dataframes.format_value(value, unit) == text
 
 
 def test_dimension_breakdown(readers):
@@ -107,3 +131,37 @@ def test_intent_summary_and_message_frame(readers):
     assert summary.loc["arr_inquiry", "messages"] == 2
     figure = plots.plot_confidence(frame, "x")
     assert figure.axes[0].get_xlabel() == "classification confidence (0-1)"
+
+
+def test_a_session_reads_as_a_conversation(readers):
+    messages = readers[TECHSTART].session_messages("sess-ts-2026-01-19-a")
+    frame = dataframes.messages_frame(messages)
+    html = dataframes.conversation_view(frame).to_html()
+    for message in messages:
+        assert message.content.replace("&", "&amp;") in html  # every word of it, not cut
+    assert "text-align: left" in html and "white-space: pre-wrap" in html
+    assert "None" not in html and "nan" not in html.lower()
+    assert "2026-01-19 " in html  # a date, not an epoch
+
+
+def test_the_confidence_histogram_counts_whole_messages(readers):
+    messages = readers[TECHSTART].session_messages("sess-ts-2026-01-19-a")
+    figure = plots.plot_confidence(dataframes.messages_frame(messages), "x")
+    ticks = figure.axes[0].get_yticks()
+    assert all(float(t).is_integer() for t in ticks)
+
+
+def test_a_small_change_is_drawn_from_zero(readers):
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {
+            "subject": ["ratio_kpi"] * 2,
+            "dimension": ["", ""],
+            "unit": ["ratio"] * 2,
+            "period": ["2025-Q3", "2025-Q4"],
+            "value": [2.1, 1.8],
+        }
+    )
+    axis = plots.plot_series(frame, ["ratio_kpi"], "x").axes[0]
+    assert axis.get_ylim()[0] == 0

@@ -1,0 +1,148 @@
+"""The command line as scripts and people meet it: real pipes, real signals, every `--help`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from importlib.metadata import version
+
+import pytest
+
+from tenancy.cli import main
+from tenancy.cli.app import DISTRIBUTION, build_parser
+
+SALESTALK = [sys.executable, "-m", "tenancy.cli"]
+
+
+def _subcommands(parser: argparse.ArgumentParser, path=()):
+    for action in parser._actions:  # argparse offers no public walk of its tree
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield (*path, name), sub
+                yield from _subcommands(sub, (*path, name))
+
+
+def test_every_command_has_a_description_an_example_and_help_on_every_option():
+    commands = list(_subcommands(build_parser()))
+    assert len(commands) >= 20
+    for path, parser in commands:
+        name = " ".join(path)
+        assert parser.description, f"`salestalk {name}` has no description"
+        assert parser.epilog and "  salestalk " in parser.epilog, f"`{name}` has no example"
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction) or action.help == argparse.SUPPRESS:
+                continue
+            if action.option_strings:
+                assert action.help, f"`salestalk {name} {action.option_strings[0]}` has no help"
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main(["--version"])
+    assert stopped.value.code == 0
+    assert capsys.readouterr().out == f"salestalk {version(DISTRIBUTION)}\n"
+
+
+@pytest.mark.parametrize(
+    "argv", [["roster", "list"], ["roster", "list", "--json"], ["tables"], ["tables", "--json"]]
+)
+def test_output_into_a_closed_pipe_ends_quietly(argv, tables, endpoint_url):
+    """`salestalk tables | head -0`: the reader is gone before the first line is written."""
+    env = {**os.environ, "AWS_ENDPOINT_URL_DYNAMODB": endpoint_url}
+    reader, writer = os.pipe()
+    os.close(reader)  # as `head` does once it has its lines
+    try:
+        process = subprocess.run(
+            [*SALESTALK, *argv], stdout=writer, stderr=subprocess.PIPE, env=env, timeout=60
+        )
+    finally:
+        os.close(writer)
+    assert process.returncode == 141  # 128 + SIGPIPE, as a shell reports `yes | head`
+    assert process.stderr == b""
+
+
+def test_a_real_head_takes_its_lines_and_the_command_ends_quietly(tables, endpoint_url, tmp_path):
+    env = {**os.environ, "AWS_ENDPOINT_URL_DYNAMODB": endpoint_url}
+    records = tmp_path / "m.jsonl"
+    rows = (
+        {
+            "tenantId": "acme-corp-001",
+            "subject": "revenue",
+            "period": f"{2000 + n // 12}-{n % 12 + 1:02d}",
+            "value": n,
+            "metricType": "financial",
+            "unit": "USD",
+        }
+        for n in range(2000)
+    )
+    records.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    ingest = subprocess.run(
+        [*SALESTALK, "ingest", "metrics", "--tenant", "acme-corp-001", str(records)],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert ingest.returncode == 0, ingest.stderr
+    pipeline = subprocess.run(
+        [
+            "bash",
+            "-o",
+            "pipefail",
+            "-c",
+            f"{' '.join(SALESTALK)} query series --tenant acme-corp-001 revenue | head -2",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert len(pipeline.stdout.splitlines()) == 2
+    assert "Traceback" not in pipeline.stderr and "BrokenPipe" not in pipeline.stderr
+    assert pipeline.returncode in (0, 141)  # 0 when the output fitted the pipe's buffer
+
+
+def test_tables_and_roster_as_json(capsys, tables):
+    assert main(["tables", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert listed[0]["table"] == "tenants-metadata"
+    metrics = next(t for t in listed if t["table"] == "tenant-acme-corp-001-metrics")
+    assert metrics["tenant"] == "acme-corp-001" and metrics["exists"] and not metrics["drift"]
+    assert metrics["hashKey"] and metrics["items"] == 0
+    assert set(metrics["indexes"]) and all("projection" in i for i in metrics["indexes"].values())
+    assert main(["roster", "list", "--json"]) == 0
+    roster = json.loads(capsys.readouterr().out)
+    assert [t["tenantId"] for t in roster] == ["acme-corp-001", "techstart-inc-002"]
+
+
+def test_ctrl_c_during_an_ingest_says_how_far_it_got_and_a_rerun_resumes(
+    tables, endpoint_url, tmp_path
+):
+    from tests.ingestion.conftest import make_metric
+
+    path = tmp_path / "big.jsonl"
+    path.write_text("".join(json.dumps(make_metric(n)) + "\n" for n in range(30_000)))
+    env = {**os.environ, "AWS_ENDPOINT_URL_DYNAMODB": endpoint_url}
+    argv = [*SALESTALK, "ingest", "metrics", "--tenant", "acme-corp-001", str(path), "--json"]
+    process = subprocess.Popen(
+        argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    time.sleep(3.0)  # well into the ingest: interpreter start-up and the first chunks
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    if process.returncode == 0:
+        pytest.fail("the ingest finished before Ctrl-C reached it: make the file larger")
+    assert process.returncode == 130, err
+    report = json.loads(out)
+    assert 0 < report["written"] < 30_000
+    assert "interrupted. Ingestion stopped after" in err
+    assert "Run the same command again to resume" in err
+    assert "Traceback" not in err
+    again = subprocess.run(argv, env=env, capture_output=True, text=True)
+    resumed = json.loads(again.stdout)
+    assert again.returncode == 0
+    assert resumed["written"] + resumed["duplicates"] == 30_000
+    assert resumed["duplicates"] == report["written"]  # nothing lost, nothing twice
