@@ -335,7 +335,9 @@ def _nothing_found(args: argparse.Namespace, client, settings) -> tuple[str, int
         named = sorted(d for d in dimensions if d)
         total = " and a total without one" if None in dimensions else ""
         wanted = (
-            f"dimension {args.dimension!r}" if args.dimension else "a series without a dimension"
+            f"series of dimension {args.dimension!r}"
+            if args.dimension
+            else "series without a dimension"
         )
         return (
             f"{args.subject!r} has no {wanted}; its series are by dimension "

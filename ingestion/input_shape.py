@@ -49,7 +49,7 @@ def mismatch(stream: io.BufferedReader, name: str, kind: RecordKind) -> str | No
             return (
                 f"{name} holds {other.plural}, not {kind.plural}: its first {len(objects)} "
                 f"records are valid {other.plural}. Ingest it with `salestalk ingest "
-                f"{other.name} {name} --tenant ...`; nothing was written"
+                f"{other.plural} {name} --tenant ...`; nothing was written"
             )
     return None
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -89,7 +90,8 @@ def as_table(records: Sequence[BaseModel], width: int | None = None) -> str:
     _fit(widths, width)
     lines = []
     if same:
-        lines.append("   ".join(f"{name}: {value}" for name, value in same.items()))
+        said = "; ".join(f"{name}: {value}" for name, value in same.items())
+        lines += textwrap.wrap(said, width, break_on_hyphens=False)
     lines.append(_line(shown, widths))
     lines += [_line(line, widths) for line in cells]
     return "\n".join(lines)

@@ -246,14 +246,16 @@ class TenantWriter:
                         # lease): the others then read under it, and write plainly
                         or not first_done
                     ):
-                        in_flight.popleft().collect(report)
+                        in_flight[0].collect(report)  # popped once counted
+                        in_flight.popleft()
                         first_done = True
                         if progress:
                             progress(report.received)
                     if chunk.candidates:
                         in_flight.append(ChunkWrite.start(pool, self.writer, chunk, quarantine))
                 while in_flight:
-                    in_flight.popleft().collect(report)
+                    in_flight[0].collect(report)
+                    in_flight.popleft()
                 if progress:
                     progress(report.received)
             except (*STOPS_AN_INGEST, KeyboardInterrupt) as exc:
@@ -327,6 +329,7 @@ class ChunkWrite:
 
     keys: set[tuple[Any, ...]]
     future: Future[IngestReport]
+    collected: bool = False  # its count is in the total: never added twice
 
     @classmethod
     def start(cls, pool, writer: IdempotentWriter, chunk: ValidatedChunk, quarantine):
@@ -334,12 +337,18 @@ class ChunkWrite:
 
     def collect(self, total: IngestReport) -> None:
         """Wait for the chunk and add what it did to `total`, also when it stopped part-way
-        (then its error is raised, once its count is in)."""
+        (then its error is raised, once its count is in). Waiting can be interrupted (Ctrl-C):
+        the chunk is then still to be collected."""
+        if self.collected:
+            return
         try:
-            total.merge(self.future.result())
+            report = self.future.result()
         except ChunkStoppedError as stopped:
+            self.collected = True
             total.merge(stopped.report)
             raise stopped.cause from None
+        self.collected = True
+        total.merge(report)
 
 
 class ChunkStoppedError(Exception):

@@ -32,10 +32,12 @@ def _from_zero(axis, values: pd.Series) -> None:
 
 
 def plot_series(frame: pd.DataFrame, subjects: Sequence[str], title: str):
-    """One panel per subject (units differ between subjects), periods on the x axis."""
+    """One panel per subject with a total (units differ between subjects), periods on the x
+    axis; a subject kept only per dimension is drawn by `plot_breakdown` instead."""
     import matplotlib.pyplot as plt
 
-    subjects = [s for s in subjects if not frame[frame["subject"] == s].empty]
+    totals = frame[frame["dimension"] == ""]
+    subjects = [s for s in subjects if not totals[totals["subject"] == s].empty]
     figure, axes = plt.subplots(
         1, max(1, len(subjects)), figsize=(4.5 * max(1, len(subjects)), 3.6), squeeze=False
     )

@@ -16,7 +16,8 @@ import pytest
 
 from tenancy.cli import main
 from tenancy.connection import Answer, probe
-from tenancy.local.endpoint import HOST, EndpointState, LocalEndpoint, endpoint_url
+from tenancy.local.endpoint import HOST, EndpointState, LocalEndpoint
+from tenancy.local.endpoint import endpoint_url as url_of
 from tenancy.local.port_holder import port_holder
 
 
@@ -57,9 +58,9 @@ def free_port() -> int:
 
 
 def test_the_probe_tells_each_kind_of_listener_apart(silent_port, html_port, endpoint_url):
-    assert probe(endpoint_url(free_port())).answer is Answer.NOTHING
-    assert probe(endpoint_url(silent_port)).answer is Answer.SILENT
-    other = probe(endpoint_url(html_port))
+    assert probe(url_of(free_port())).answer is Answer.NOTHING
+    assert probe(url_of(silent_port)).answer is Answer.SILENT
+    other = probe(url_of(html_port))
     assert other.answer is Answer.NOT_DYNAMODB and other.detail == "HTTP 501, text/html"
     assert probe(endpoint_url).serves_dynamodb  # the session's engine, whichever it is
 
@@ -95,7 +96,7 @@ def test_local_start_on_a_held_port_is_one_line_and_exit_2(
 
 
 def test_a_command_against_a_held_port_says_what_holds_it(capsys, monkeypatch, html_port):
-    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", endpoint_url(html_port))
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", url_of(html_port))
     assert main(["tables"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "<html" not in err.lower()
