@@ -57,6 +57,15 @@ class TableStatus:
         }
 
 
+def table_names(client) -> list[str]:
+    """Every table on the endpoint (in the client's region), through ListTables' pages."""
+    return [
+        name
+        for page in client.get_paginator("list_tables").paginate()
+        for name in page.get("TableNames", [])
+    ]
+
+
 def table_statuses(client, settings: StackSettings) -> list[TableStatus]:
     """Every table of the stack's roster, in definition order."""
     features = features_of(client)

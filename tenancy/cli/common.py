@@ -26,6 +26,7 @@ from tenancy.connection import (
 from tenancy.roster import RosterError, UnknownTenantError
 from tenancy.settings import StackConfigError, StackSettings
 from tenancy.stack_file import StackFile, StackFileError, find_project_dir
+from tenancy.table_status import table_names
 from tenancy.tables import all_table_specs
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -164,11 +165,7 @@ def missing_tables_problem(client, settings: StackSettings, target: Target) -> C
     """A command that found a table missing: which of the stack's tables are, and how to
     make them (an engine that keeps its tables in memory loses them when it stops)."""
     try:
-        existing = {
-            name
-            for page in client.get_paginator("list_tables").paginate()
-            for name in page.get("TableNames", [])
-        }
+        existing = set(table_names(client))
         missing = [spec.name for spec in all_table_specs(settings) if spec.name not in existing]
     except (BotoCoreError, ClientError):
         missing = []

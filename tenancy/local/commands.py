@@ -33,6 +33,7 @@ from tenancy.local.endpoint import (
     LocalEndpoint,
 )
 from tenancy.stack_file import StackFile
+from tenancy.table_status import table_names
 
 
 def stack_local_port(stack_file: StackFile, stack: str) -> int:
@@ -117,11 +118,7 @@ def _contents(args: argparse.Namespace, url: str) -> str | None:
         return None
     client = dynamodb_client(Target(url, region, "the local engine"))
     try:
-        tables = [
-            name
-            for page in client.get_paginator("list_tables").paginate()
-            for name in page.get("TableNames", [])
-        ]
+        tables = table_names(client)
         items = sum(client.describe_table(TableName=name)["Table"]["ItemCount"] for name in tables)
     except (BotoCoreError, ClientError, KeyError):
         return None
