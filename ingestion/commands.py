@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import difflib
 import io
 import json
 import os
@@ -40,6 +39,7 @@ from ingestion.sources import (
     open_input,
     read_records,
 )
+from ingestion.suggestions import unknown_name
 from ingestion.writer import (
     IngestInterruptedError,
     TenantNotWritableError,
@@ -315,19 +315,19 @@ def _nothing_found(args: argparse.Namespace, client, settings) -> tuple[str, int
     if pattern == "type":
         known = [str(t) for t in MetricType]
         if args.metric_type not in known:
-            return _unknown("metric type", args.metric_type, known), EXIT_USAGE
+            return unknown_name("metric type", args.metric_type, known), EXIT_USAGE
     if pattern not in ("series", "dimension"):
         return "no matching records", EXIT_OK
     catalogue = TenantReader(client, settings, args.tenant).series_catalogue()
     if pattern == "dimension":
         known = sorted({d for dims in catalogue.values() for d in dims if d})
         if args.dimension not in known:
-            return _unknown(
+            return unknown_name(
                 f"dimension of tenant {args.tenant}", args.dimension, known
             ), EXIT_FAILED
         return "no matching records in that period range", EXIT_OK
     if args.subject not in catalogue:
-        return _unknown(
+        return unknown_name(
             f"subject of tenant {args.tenant}", args.subject, sorted(catalogue)
         ), EXIT_FAILED
     dimensions = catalogue[args.subject]
@@ -346,15 +346,6 @@ def _nothing_found(args: argparse.Namespace, client, settings) -> tuple[str, int
             else f"{args.subject!r} has only a series without a dimension: leave out --dimension"
         ), EXIT_FAILED
     return "no matching records in that period range", EXIT_OK
-
-
-def _unknown(what: str, name: str, known: list[str], shown: int = 12) -> str:
-    close = difflib.get_close_matches(name, known, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    listed = ", ".join(known[:shown]) + (
-        f" and {len(known) - shown} more" if len(known) > shown else ""
-    )
-    return f"no {what} is named {name!r}{hint} Known: {listed or 'none yet'}"
 
 
 def _one(record):

@@ -15,15 +15,17 @@ import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel
 
+from ingestion.contracts import unix_seconds_fields
 from ingestion.items import KINDS, RecordKind
 from ingestion.sources import dumps_exact
 
 MIN_COLUMN = 8  # a column is never cut narrower than this
-TIME_FIELDS = {"timestamp"}  # Unix seconds, shown as UTC dates
+TIME_FIELDS = unix_seconds_fields()  # shown as UTC dates
 
 
 class PageTokenError(ValueError):
@@ -115,14 +117,18 @@ def _cut(text: str, width: int) -> str:
 
 
 def _readable(record: BaseModel) -> dict[str, str]:
-    return _flat(record.model_dump(by_alias=True, mode="json", exclude_none=True))
+    return flat_text(record.model_dump(by_alias=True, mode="json", exclude_none=True))
 
 
-def _flat(value: Any, prefix: str = "") -> dict[str, str]:
+def flat_text(value: Any, prefix: str = "") -> dict[str, str]:
+    """A record or stored item as one readable text per field, nested fields flattened
+    (`classification.intent`): times as UTC dates, references as `source:id`, numbers as
+    written, nothing for a missing value. The query table and the notebooks' item samples
+    both show records this way."""
     if isinstance(value, dict):
         flat: dict[str, str] = {}
         for key, item in value.items():
-            flat.update(_flat(item, f"{prefix}{key}."))
+            flat.update(flat_text(item, f"{prefix}{key}."))
         return flat
     name = prefix.rstrip(".")
     return {name: _text(name, value)}
@@ -131,12 +137,14 @@ def _flat(value: Any, prefix: str = "") -> dict[str, str]:
 def _text(name: str, value: Any) -> str:
     if value is None:
         return ""
-    if name in TIME_FIELDS and isinstance(value, int):
-        return datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%d %H:%M:%S")
+    if name in TIME_FIELDS and isinstance(value, int | Decimal) and value == int(value):
+        return datetime.fromtimestamp(int(value), UTC).strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, list):
         if all(isinstance(item, dict) and "source" in item for item in value):
             return ", ".join(f"{item['source']}:{item.get('sourceId', '')}" for item in value)
-        return json.dumps(value, ensure_ascii=False)
+        return json.dumps(value, ensure_ascii=False, default=str)
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
+    if isinstance(value, Decimal):
+        return format(value, "f")
     return str(value)

@@ -209,9 +209,9 @@ class TableShape:
     def keys(self) -> str:
         return describe_keys(self.hash_key, self.range_key)
 
-    def describe_indexes(self) -> str:
+    def describe_indexes(self, separator: str = ", ") -> str:
         """Every index, by name: `BySession(sessionId, timestamp) ALL, ...`."""
-        return ", ".join(
+        return separator.join(
             f"{name}{index.describe()}" for name, index in sorted(self.indexes.items())
         )
 

@@ -110,6 +110,50 @@ def headline_summary(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["metric", "period", "value", "change", "since"])
 
 
+# How many series a report shows at once: a tenant with 1,000 subjects gets its headline and
+# the series with most figures, not a 1,000-column table; the rest are listed by metric type
+# and any of them can be chosen.
+MAX_SHOWN_SERIES = 8
+
+
+def focus_subjects(
+    frame: pd.DataFrame,
+    metric: str | None = None,
+    chosen: Sequence[str] | None = None,
+    limit: int = MAX_SHOWN_SERIES,
+) -> list[str]:
+    """The subjects a report shows: the chosen ones (those the tenant has), else the focused
+    metric, the headline subjects, then the series with most figures, up to `limit`."""
+    known = set(frame["subject"])
+    if chosen:
+        return [s for s in dict.fromkeys(chosen) if s in known]
+    figures = frame["subject"].value_counts()
+    ranked = [metric, *HEADLINE_SUBJECTS, *sorted(figures.index, key=lambda s: (-figures[s], s))]
+    return [s for s in dict.fromkeys(ranked) if s in known][:limit]
+
+
+def subjects_by_type(frame: pd.DataFrame, examples: int = 6) -> pd.DataFrame:
+    """The tenant's subjects grouped by metric type: how many, how many figures, the newest
+    period and the first names, so that a large tenant is an index, not a wall of names."""
+    rows = []
+    for metric_type, group in frame.groupby("metric_type", sort=True):
+        names = sorted(set(group["subject"]))
+        listed = ", ".join(names[:examples])
+        if len(names) > examples:
+            listed += f", \u2026 and {len(names) - examples:,} more"
+        rows.append(
+            {
+                "metric type": metric_type,
+                "subjects": len(names),
+                "figures": len(group),
+                "newest period": group.sort_values("period_start")["period"].iloc[-1],
+                "subjects (first by name)": listed,
+            }
+        )
+    columns = ["metric type", "subjects", "figures", "newest period", "subjects (first by name)"]
+    return pd.DataFrame(rows, columns=columns)
+
+
 def _finest(granularities: pd.Series) -> str:
     present = set(granularities)
     return next(g for g in ("day", "month", "quarter", "year") if g in present)
@@ -132,9 +176,16 @@ def _signed(change: float, unit: str, relative: float | None) -> str:
     return f"{sign}{text}" + (f" ({sign}{abs(relative):.1%})" if relative is not None else "")
 
 
-def dimension_breakdown(frame: pd.DataFrame) -> pd.DataFrame:
-    """Dimensioned metrics: one row per subject and period, one column per dimension value."""
+def dimension_breakdown(frame: pd.DataFrame, newest_periods: int | None = None) -> pd.DataFrame:
+    """Dimensioned metrics: one row per subject and period, one column per dimension value;
+    with `newest_periods`, only each subject's newest periods (ten years of months is not a
+    table anyone reads)."""
     dimensioned = frame[frame["dimension"] != ""]
+    if newest_periods is not None and not dimensioned.empty:
+        starts = dimensioned.groupby("subject")["period_start"].transform(
+            lambda s: s.isin(sorted(set(s))[-newest_periods:])
+        )
+        dimensioned = dimensioned[starts.astype(bool)]
     return dimensioned.pivot_table(
         index=["subject", "period", "unit"], columns="dimension", values="value", aggfunc="first"
     )
@@ -256,7 +307,7 @@ def trace_references(reader: TenantReader, messages: Iterable[Message]) -> pd.Da
                     row["traced to"] = (
                         f"{metric.subject} {metric.period}"
                         + (f" [{metric.dimension}]" if metric.dimension else "")
-                        + f" = {metric.value} {metric.unit} "
+                        + f" = {format_value(float(metric.value), metric.unit)} "
                         f"(from {metric.source} {metric.source_id}, "
                         f"confidence {metric.confidence})"
                     )

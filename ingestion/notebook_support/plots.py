@@ -65,6 +65,7 @@ def plot_comparison(comparison: Comparison, subject: str, unit: str):
     axis.set_xlabel("period")
     axis.set_ylabel(f"{subject.replace('_', ' ')} ({unit_label(unit)})")
     axis.grid(alpha=0.3)
+    _from_zero(axis, comparison.table.stack())
     _readable_numbers(axis)
     figure.tight_layout()
     return figure

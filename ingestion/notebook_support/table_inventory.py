@@ -10,41 +10,49 @@ from __future__ import annotations
 
 from typing import Any
 
-from ingestion.items import deserialize
+import pandas as pd
+
+from ingestion.items import CONTENT_HASH_ATTR, INGESTED_AT_ATTR, deserialize
 from ingestion.lease import LEASE_KEY
+from ingestion.notebook_support.readable_tables import readable
+from ingestion.query_output import flat_text
 from tenancy.endpoint_features import describe_setting
 from tenancy.settings import StackSettings
 from tenancy.table_status import table_statuses
 from tenancy.tables import MESSAGES_LAYOUT, SESSION_INDEX, tenant_table_specs
 
-GLOBAL = "(global)"  # the tenant column of the metadata table
+# DynamoDB's billing modes as its console names them
+BILLING_MODES = {"PAY_PER_REQUEST": "on-demand", "PROVISIONED": "provisioned"}
 
 
 def table_overview(client, settings: StackSettings) -> list[dict[str, Any]]:
     """One row per table of the stack: keys, indexes, settings, item count, drift."""
     rows = []
     for status in table_statuses(client, settings):
-        row: dict[str, Any] = {
-            "table": status.name,
-            "tenant": status.tenant or GLOBAL,
-            "exists": status.exists,
-        }
+        row: dict[str, Any] = {"table": status.name, "exists": status.exists}
         live = status.live
         if live is not None:
             row.update(
                 {
                     "key": live.keys,
-                    "indexes": live.describe_indexes(),
-                    "billing": live.billing_mode,
+                    "indexes": live.describe_indexes(separator="\n"),
+                    "billing": BILLING_MODES.get(live.billing_mode, live.billing_mode),
                     "encryption": describe_setting(live.server_side_encryption),
                     "pitr": describe_setting(live.point_in_time_recovery),
-                    "deletion_protection": describe_setting(live.deletion_protection),
+                    "deletion protection": describe_setting(live.deletion_protection),
                     "items": status.items,
-                    "matches_definition": not status.drift,
+                    "last write": last_write(client, status.name),
+                    "matches definition": not status.drift,
                 }
             )
         rows.append(row)
     return rows
+
+
+def overview_frame(rows: list[dict[str, Any]]):
+    """`table_overview` as a readable table: names on one line, one index per line, so that
+    a stack's tables fit a notebook's width."""
+    return readable(pd.DataFrame(rows), nowrap=["table", "key", "indexes", "billing", "last write"])
 
 
 def scan(client, table: str, limit: int | None = None, projection: str | None = None):
@@ -61,6 +69,33 @@ def scan(client, table: str, limit: int | None = None, projection: str | None = 
 
 def sample(client, table: str, limit: int = 3) -> list[dict[str, Any]]:
     return list(scan(client, table, limit=limit))
+
+
+def last_write(client, table: str) -> str | None:
+    """When an ingest last wrote to the table: the newest `ingestedAt` of its items (read by
+    Scan, projecting that one attribute). DynamoDB keeps no such time per table."""
+    times = [i[INGESTED_AT_ATTR] for i in scan(client, table, projection=INGESTED_AT_ATTR) if i]
+    return max(times, default=None)
+
+
+def sample_view(items: list[dict[str, Any]]) -> pd.DataFrame:
+    """Items side by side, one column per item and one row per field, so that no field is
+    hidden off the right edge; each value as the query table writes it (`query_output`), a
+    content hash shortened."""
+    flat = [flat_text(item) for item in items]
+    for fields in flat:
+        digest = fields.get(CONTENT_HASH_ATTR, "")
+        if len(digest) > HASH_SHOWN:
+            fields[CONTENT_HASH_ATTR] = digest[:HASH_SHOWN] + "\u2026"
+    names = list(dict.fromkeys(name for fields in flat for name in fields))
+    columns = {
+        f"item {n}": [fields.get(name, "") for name in names]
+        for n, fields in enumerate(flat, start=1)
+    }
+    return pd.DataFrame(columns, index=pd.Index(names, name="field"))
+
+
+HASH_SHOWN = 16  # characters of a content hash a sample shows: enough to tell two apart
 
 
 def sessions(client, settings: StackSettings, tenant_id: str) -> list[str]:

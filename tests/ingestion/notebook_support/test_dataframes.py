@@ -100,7 +100,7 @@ def test_every_reference_is_traced(readers):
     traced = dataframes.trace_references(readers[ACME], messages)
     internal = traced[traced["source"] == "salestalk-metrics"]
     assert len(internal) == 3 and internal["found"].all()
-    assert "revenue 2025-Q4 = 14100000 USD (from netsuite GL-REV-2025-Q4" in " ".join(
+    assert "revenue 2025-Q4 = 14,100,000 USD (from netsuite GL-REV-2025-Q4" in " ".join(
         internal["traced to"]
     )
     external = traced[traced["source"] == "netsuite"]
