@@ -69,7 +69,8 @@ def series_table(frame: pd.DataFrame, subjects: Sequence[str] | None = None) -> 
     if subjects:
         totals = totals[totals["subject"].isin(subjects)]
     totals = totals.assign(series=totals["subject"] + " (" + totals["unit"].map(unit_label) + ")")
-    return totals.pivot_table(index="period", columns="series", values="value", aggfunc="first")
+    table = totals.pivot_table(index="period", columns="series", values="value", aggfunc="first")
+    return table.reindex(sorted(table.index, key=lambda p: (period_start(p), p)))  # in time
 
 
 # The subjects a report leads with, most telling first: a subscription business is read by its

@@ -78,9 +78,9 @@ def outputs(executed: Path) -> tuple[str, int]:
     return "\n".join(text), images
 
 
-def run(path_stem: str, tmp_path: Path, **parameters: str) -> tuple[str, int, Path]:
+def run(path_stem: str, tmp_path: Path, **parameters: object) -> tuple[str, int, Path]:
     notebook = NOTEBOOK_DIR / f"{path_stem}.ipynb"
-    name = "-".join([path_stem, *parameters.values()])
+    name = "-".join([path_stem, *(v for v in parameters.values() if isinstance(v, str))])
     executed, page = execute(
         NotebookRun(notebook, {"stack": "local", **parameters}, name), tmp_path
     )
@@ -195,3 +195,79 @@ def test_a_failing_cell_fails_the_run(tmp_path):
     nbformat.write(book, path)
     with pytest.raises(PapermillExecutionError, match="broken on purpose"):
         execute(NotebookRun(path, {"stack": "local"}, "broken"), tmp_path / "out")
+
+
+LARGE_SUBJECTS = 1_000
+LARGE_PERIODS = 20  # 20,000 figures: the large tenant of the issue
+
+
+def large_tenant_metrics(tenant_id: str):
+    """1,000 subjects across the metric types, each a monthly total over 20 months."""
+    from ingestion.contracts import MetricType
+
+    types = list(MetricType)
+    for n in range(LARGE_SUBJECTS * LARGE_PERIODS):
+        subject, month = divmod(n, LARGE_PERIODS)
+        yield {
+            "tenantId": tenant_id,
+            "subject": f"kpi_{subject:04d}",
+            "period": f"{2024 + month // 12}-{month % 12 + 1:02d}",
+            "metricType": types[subject % len(types)].value,
+            "value": 1000 + subject + month,
+            "unit": "count",
+            "confidence": 0.9,
+            "source": "netsuite",
+            "sourceId": f"GL-{n:06d}",
+        }
+
+
+def test_a_tenant_with_1000_subjects_stays_readable(tmp_path, monkeypatch):
+    """After a 20,000-figure ingest, the report shows the headline and the busiest series
+    (not 1,000 columns), lists the subjects by metric type in a handful of rows, and a chosen
+    subset replaces the default; its size stays that of a report, not of a data dump."""
+    from ingestion.items import METRIC
+    from ingestion.notebook_support.dataframes import MAX_SHOWN_SERIES
+    from ingestion.notebook_support.workspace import open_workspace
+    from ingestion.sources import SourceRecord
+    from ingestion.writer import TenantWriter
+    from tenancy.local.endpoint import LocalEndpoint
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", f"http://127.0.0.1:{port}")
+    try:
+        workspace = open_workspace("local", project_dir=PROJECT_DIR)
+        report = TenantWriter(workspace.client, workspace.settings, "acme-corp-001", METRIC).ingest(
+            SourceRecord(f"figure {n}", data=record)
+            for n, record in enumerate(large_tenant_metrics("acme-corp-001"), start=1)
+        )
+        assert report.written == LARGE_SUBJECTS * LARGE_PERIODS
+
+        text, images, page = run("02_explore_metrics", tmp_path, tenant_id="acme-corp-001")
+        book = json.loads((tmp_path / "02_explore_metrics-acme-corp-001.ipynb").read_text())
+        series_tables = [
+            "".join(o["data"]["text/html"])
+            for c in book["cells"]
+            if "time_series" in "".join(c["source"])
+            for o in c.get("outputs", [])
+            if "text/html" in o.get("data", {})
+        ]
+        (series,) = series_tables
+        assert series.count('class="col_heading level0') <= MAX_SHOWN_SERIES
+        assert "1,005 subjects" in text and "(and 997 more, listed by metric type below)" in text
+        assert len(re.findall(r"kpi_\d{4}, \u2026 and \d+ more", text)) == 6  # one per type
+        assert "kpi_0999" not in text  # no wall of names
+        assert images <= 2 + MAX_SHOWN_SERIES
+        assert page.stat().st_size < 2_000_000
+
+        chosen, _, _ = run(
+            "02_explore_metrics",
+            tmp_path / "chosen",
+            tenant_id="acme-corp-001",
+            subjects=["kpi_0999", "kpi_0500"],
+            metric="kpi_0500",
+        )
+        assert "shown: kpi_0999, kpi_0500 (and 1,003 more" in chosen
+    finally:
+        LocalEndpoint(PROJECT_DIR / ".salestalk", port=port).stop()
