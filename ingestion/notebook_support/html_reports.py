@@ -106,6 +106,11 @@ def as_report(notebook, run: NotebookRun, now: datetime | None = None):
     return notebook, title
 
 
+# A report is static: a notebook's pickers (`pickers.interactive_default`) stay off, even when
+# `salestalk up` itself runs inside a Jupyter kernel, whose environment says "Jupyter".
+HEADLESS = {"interactive": False}
+
+
 def execute(run: NotebookRun, out_dir: Path, timeout: int = 300) -> tuple[Path, Path]:
     """Execute one notebook (failing on any cell error) and write .ipynb and .html."""
     import nbformat
@@ -115,10 +120,12 @@ def execute(run: NotebookRun, out_dir: Path, timeout: int = 300) -> tuple[Path, 
     out_dir.mkdir(parents=True, exist_ok=True)
     executed = out_dir / f"{run.name}.ipynb"
     with _kernel_output_to(out_dir / "kernels.log"):
+        declared = papermill.inspect_notebook(str(run.notebook))
+        headless = {k: v for k, v in HEADLESS.items() if k in declared}
         papermill.execute_notebook(
             str(run.notebook),
             str(executed),
-            parameters=run.parameters,
+            parameters={**run.parameters, **headless},
             cwd=str(run.notebook.parent),
             kernel_name="python3",
             progress_bar=False,

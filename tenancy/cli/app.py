@@ -1,3 +1,4 @@
+# PYTHON_ARGCOMPLETE_OK
 """The `salestalk` command line: one parser that every command group registers into.
 
 The groups are found through the `salestalk.commands` entry points (pyproject.toml), so this
@@ -14,6 +15,7 @@ import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, entry_points, version
 
+import argcomplete
 from botocore.exceptions import ClientError
 
 from tenancy.cli.common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_PIPE_CLOSED, CommandError
@@ -71,7 +73,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(argv: Sequence[str] | None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    if argv is None:
+        # Tab completion (`eval "$(register-python-argcomplete salestalk)"`): when the shell
+        # asks, argcomplete answers from the parser and exits; otherwise it returns at once.
+        argcomplete.autocomplete(parser)
+    args = parser.parse_args(argv)
     try:
         return args.func(args)
     except CommandError as exc:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
 import time
 from importlib.metadata import version
+from pathlib import Path
 
 import pytest
 
@@ -136,3 +138,29 @@ def test_ctrl_c_during_an_ingest_says_how_far_it_got_and_a_rerun_resumes(
     assert again.returncode == 0, again.stderr
     assert resumed["duplicates"] == report["written"]  # nothing lost, nothing twice
     assert resumed["written"] + resumed["duplicates"] == total
+
+
+def complete(words: list[str]) -> list[str]:
+    """What bash offers after `words` (the last one partly typed), through argcomplete's own
+    bash hook, as a shell with `eval "$(register-python-argcomplete salestalk)"` runs it."""
+    bin_dir = Path(sys.executable).parent
+    line = " ".join(words)
+    script = f"""
+        eval "$({shlex.quote(str(bin_dir / "register-python-argcomplete"))} salestalk)"
+        COMP_WORDS=({" ".join(shlex.quote(w) for w in words)})
+        COMP_CWORD={len(words) - 1}; COMP_LINE={shlex.quote(line)}; COMP_POINT=${{#COMP_LINE}}
+        _python_argcomplete salestalk {shlex.quote(words[-1])} {shlex.quote(words[-2])}
+        printf '%s\\n' "${{COMPREPLY[@]}}"
+    """
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    done = subprocess.run(
+        ["bash", "-c", script], capture_output=True, text=True, env=env, timeout=60, check=True
+    )
+    return [w.strip() for w in done.stdout.splitlines() if w.strip()]
+
+
+def test_shell_completion_offers_commands_options_and_choices():
+    assert complete(["salestalk", "lo"]) == ["local"]
+    assert {"start", "stop", "status"} <= set(complete(["salestalk", "local", ""]))
+    assert complete(["salestalk", "local", "start", "--en"]) == ["--engine"]
+    assert "dynamodb-local" in complete(["salestalk", "local", "start", "--engine", ""])
