@@ -29,7 +29,7 @@ def table_overview(client, settings: StackSettings) -> list[dict[str, Any]]:
     """One row per table of the stack: keys, indexes, settings, item count, drift."""
     rows = []
     for status in table_statuses(client, settings):
-        row: dict[str, Any] = {"table": status.name, "exists": status.exists}
+        row: dict[str, Any] = {"table": status.name}
         live = status.live
         if live is not None:
             row.update(
@@ -42,9 +42,11 @@ def table_overview(client, settings: StackSettings) -> list[dict[str, Any]]:
                     "deletion protection": describe_setting(live.deletion_protection),
                     "items": status.items,
                     "last write": last_write(client, status.name),
-                    "matches definition": not status.drift,
+                    "as defined": not status.drift,
                 }
             )
+        else:
+            row["as defined"] = "missing"
         rows.append(row)
     return rows
 
@@ -52,7 +54,7 @@ def table_overview(client, settings: StackSettings) -> list[dict[str, Any]]:
 def overview_frame(rows: list[dict[str, Any]]):
     """`table_overview` as a readable table: names on one line, one index per line, so that
     a stack's tables fit a notebook's width."""
-    return readable(pd.DataFrame(rows), nowrap=["table", "key", "indexes", "billing", "last write"])
+    return readable(pd.DataFrame(rows), nowrap=["table", "key", "billing", "last write"])
 
 
 def scan(client, table: str, limit: int | None = None, projection: str | None = None):
@@ -71,11 +73,11 @@ def sample(client, table: str, limit: int = 3) -> list[dict[str, Any]]:
     return list(scan(client, table, limit=limit))
 
 
-def last_write(client, table: str) -> str | None:
+def last_write(client, table: str) -> pd.Timestamp | None:
     """When an ingest last wrote to the table: the newest `ingestedAt` of its items (read by
     Scan, projecting that one attribute). DynamoDB keeps no such time per table."""
     times = [i[INGESTED_AT_ATTR] for i in scan(client, table, projection=INGESTED_AT_ATTR) if i]
-    return max(times, default=None)
+    return pd.Timestamp(max(times)) if times else None
 
 
 def sample_view(items: list[dict[str, Any]]) -> pd.DataFrame:
