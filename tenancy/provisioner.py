@@ -67,13 +67,25 @@ class OwnershipError(ProvisionError):
 def observe(client, name: str, features: EndpointFeatures | None = None) -> TableShape | None:
     """The live table as a TableShape, or None when it does not exist. A setting the
     endpoint does not support or report is None ("not supported by this endpoint")."""
-    features = features or features_of(client)
+    table = describe(client, name)
+    return None if table is None else shape_of(client, table, features)
+
+
+def describe(client, name: str) -> dict[str, Any] | None:
+    """DescribeTable's answer, or None when the table does not exist."""
     try:
-        table = client.describe_table(TableName=name)["Table"]
+        return client.describe_table(TableName=name)["Table"]
     except ClientError as exc:
         if exc.response["Error"]["Code"] == "ResourceNotFoundException":
             return None
         raise
+
+
+def shape_of(client, table: dict[str, Any], features: EndpointFeatures | None = None) -> TableShape:
+    """A described table as a TableShape, with the settings DescribeTable does not carry
+    (point-in-time recovery, tags) asked for where the endpoint supports them."""
+    features = features or features_of(client)
+    name = table["TableName"]
     keys = {entry["KeyType"]: entry["AttributeName"] for entry in table["KeySchema"]}
     indexes = {}
     for index in table.get("GlobalSecondaryIndexes", []):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tenancy.endpoint_features import features_of
-from tenancy.provisioner import observe
+from tenancy.provisioner import describe, shape_of
 from tenancy.settings import StackSettings
 from tenancy.tables import TENANT_TAG, TableShape, all_table_specs
 
@@ -71,10 +71,9 @@ def table_statuses(client, settings: StackSettings) -> list[TableStatus]:
     features = features_of(client)
     statuses = []
     for spec in all_table_specs(settings):
-        live = observe(client, spec.name, features)
-        items = None
-        if live is not None:
-            items = client.describe_table(TableName=spec.name)["Table"].get("ItemCount")
+        table = describe(client, spec.name)  # once: the shape and the count both come from it
+        live = None if table is None else shape_of(client, table, features)
+        items = None if table is None else table.get("ItemCount")
         statuses.append(
             TableStatus(spec.name, spec.tags.get(TENANT_TAG), spec.shape(), live, items)
         )

@@ -8,7 +8,6 @@ import json
 import os
 import pty
 import re
-import socket
 import struct
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from tests.ingestion.conftest import (
     make_metric,
     seed_records,
 )
+from tests.support.ports import free_port
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
@@ -190,9 +190,7 @@ def test_a_missing_file_and_an_unknown_tenant_are_usage_errors(capsys, tables, t
 
 
 def test_an_unreachable_endpoint_is_exit_2(capsys, tmp_path, monkeypatch):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", f"http://127.0.0.1:{port}")
     path = write_jsonl(tmp_path / "m.jsonl", [make_metric(1)])
     status, _, err = run(capsys, "ingest", "metrics", "--tenant", ACME, path)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 from pathlib import Path
 
 import pytest
 
 from tenancy.cli import main
 from tenancy.connection import answers
+from tests.support.ports import free_port
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
@@ -21,9 +21,7 @@ def project(tmp_path, monkeypatch):
         shutil.copy(PROJECT_DIR / name, tmp_path / name)
     for folder in ("notebooks", "seed_data"):
         shutil.copytree(PROJECT_DIR / folder, tmp_path / folder)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     monkeypatch.setenv("SALESTALK_PROJECT_DIR", str(tmp_path))
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", f"http://127.0.0.1:{port}")
     yield tmp_path, port

@@ -12,7 +12,6 @@ import contextlib
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ import pytest
 
 from ingestion.notebook_support.html_reports import NotebookRun, execute
 from tests.support.browser import browser_page
+from tests.support.ports import free_port
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 NOTEBOOK_DIR = PROJECT_DIR / "notebooks"
@@ -83,12 +83,6 @@ def test_a_report_in_the_browser(endpoint_url, tmp_path, stem, parameters, title
         assert page.evaluate(BROKEN_IMAGES) == []
         for table in page.evaluate(TABLE_WIDTHS):
             assert table["width"] <= table["room"] + 1, table  # no table runs off the page
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 # JupyterLab's own settings for the test's server: every cell kept in the page (by default

@@ -6,13 +6,13 @@ import ast
 import json
 import os
 import re
-import socket
 from pathlib import Path
 
 import nbformat
 import pytest
 
 from ingestion.notebook_support.html_reports import NOTEBOOKS, NotebookRun, execute, planned_runs
+from tests.support.ports import free_port
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 NOTEBOOK_DIR = PROJECT_DIR / "notebooks"
@@ -151,9 +151,7 @@ def test_run_all_on_a_fresh_machine_starts_an_endpoint_that_outlives_the_kernel(
     from tenancy.connection import answers
     from tenancy.local.endpoint import LocalEndpoint
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", f"http://127.0.0.1:{port}")
     try:
         text, _, _ = run("01_seed_and_inspect", tmp_path)  # its kernel is gone afterwards
@@ -232,9 +230,7 @@ def test_a_tenant_with_1000_subjects_stays_readable(tmp_path, monkeypatch):
     from ingestion.writer import TenantWriter
     from tenancy.local.endpoint import LocalEndpoint
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", f"http://127.0.0.1:{port}")
     try:
         workspace = open_workspace("local", project_dir=PROJECT_DIR)

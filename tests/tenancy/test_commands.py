@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 
 from tenancy.cli import main
@@ -11,6 +9,7 @@ from tenancy.cli.common import EXIT_OK, EXIT_USAGE
 from tenancy.endpoint_features import NOT_SUPPORTED, Feature
 from tenancy.stack_file import StackFile
 from tests.conftest import engine_features
+from tests.support.ports import free_port
 from tests.support.stacks import THIRD_TENANT
 
 
@@ -100,9 +99,7 @@ def test_provision_refuses_real_aws_without_allow_aws(capsys, project_copy, monk
 
 
 def test_provision_against_a_dead_endpoint_is_a_clear_error(capsys, monkeypatch):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", f"http://127.0.0.1:{port}")
     status, _, err = run(capsys, "provision")
     assert status == EXIT_USAGE

@@ -19,6 +19,7 @@ from tenancy.connection import Answer, probe
 from tenancy.local.endpoint import HOST, EndpointState, LocalEndpoint
 from tenancy.local.endpoint import endpoint_url as url_of
 from tenancy.local.port_holder import port_holder
+from tests.support.ports import free_port
 
 
 @pytest.fixture
@@ -49,12 +50,6 @@ def html_port() -> Iterator[int]:
     yield server.server_address[1]
     server.shutdown()
     server.server_close()
-
-
-def free_port() -> int:
-    with socket.socket() as free:
-        free.bind((HOST, 0))
-        return free.getsockname()[1]
 
 
 def test_the_probe_tells_each_kind_of_listener_apart(silent_port, html_port, endpoint_url):

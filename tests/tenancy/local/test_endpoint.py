@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -11,14 +10,9 @@ import pytest
 
 from tenancy.cli.common import STATE_DIR_NAME
 from tenancy.connection import answers
-from tenancy.local.endpoint import HOST, EndpointState, Engine, LocalEndpoint
+from tenancy.local.endpoint import EndpointState, Engine, LocalEndpoint
 from tenancy.stack_file import find_project_dir
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return probe.getsockname()[1]
+from tests.support.ports import free_port
 
 
 @pytest.fixture
