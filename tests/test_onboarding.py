@@ -55,6 +55,6 @@ def test_the_onboarding_walkthrough_works_as_written(endpoint_url, tmp_path):
         for cell in executed["cells"]
         for output in cell.get("outputs", [])
     ]
-    assert any("globex-003: 10 metrics" in text for text in texts)
+    assert any("globex-003: 10 figures of" in text for text in texts)
     page = (project / "reports/02_explore_metrics-globex-003.html").read_text()
     assert "globex-003" in page and "image/png" in page
