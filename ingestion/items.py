@@ -36,6 +36,13 @@ CONTENT_HASH_ATTR = "contentHash"
 RECORD_KEY_ATTR = "recordKey"
 INGESTED_AT_ATTR = "ingestedAt"
 INGEST_ID_ATTR = "ingestId"  # which ingest run wrote the item: lineage, and lost-response repair
+BOOKKEEPING_ATTRS = (
+    SCHEMA_VERSION_ATTR,
+    CONTENT_HASH_ATTR,
+    RECORD_KEY_ATTR,
+    INGESTED_AT_ATTR,
+    INGEST_ID_ATTR,
+)
 SERIES_ID_ATTR = "seriesId"
 GRANULARITY_ATTR = "granularity"
 

@@ -41,10 +41,13 @@ def _count(number: int, noun: str) -> str:
 
 
 def overview(choice: ConversationsChoice) -> None:
-    print(
-        f"{choice.tenant_id}: {_count(len(choice.sessions), 'session')}, "
-        f"{_count(len(choice.messages), 'message')}"
-    )
+    """What the report covers, and how fresh it is: the newest message's time."""
+    counts = f"{_count(len(choice.sessions), 'session')}, {_count(len(choice.messages), 'message')}"
+    if choice.frame.empty:
+        print(f"{choice.tenant_id}: {counts}")
+        return
+    newest = choice.frame["time"].max()
+    print(f"{choice.tenant_id}: {counts}; newest message {newest:%Y-%m-%d %H:%M} UTC")
 
 
 def sessions(choice: ConversationsChoice) -> None:

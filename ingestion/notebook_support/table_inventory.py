@@ -12,7 +12,13 @@ from typing import Any
 
 import pandas as pd
 
-from ingestion.items import CONTENT_HASH_ATTR, INGESTED_AT_ATTR, deserialize
+from ingestion.items import (
+    BOOKKEEPING_ATTRS,
+    CONTENT_HASH_ATTR,
+    INGESTED_AT_ATTR,
+    TENANT_ID_ATTR,
+    deserialize,
+)
 from ingestion.lease import LEASE_KEY
 from ingestion.notebook_support.readable_tables import readable
 from ingestion.query_output import flat_text
@@ -83,18 +89,27 @@ def last_write(client, table: str) -> pd.Timestamp | None:
 def sample_view(items: list[dict[str, Any]]) -> pd.DataFrame:
     """Items side by side, one column per item and one row per field, so that no field is
     hidden off the right edge; each value as the query table writes it (`query_output`), a
-    content hash shortened."""
+    content hash shortened. Fields come in one order whatever order the engine stores them
+    in: the tenant, the record's own fields by name, then the platform's bookkeeping."""
     flat = [flat_text(item) for item in items]
     for fields in flat:
         digest = fields.get(CONTENT_HASH_ATTR, "")
         if len(digest) > HASH_SHOWN:
             fields[CONTENT_HASH_ATTR] = digest[:HASH_SHOWN] + "\u2026"
-    names = list(dict.fromkeys(name for fields in flat for name in fields))
+    names = sorted({name for fields in flat for name in fields}, key=_field_order)
     columns = {
         f"item {n}": [fields.get(name, "") for name in names]
         for n, fields in enumerate(flat, start=1)
     }
     return pd.DataFrame(columns, index=pd.Index(names, name="field"))
+
+
+def _field_order(name: str) -> tuple[int, int, str]:
+    if name == TENANT_ID_ATTR:
+        return (0, 0, name)
+    if name in BOOKKEEPING_ATTRS:
+        return (2, BOOKKEEPING_ATTRS.index(name), name)
+    return (1, 0, name)
 
 
 HASH_SHOWN = 16  # characters of a content hash a sample shows: enough to tell two apart

@@ -1,0 +1,45 @@
+"""How an operator's sample of items reads, whatever order the engine stores attributes in."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from ingestion.notebook_support.table_inventory import sample_view
+
+STORED = {  # as DynamoDB Local returned one seeded message: its own attribute order
+    "schemaVersion": Decimal("1"),
+    "references": [{"source": "salesforce", "sourceId": "OPP-0061Q000ACME"}],
+    "messageId": "msg-acme-0003",
+    "classification": {"intent": "renewal_risk", "confidence": Decimal("0.88")},
+    "ingestId": "08bd77d3965a45969e6a1b74b0a07d1e",
+    "contentHash": "sha256:07786b54391d46e70b5d2c8bed9601964287d3c0ef708a87dca25100d1c7d44c",
+    "ingestedAt": "2026-12-02T13:00:05Z",
+    "recordKey": "msg-acme-0003",
+    "tenantId": "acme-corp-001",
+    "timestamp": Decimal("1768212060"),
+}
+
+
+def test_fields_read_tenant_first_then_record_then_bookkeeping():
+    view = sample_view([STORED, dict(reversed(STORED.items()))])
+    assert list(view.index) == [
+        "tenantId",
+        "classification.confidence", "classification.intent", "messageId", "references",
+        "timestamp",
+        "schemaVersion", "contentHash", "recordKey", "ingestedAt", "ingestId",
+    ]  # fmt: skip
+    assert view["item 1"].tolist() == view["item 2"].tolist()
+
+
+def test_values_read_as_people_write_them():
+    column = sample_view([STORED])["item 1"]
+    assert column["timestamp"] == "2026-01-12 10:01:00"
+    assert column["references"] == "salesforce:OPP-0061Q000ACME"
+    assert column["classification.intent"] == "renewal_risk"
+    assert column["contentHash"] == "sha256:07786b543\u2026"
+
+
+def test_a_field_missing_from_one_item_is_blank_not_none():
+    partial = {k: v for k, v in STORED.items() if k != "classification"}
+    view = sample_view([STORED, partial])
+    assert view.loc["classification.intent"].tolist() == ["renewal_risk", ""]
