@@ -13,6 +13,7 @@ from datetime import date
 import pandas as pd
 
 from ingestion.contracts import METRICS_REFERENCE_SOURCE, Message, Metric, period_granularity
+from ingestion.notebook_support.readable_tables import readable
 from ingestion.queries import CrossTenantAccessError, TenantReader
 
 UNIT_LABELS = {"percent": "%", "count": "count", "ratio": "ratio", "score": "score"}
@@ -258,29 +259,25 @@ def messages_frame(messages: Iterable[Message]) -> pd.DataFrame:
 
 
 def conversation_view(frame: pd.DataFrame):
-    """One session's messages as a conversation to read: who said what and when, the whole
-    text left-aligned and wrapped, the intent with its confidence, blanks for nothing."""
+    """One session's messages as a conversation to read: who said what and when (to the
+    second: replies come seconds apart), the whole text, the intent with its confidence, and
+    how many references a message cites (blank for none), laid out as every table is
+    (`readable_tables`)."""
     rows = frame.assign(
         time=frame["time"].dt.strftime("%Y-%m-%d %H:%M:%S"),
         intent=frame["intent"] + " (" + frame["confidence"].map("{:.0%}".format) + ")",
     )[["time", "sender", "content", "intent", "references"]]
-    return (
-        rows.style.hide(axis="index")
-        .format(na_rep="", subset=["content"])
-        .format(lambda n: str(n) if n else "", subset=["references"])
-        .set_properties(subset=["content"], **{"text-align": "left", "white-space": "pre-wrap"})
-        .set_properties(subset=["time", "sender", "intent"], **{"white-space": "nowrap"})
-        .set_table_styles([{"selector": "th", "props": [("text-align", "left")]}])
+    return readable(rows, nowrap=["time", "sender", "intent"]).format(
+        lambda n: f"{n:,}" if n else "", subset=["references"]
     )
 
 
 def intent_summary(frame: pd.DataFrame) -> pd.DataFrame:
     """Per intent: how many messages, and their mean and lowest classification confidence."""
-    return (
-        frame.groupby("intent")["confidence"]
-        .agg(messages="count", mean_confidence="mean", lowest_confidence="min")
-        .sort_values("messages", ascending=False)
+    summary = frame.groupby("intent")["confidence"].agg(
+        **{"messages": "count", "mean confidence": "mean", "lowest confidence": "min"}
     )
+    return summary.sort_values("messages", ascending=False, kind="stable").reset_index()
 
 
 def trace_references(reader: TenantReader, messages: Iterable[Message]) -> pd.DataFrame:

@@ -128,7 +128,10 @@ def test_intent_summary_and_message_frame(readers):
     frame = dataframes.messages_frame(messages)
     assert frame["time"].is_monotonic_increasing
     summary = dataframes.intent_summary(frame)
-    assert summary.loc["arr_inquiry", "messages"] == 2
+    assert summary.to_dict("records")[0] == {
+        "intent": "arr_inquiry", "messages": 2, "mean confidence": pytest.approx(0.915),
+        "lowest confidence": 0.9,
+    }  # fmt: skip
     figure = plots.plot_confidence(frame, "x")
     assert figure.axes[0].get_xlabel() == "classification confidence (0-1)"
 
@@ -139,7 +142,7 @@ def test_a_session_reads_as_a_conversation(readers):
     html = dataframes.conversation_view(frame).to_html()
     for message in messages:
         assert message.content.replace("&", "&amp;") in html  # every word of it, not cut
-    assert "text-align: left" in html and "white-space: pre-wrap" in html
+    assert "text-align: left" in html and "white-space: pre-line" in html
     assert "None" not in html and "nan" not in html.lower()
     assert "2026-01-19 " in html  # a date, not an epoch
 
