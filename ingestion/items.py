@@ -6,6 +6,7 @@ the key attributes of an item are read off the same definition the tables were b
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import operator
@@ -26,10 +27,16 @@ from ingestion.contracts import (
     canonical_number,
     significant_digits,
 )
-from tenancy.tables import MESSAGES_LAYOUT, METADATA_LAYOUT, METRICS_LAYOUT, TableLayout
+from tenancy.tables import (
+    MESSAGES_LAYOUT,
+    METADATA_LAYOUT,
+    METRICS_LAYOUT,
+    TENANT_ID_FIELD,
+    TableLayout,
+)
 
 # The field of every record that names its tenant: readers check it on every item they return.
-TENANT_ID_ATTR = "tenantId"
+TENANT_ID_ATTR = TENANT_ID_FIELD
 # Bookkeeping attributes stored beside the record's own fields.
 SCHEMA_VERSION_ATTR = "schemaVersion"
 CONTENT_HASH_ATTR = "contentHash"
@@ -113,6 +120,15 @@ class RecordKind:
         come from the roster into the global metadata table."""
         return self.layout is not METADATA_LAYOUT
 
+    def stored_in(self, layout: TableLayout) -> RecordKind:
+        """This kind as items of a table of `layout`: its own layout, or its pooled twin,
+        whose items also carry the composed partition keys (`TableLayout.compose`)."""
+        if layout == self.layout:
+            return self
+        if layout.kind != self.layout.kind:
+            raise ValueError(f"{self.plural} are not stored in {layout.kind} tables")
+        return dataclasses.replace(self, layout=layout)
+
     def record_fields(self, record: BaseModel) -> dict[str, Any]:
         mode = "json" if self.model is TenantRecord else "python"  # roster enums -> text
         return record.model_dump(by_alias=True, exclude_none=True, mode=mode)
@@ -132,9 +148,10 @@ class RecordKind:
 
     def to_item(self, record: BaseModel, ingested_at: str, ingest_id: str) -> dict[str, Any]:
         fields = self.record_fields(record)
+        item = {**fields, **self.derived(record)}
         return {
-            **fields,
-            **self.derived(record),
+            **item,
+            **self.layout.compose(item),
             RECORD_KEY_ATTR: self.record_key(record),
             SCHEMA_VERSION_ATTR: SCHEMA_VERSION,
             CONTENT_HASH_ATTR: content_hash(fields),
@@ -153,15 +170,13 @@ class RecordKind:
         fields = {k: _ints(v) for k, v in item.items() if k not in self.bookkeeping()}
         return self.model.model_validate(fields)
 
-    def bookkeeping(self) -> set[str]:
-        return {
-            SCHEMA_VERSION_ATTR,
-            CONTENT_HASH_ATTR,
-            RECORD_KEY_ATTR,
-            INGESTED_AT_ATTR,
-            INGEST_ID_ATTR,
-            *self.derived_names,
-        }
+    def bookkeeping(self) -> frozenset[str]:
+        """The attributes of an item that are not the record's own fields."""
+        return self._bookkeeping
+
+    @cached_property
+    def _bookkeeping(self) -> frozenset[str]:
+        return frozenset((*BOOKKEEPING_ATTRS, *self.derived_names, *self.layout.composed_names()))
 
 
 MESSAGE = RecordKind(

@@ -1,4 +1,4 @@
-"""A per-table writer lease: while one ingest holds it, no other default-mode ingest writes.
+"""A per-tenant writer lease: while one ingest holds it, no other default-mode ingest writes.
 
 Exact counts under concurrent writers used to cost a transaction per record (two write units
 each, and three times the engine's CPU on DynamoDB Local). With the lease held, what a chunk
@@ -7,14 +7,15 @@ plain BatchWriteItem puts at one write unit each, and every record is still stor
 counted once. An ingest that finds nothing to write (a re-ingest) never takes the lease, so it
 writes nothing at all.
 
-The lease is one item in the tenant's own table, under a key no record can have (the contracts
-refuse ids holding characters that do not print, and a metric's series is a slug), with no
-attribute any index is keyed on: readers never meet it. It names its holder (run, host, pid)
-and expires `LEASE_SECONDS` after its last renewal; the holder renews it before writing once
-less than `RENEW_BELOW_SECONDS` are left, and stops (the ingest is interrupted, its report
-exact) if it ever finds the lease taken. A holder that died on this host (SIGKILL) is noticed
-at once by its pid; one elsewhere is outlived by waiting for its lease to expire. Expiry uses
-each host's clock: the hosts of concurrent writers must keep their clocks within a few seconds.
+The lease is one item per tenant in the tenant's table (its own, or a pool table), under a key
+no record can have (the contracts refuse ids holding characters that do not print, and a
+metric's series is a slug), with no attribute any index is keyed on: readers never meet it. It
+names its holder (run, host, pid) and expires `LEASE_SECONDS` after its last renewal; the
+holder renews it before writing once less than `RENEW_BELOW_SECONDS` are left, and stops (the
+ingest is interrupted, its report exact) if it ever finds the lease taken. A holder that died
+on this host (SIGKILL) is noticed at once by its pid; one elsewhere is outlived by waiting for
+its lease to expire. Expiry uses each host's clock: the hosts of concurrent writers must keep
+their clocks within a few seconds.
 """
 
 from __future__ import annotations
@@ -53,12 +54,16 @@ class LeaseLostError(RuntimeError):
     time, e.g. paused for longer than the lease lasts): this ingest must not write on."""
 
 
-def lease_key(kind: RecordKind) -> dict[str, str]:
-    return dict.fromkeys(kind.key_names(), LEASE_KEY)
+def lease_key(kind: RecordKind, tenant_id: str) -> dict[str, str]:
+    """The lease item's key in a table of `kind`: one lease per tenant, so that in a pool
+    table each pooled tenant's ingests wait only for that tenant's (and its role, held to its
+    own leading keys, may take it)."""
+    return kind.layout.primary_key(dict.fromkeys(kind.layout.key_fields(), LEASE_KEY), tenant_id)
 
 
-def is_lease(item: Mapping[str, Any], kind: RecordKind) -> bool:
-    return all(item.get(name) == LEASE_KEY for name in kind.key_names())
+def is_lease(item: Mapping[str, Any]) -> bool:
+    """Whether an item (as plain values) is a writer lease rather than data."""
+    return any(isinstance(value, str) and value.endswith(LEASE_KEY) for value in item.values())
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,7 @@ class WriterLease:
         client,
         table_name: str,
         kind: RecordKind,
+        tenant_id: str,
         *,
         owner: str | None = None,
         seconds: float = LEASE_SECONDS,
@@ -90,7 +96,7 @@ class WriterLease:
     ):
         self.client = client
         self.table_name = table_name
-        self.key = serialize(lease_key(kind))
+        self.key = serialize(lease_key(kind, tenant_id))
         self.owner = owner or uuid.uuid4().hex
         self.seconds = seconds
         self.wait_seconds = wait_seconds

@@ -39,7 +39,7 @@ from tenancy.tables import (
     STATUS_INDEX,
     IndexSpec,
     metadata_table_spec,
-    tenant_table_specs,
+    tenant_tables,
 )
 
 
@@ -51,13 +51,16 @@ class ForeignItemError(CrossTenantAccessError):
     """A tenant's table held an item of another tenant. Never skipped: an item in the wrong
     table means a write went wrong, and hiding it would hide the breach."""
 
-    def __init__(self, table: str, tenant_id: str, item: dict[str, Any], key_names):
+    def __init__(
+        self, table: str, tenant_id: str, item: dict[str, Any], key_names, why: str | None = None
+    ):
         self.table = table
         self.found = item.get(TENANT_ID_ATTR)
         key = ", ".join(f"{name}={item.get(name)!r}" for name in key_names)
+        what = why or f"an item of tenant {self.found!r}"
         super().__init__(
-            f"table {table!r} of tenant {tenant_id!r} holds an item of tenant {self.found!r} "
-            f"({key}); refusing to return it. Check how it was written, and remove it"
+            f"table {table!r} of tenant {tenant_id!r} holds {what} ({key}); refusing to "
+            "return it. Check how it was written, and remove it"
         )
 
 
@@ -146,14 +149,26 @@ class TenantReader(_Reader):
     def __init__(self, client, settings: StackSettings, tenant_id: str, page_size=None):
         super().__init__(client, page_size)
         self.tenant = settings.roster.get(tenant_id)
-        specs = tenant_table_specs(settings, self.tenant)
-        self.messages_table = specs[MESSAGES_LAYOUT.kind].name
-        self.metrics_table = specs[METRICS_LAYOUT.kind].name
+        tables = tenant_tables(settings, self.tenant)  # its own, or the pool's
+        self.messages = tables[MESSAGES_LAYOUT.kind]
+        self.metrics = tables[METRICS_LAYOUT.kind]
+        self.messages_table = self.messages.name
+        self.metrics_table = self.metrics.name
+        self.message_kind = MESSAGE.stored_in(self.messages.layout)
+        self.metric_kind = METRIC.stored_in(self.metrics.layout)
 
     def _record(self, table: str, kind: RecordKind, item: dict[str, Any]) -> Any:
-        """Every item read from a tenant's table must carry that tenant's id."""
+        """Every item read from a tenant's table must carry that tenant's id, and in a pool
+        table also keys that lead with it. The keys are what IAM guards (LeadingKeys): another
+        tenant's role could write an item naming this tenant in its fields and index keys,
+        but never under a primary key of this tenant's, so such an item is refused here."""
         if item.get(TENANT_ID_ATTR) != self.tenant.tenant_id:
             raise ForeignItemError(table, self.tenant.tenant_id, item, kind.key_names())
+        if kind.layout.pooled:
+            stored = {name: item[name] for name in kind.layout.composed_names() if name in item}
+            if stored != kind.layout.compose(item):
+                why = "an item whose keys do not lead with the tenant id its fields name"
+                raise ForeignItemError(table, self.tenant.tenant_id, item, kind.key_names(), why)
         return kind.from_item(item)
 
     def own_table(self, name: str) -> str:
@@ -167,8 +182,10 @@ class TenantReader(_Reader):
     # --- messages ---
 
     def message(self, message_id: str) -> Message | None:
-        key = {MESSAGES_LAYOUT.hash_key.name: message_id}
-        return self._get(self.own_table(self.messages_table), MESSAGE, key)
+        key = self.messages.layout.primary_key(
+            {MESSAGES_LAYOUT.hash_key.name: message_id}, self.tenant.tenant_id
+        )
+        return self._get(self.own_table(self.messages_table), self.message_kind, key)
 
     def session_messages(self, session_id: str) -> list[Message]:
         """A session's messages in time order (ties by message id)."""
@@ -179,10 +196,11 @@ class TenantReader(_Reader):
         return self._messages(SENDER_INDEX, sender_id)
 
     def _messages(self, index: IndexSpec, value: str) -> list[Message]:
+        name, stored = self.messages.layout.partition_key(value, self.tenant.tenant_id, index)
         found = self._query(
             self.own_table(self.messages_table),
-            MESSAGE,
-            Key(index.hash_key.name).eq(value),
+            self.message_kind,
+            Key(name).eq(stored),
             index=index.name,
         )
         # The index orders by timestamp; messages of the same second keep a stable order.
@@ -204,13 +222,16 @@ class TenantReader(_Reader):
         quarters does not include the year's total).
         """
         period_condition, granularity = _period_range(start, end)
-        condition = Key(METRICS_LAYOUT.hash_key.name).eq(series_id(subject, dimension))
+        name, stored = self.metrics.layout.partition_key(
+            series_id(subject, dimension), self.tenant.tenant_id
+        )
+        condition = Key(name).eq(stored)
         if period_condition is not None:
             condition = condition & period_condition
         return list(
             self._query(
                 self.own_table(self.metrics_table),
-                METRIC,
+                self.metric_kind,
                 condition,
                 filter_condition=Attr(GRANULARITY_ATTR).eq(granularity) if granularity else None,
             )
@@ -223,11 +244,14 @@ class TenantReader(_Reader):
             raise CrossTenantAccessError(
                 f"{record_key!r} belongs to tenant {tenant_id!r}, not {self.tenant.tenant_id!r}"
             )
-        key = {
-            METRICS_LAYOUT.hash_key.name: series_id(subject, dimension),
-            METRICS_LAYOUT.range_key.name: period,
-        }
-        return self._get(self.own_table(self.metrics_table), METRIC, key)
+        key = self.metrics.layout.primary_key(
+            {
+                METRICS_LAYOUT.hash_key.name: series_id(subject, dimension),
+                METRICS_LAYOUT.range_key.name: period,
+            },
+            self.tenant.tenant_id,
+        )
+        return self._get(self.own_table(self.metrics_table), self.metric_kind, key)
 
     def all_metrics(self, *, start: str | None = None, end: str | None = None) -> list[Metric]:
         """Every metric of the tenant: one index query per metric type (a closed set)."""
@@ -258,12 +282,13 @@ class TenantReader(_Reader):
 
     def _metrics_by(self, index: IndexSpec, value, start, end) -> list[Metric]:
         period_condition, granularity = _period_range(start, end)
-        condition = Key(index.hash_key.name).eq(value)
+        name, stored = self.metrics.layout.partition_key(value, self.tenant.tenant_id, index)
+        condition = Key(name).eq(stored)
         if period_condition is not None:
             condition = condition & period_condition
         found = self._query(
             self.own_table(self.metrics_table),
-            METRIC,
+            self.metric_kind,
             condition,
             index=index.name,
             filter_condition=Attr(GRANULARITY_ATTR).eq(granularity) if granularity else None,

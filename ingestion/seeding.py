@@ -49,15 +49,18 @@ class SeedResult:
 def register_tenants(
     client, settings: StackSettings, tenant_ids: Iterable[str] | None = None
 ) -> IngestReport:
-    """Put the roster's tenants into tenants-metadata; the roster wins over what is stored."""
+    """Put the roster's tenants into tenants-metadata, each with its tier; the roster wins
+    over what is stored."""
     tenants = [settings.roster.get(t) for t in tenant_ids] if tenant_ids else list(settings.roster)
     store = TableStore(client, metadata_table_spec(settings).name, TENANT)
     writer = IdempotentWriter(store, TENANT, tenant_id="all", accept_updates=True)
     report = IngestReport(kind=TENANT.name, tenant_id="all")
     now, ingest_id = utc_now(), uuid.uuid4().hex
     candidates = []
-    for tenant in tenants:
+    for entry in tenants:
         report.received += 1
+        # stored with the tier it has, whether its entry names one or its plan decides
+        tenant = entry.model_copy(update={"tier": settings.tier(entry)})
         source = SourceRecord(f"roster entry {tenant.tenant_id}", data=tenant.to_config())
         candidates.append(candidate_for(TENANT, source, tenant, now, ingest_id))
     try:

@@ -66,7 +66,7 @@ from ingestion.store import (
 )
 from tenancy.connection import RETRY_POLICY, RetryPolicy
 from tenancy.settings import StackSettings
-from tenancy.tables import tenant_table_specs
+from tenancy.tables import tenant_tables
 from tenancy.validation_errors import dotted, field_errors
 
 CHUNK_SIZE = BATCH_GET_LIMIT  # one BatchGetItem of keys per chunk, one transaction of items
@@ -157,14 +157,21 @@ class TenantWriter:
                 f"tenant {tenant_id!r} is {self.tenant.status}: it takes no new data "
                 "(set its status to active in the roster to ingest again)"
             )
-        self.kind = kind
-        self.table_name = tenant_table_specs(settings, self.tenant)[kind.layout.kind].name
+        table = tenant_tables(settings, self.tenant)[kind.layout.kind]
+        self.kind = kind = kind.stored_in(table.layout)
+        self.table_name = table.name
         self.store = TableStore(client, self.table_name, kind, policy=policy, sleep=sleep, rng=rng)
         self.ingest_id = uuid.uuid4().hex
         self.lease = None
         if mode is WriteMode.LEASED:
             self.lease = WriterLease(
-                client, self.table_name, kind, owner=self.ingest_id, sleep=sleep, on_wait=on_wait
+                client,
+                self.table_name,
+                kind,
+                tenant_id,
+                owner=self.ingest_id,
+                sleep=sleep,
+                on_wait=on_wait,
             )
         self.writer = IdempotentWriter(
             self.store,

@@ -1,14 +1,21 @@
-"""Least-privilege access to one tenant's tables.
+"""Least-privilege access to one tenant's data.
 
-Each tenant gets a role whose only permissions are DynamoDB data actions on that tenant's own
-tables and their indexes. Scan is left out on purpose: every access pattern is served by a key or
-an index (DATA_CONTRACTS.md), so a workload that scans is a bug, not a need.
+Each tenant gets a role whose only permissions are DynamoDB data actions on that tenant's data
+and its indexes. Scan is left out on purpose: every access pattern is served by a key or an
+index (DATA_CONTRACTS.md), so a workload that scans is a bug, not a need.
+
+A siloed tenant's role names its own tables. A pooled tenant's role names the pool tables, and
+only under `dynamodb:LeadingKeys`: every partition key it reads or writes, of the table and of
+each index, must begin with `{tenantId}#`. No tenant id holds `#` (`POOL_KEY_SEPARATOR`), so
+the pattern of one tenant never matches the keys of another, even one whose id it begins.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+
+from tenancy.tables import POOL_KEY_SEPARATOR
 
 READ_ACTIONS: tuple[str, ...] = (
     "dynamodb:BatchGetItem",
@@ -24,6 +31,8 @@ WRITE_ACTIONS: tuple[str, ...] = (
     "dynamodb:UpdateItem",
 )
 DATA_ACTIONS: tuple[str, ...] = tuple(sorted(READ_ACTIONS + WRITE_ACTIONS))
+# The data actions that name a table, not items: no leading key to check.
+TABLE_ACTIONS: tuple[str, ...] = ("dynamodb:DescribeTable",)
 
 # Who may assume a tenant's data-access role: the platform's compute (the chat and metrics
 # handlers run on Lambda). Tightening it to specific function roles is a per-account decision.
@@ -45,25 +54,70 @@ def assume_role_policy() -> str:
     )
 
 
-def tenant_data_policy(table_arns: Sequence[str], writable: bool = True) -> str:
-    """The policy document for one tenant, given the ARNs of exactly that tenant's tables;
-    read-only for a tenant that takes no new data (suspended, offboarding)."""
+def _resources(table_arns: Sequence[str]) -> list[str]:
     if not table_arns:
         raise ValueError("a tenant data policy needs at least one table")
     resources: list[str] = []
     for arn in table_arns:
         resources += [arn, f"{arn}/index/*"]
-    return json.dumps(
+    return resources
+
+
+def _actions(writable: bool) -> list[str]:
+    return list(DATA_ACTIONS if writable else READ_ACTIONS)
+
+
+def _document(*statements: dict) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)}, sort_keys=True)
+
+
+def tenant_data_policy(table_arns: Sequence[str], writable: bool = True) -> str:
+    """The policy document for one siloed tenant, given the ARNs of exactly that tenant's
+    tables; read-only for a tenant that takes no new data (suspended, offboarding)."""
+    return _document(
         {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "TenantTablesDataAccess",
-                    "Effect": "Allow",
-                    "Action": list(DATA_ACTIONS if writable else READ_ACTIONS),
-                    "Resource": resources,
-                }
-            ],
+            "Sid": "TenantTablesDataAccess",
+            "Effect": "Allow",
+            "Action": _actions(writable),
+            "Resource": _resources(table_arns),
+        }
+    )
+
+
+def leading_keys_pattern(tenant_id: str) -> str:
+    """The `dynamodb:LeadingKeys` pattern (IAM StringLike) of a pooled tenant's keys."""
+    return f"{tenant_id}{POOL_KEY_SEPARATOR}*"
+
+
+def pooled_tenant_data_policy(
+    pool_table_arns: Sequence[str], tenant_id: str, writable: bool = True
+) -> str:
+    """The policy document for one pooled tenant: the data actions on the pool tables and
+    their indexes, for items whose partition keys all lead with the tenant's id.
+
+    `ForAllValues` holds for a request that names no key at all, so the item actions also
+    require the key to be present (`Null: false`); DescribeTable, which names no item, has a
+    statement of its own.
+    """
+    resources = _resources(pool_table_arns)
+    item_actions = [action for action in _actions(writable) if action not in TABLE_ACTIONS]
+    return _document(
+        {
+            "Sid": "PoolTablesOwnItems",
+            "Effect": "Allow",
+            "Action": item_actions,
+            "Resource": resources,
+            "Condition": {
+                "ForAllValues:StringLike": {
+                    "dynamodb:LeadingKeys": [leading_keys_pattern(tenant_id)]
+                },
+                "Null": {"dynamodb:LeadingKeys": "false"},
+            },
         },
-        sort_keys=True,
+        {
+            "Sid": "PoolTablesDescribe",
+            "Effect": "Allow",
+            "Action": list(TABLE_ACTIONS),
+            "Resource": resources,
+        },
     )

@@ -11,16 +11,27 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from tenancy.access_policy import assume_role_policy, tenant_data_policy
+from tenancy.access_policy import (
+    assume_role_policy,
+    pooled_tenant_data_policy,
+    tenant_data_policy,
+)
 from tenancy.pulumi_internals import configured_keys
-from tenancy.roster import RosterError, Tenant
+from tenancy.roster import RosterError, Tenant, Tier
 from tenancy.settings import (
     NAMESPACE,
     TENANTS_KEY,
     StackConfigError,
     StackSettings,
 )
-from tenancy.tables import TableSpec, metadata_table_spec, tenant_table_specs
+from tenancy.tables import (
+    MESSAGES_LAYOUT,
+    METRICS_LAYOUT,
+    TableSpec,
+    metadata_table_spec,
+    pool_table_specs,
+    tenant_table_specs,
+)
 
 TENANT_COMPONENT_TYPE = "salestalk:tenancy:TenantTables"
 
@@ -86,14 +97,26 @@ def metadata_table(settings: StackSettings) -> aws.dynamodb.Table:
     return aws.dynamodb.Table(spec.logical_name, table_args(spec), opts=data_options(settings))
 
 
+def pool_tables(settings: StackSettings) -> dict[str, aws.dynamodb.Table]:
+    """The stack's pool tables (`pool-messages`, `pool-metrics`), shared by pooled tenants."""
+    return {
+        kind: aws.dynamodb.Table(spec.logical_name, table_args(spec), opts=data_options(settings))
+        for kind, spec in pool_table_specs(settings).items()
+    }
+
+
 @dataclass
 class TenantTablesArgs:
     tenant: Tenant
     settings: StackSettings
+    # The stack's pool tables, by kind: where a pooled tenant's data lives.
+    pool: dict[str, aws.dynamodb.Table]
 
 
 class TenantTables(pulumi.ComponentResource):
-    """One tenant's messages and metrics tables and the role that may use only them."""
+    """One tenant's data and the role that may use only it: for a siloed tenant its own
+    messages and metrics tables; for a pooled one no table, its role reaching the pool tables
+    under `dynamodb:LeadingKeys`. Its outputs name the tables either way."""
 
     messages: aws.dynamodb.Table
     metrics: aws.dynamodb.Table
@@ -103,34 +126,46 @@ class TenantTables(pulumi.ComponentResource):
         self, name: str, args: TenantTablesArgs, opts: pulumi.ResourceOptions | None = None
     ):
         super().__init__(TENANT_COMPONENT_TYPE, name, None, opts)
-        specs = tenant_table_specs(args.settings, args.tenant)
-        tables = {
-            kind: aws.dynamodb.Table(
-                spec.logical_name, table_args(spec), opts=data_options(args.settings, self)
-            )
-            for kind, spec in specs.items()
-        }
-        self.messages = tables["messages"]
-        self.metrics = tables["metrics"]
+        tenant, settings = args.tenant, args.settings
+        tier = settings.tier(tenant)
+        silo_specs = tenant_table_specs(settings, tenant)
+        if tier is Tier.SILO:
+            tables = {
+                kind: aws.dynamodb.Table(
+                    spec.logical_name, table_args(spec), opts=data_options(settings, self)
+                )
+                for kind, spec in silo_specs.items()
+            }
+        else:
+            tables = args.pool
+        self.messages = tables[MESSAGES_LAYOUT.kind]
+        self.metrics = tables[METRICS_LAYOUT.kind]
 
-        tags = dict(specs["messages"].tags)
+        writable = tenant.status.accepts_writes
+        arns = pulumi.Output.all(*(table.arn for table in tables.values()))
+        if tier is Tier.SILO:
+            policy = arns.apply(lambda arns: tenant_data_policy(arns, writable))
+        else:
+            policy = arns.apply(
+                lambda arns: pooled_tenant_data_policy(arns, tenant.tenant_id, writable)
+            )
+        tags = {**silo_specs[MESSAGES_LAYOUT.kind].tags, "tier": str(tier)}
         self.data_access_role = aws.iam.Role(
             f"{name}-data-access",
             assume_role_policy=assume_role_policy(),
-            description=f"Data access to tenant {args.tenant.tenant_id}'s tables only",
+            description=f"Data access to tenant {tenant.tenant_id}'s data only ({tier})",
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self),
         )
         aws.iam.RolePolicy(
             f"{name}-data-access",
             role=self.data_access_role.name,
-            policy=pulumi.Output.all(*(table.arn for table in tables.values())).apply(
-                lambda arns: tenant_data_policy(arns, args.tenant.status.accepts_writes)
-            ),
+            policy=policy,
             opts=pulumi.ResourceOptions(parent=self),
         )
 
         self.outputs = {
+            "tier": str(tier),
             "messagesTable": self.messages.name,
             "messagesTableArn": self.messages.arn,
             "metricsTable": self.metrics.name,

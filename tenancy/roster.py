@@ -72,6 +72,15 @@ class Plan(StrEnum):
     ENTERPRISE = "enterprise"
 
 
+class Tier(StrEnum):
+    """Where a tenant's data lives. A siloed tenant has its own messages and metrics tables;
+    a pooled one shares the stack's pool tables, its id leading every key it owns there, and
+    IAM's `dynamodb:LeadingKeys` keeping its role to those keys (DATA_CONTRACTS.md)."""
+
+    SILO = "silo"
+    POOL = "pool"
+
+
 class TenantStatus(StrEnum):
     """Lifecycle states. Tables exist for every state: offboarding is a procedure, not a flag."""
 
@@ -99,10 +108,12 @@ class Tenant(BaseModel):
     plan: Plan
     owner_email: EmailStr = Field(alias="ownerEmail")
     status: TenantStatus = TenantStatus.ACTIVE
+    # None: the stack's plan default (`salestalk:planTiers`) decides; see StackSettings.tier
+    tier: Tier | None = None
 
     def to_config(self) -> dict[str, str]:
-        """The entry as it is written in a stack file."""
-        return self.model_dump(by_alias=True, mode="json")
+        """The entry as it is written in a stack file (no `tier` unless the entry sets one)."""
+        return self.model_dump(by_alias=True, mode="json", exclude_none=True)
 
 
 class Roster(RootModel[list[Tenant]]):

@@ -6,6 +6,7 @@ applied under Pulumi's test mocks, so the defaults and the validation live here,
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import json
 import re
@@ -16,15 +17,23 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import ErrorDetails, PydanticCustomError
 
-from tenancy.roster import Roster, RosterError, parse_roster
-from tenancy.validation_errors import field_errors
+from tenancy.roster import Plan, Roster, RosterError, Tenant, Tier, parse_roster
+from tenancy.validation_errors import dotted, field_errors
 
 NAMESPACE = "salestalk"
 TENANTS_KEY = "tenants"
 TABLE_PREFIX_KEY = "tablePrefix"
 PROTECT_DATA_KEY = "protectData"
 LOCAL_HOSTS_KEY = "localHosts"
-KNOWN_KEYS = (TENANTS_KEY, TABLE_PREFIX_KEY, PROTECT_DATA_KEY, LOCAL_HOSTS_KEY)
+PLAN_TIERS_KEY = "planTiers"
+KNOWN_KEYS = (TENANTS_KEY, TABLE_PREFIX_KEY, PROTECT_DATA_KEY, LOCAL_HOSTS_KEY, PLAN_TIERS_KEY)
+
+# Each plan's tier when a roster entry names none: trial tenants share the pool tables, every
+# paying plan gets its own tables (so every stack made before tiers existed keeps its tables).
+# `salestalk:planTiers` overrides plans one by one.
+DEFAULT_PLAN_TIERS: Mapping[Plan, Tier] = {
+    plan: Tier.POOL if plan is Plan.TRIAL else Tier.SILO for plan in Plan
+}
 
 # A prefix is joined to every table name with PREFIX_SEPARATOR, which neither a prefix nor a
 # tenant id may contain: that is what keeps two stacks sharing an account from ever naming the
@@ -74,12 +83,13 @@ class _Options(BaseModel):
     table_prefix: str = Field(default="", alias=TABLE_PREFIX_KEY, pattern=TABLE_PREFIX_PATTERN)
     protect_data: bool = Field(default=True, alias=PROTECT_DATA_KEY)
     local_hosts: list[str] = Field(default_factory=list, alias=LOCAL_HOSTS_KEY)
+    plan_tiers: dict[Plan, Tier] = Field(default_factory=dict, alias=PLAN_TIERS_KEY)
 
-    @field_validator("local_hosts", mode="before")
+    @field_validator("local_hosts", "plan_tiers", mode="before")
     @classmethod
     def _list_from_json(cls, value: Any) -> Any:
-        # Pulumi hands a list-valued config value to the program as JSON text.
-        if isinstance(value, str) and value.lstrip().startswith("["):
+        # Pulumi hands a list- or object-valued config value to the program as JSON text.
+        if isinstance(value, str) and value.lstrip()[:1] in ("[", "{"):
             try:
                 return json.loads(value)
             except ValueError:
@@ -106,6 +116,12 @@ class _Options(BaseModel):
 def _option_reason(error: ErrorDetails) -> str | None:
     if error["loc"][0] == TABLE_PREFIX_KEY and error["type"] == "string_pattern_mismatch":
         return f"{error['input']!r} {TABLE_PREFIX_RULE}"
+    if error["loc"][0] == PLAN_TIERS_KEY and error["type"] == "enum":
+        is_plan = error["loc"][-1] == "[key]"
+        known = ", ".join(Plan if is_plan else Tier)
+        return f"{error['input']!r} is not a {'plan' if is_plan else 'tier'} (known: {known})"
+    if error["loc"][0] == PLAN_TIERS_KEY and error["type"] == "dict_type":
+        return "must map plans to tiers, e.g. {trial: pool, standard: silo}"
     return None
 
 
@@ -118,6 +134,19 @@ class StackSettings:
     table_prefix: str = ""
     protect_data: bool = True
     local_hosts: tuple[str, ...] = ()  # used by the CLI only (tenancy.connection)
+    plan_tiers: Mapping[Plan, Tier] = dataclasses.field(
+        default_factory=lambda: dict(DEFAULT_PLAN_TIERS)
+    )
+
+    def tier(self, tenant: Tenant) -> Tier:
+        """Where a tenant's data lives: its roster entry's `tier`, else its plan's default."""
+        return tenant.tier or self.plan_tiers[tenant.plan]
+
+    def pooled(self) -> list[Tenant]:
+        return [tenant for tenant in self.roster if self.tier(tenant) is Tier.POOL]
+
+    def siloed(self) -> list[Tenant]:
+        return [tenant for tenant in self.roster if self.tier(tenant) is Tier.SILO]
 
     @classmethod
     def from_values(
@@ -142,6 +171,7 @@ class StackSettings:
             table_prefix=parsed.table_prefix,
             protect_data=parsed.protect_data,
             local_hosts=tuple(parsed.local_hosts),
+            plan_tiers={**DEFAULT_PLAN_TIERS, **parsed.plan_tiers},
         )
 
 
@@ -158,7 +188,8 @@ def parse_local_hosts(value: Any, source: str = "stack config") -> tuple[str, ..
 
 def _options_error(exc: ValidationError, source: str) -> StackConfigError:
     problems = "; ".join(
-        f"{NAMESPACE}:{loc[0]}: {why}" for loc, why in field_errors(exc, (_option_reason,))
+        f"{NAMESPACE}:{dotted(tuple(p for p in loc if p != '[key]'))}: {why}"
+        for loc, why in field_errors(exc, (_option_reason,))
     )
     return StackConfigError(f"{source}: {problems}")
 

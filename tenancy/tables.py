@@ -14,10 +14,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from tenancy.roster import TENANT_ID_PATTERN, Tenant
+from tenancy.roster import TENANT_ID_PATTERN, Tenant, Tier
 from tenancy.settings import PREFIX_SEPARATOR, TABLE_PREFIX_PATTERN, StackSettings
 
 METADATA_TABLE = "tenants-metadata"
+# The record field that names a record's tenant: in the metadata table's key, and leading
+# every partition key of the pool tables.
+TENANT_ID_FIELD = "tenantId"
+# Joins a tenant id to a value in a pool table's partition key (`acme-corp-001#msg-0001`).
+# No tenant id contains it, so the keys of one tenant never begin with another's prefix, even
+# when one id begins the other (`acme#...` is never a key of `acme-corp`).
+POOL_KEY_SEPARATOR = "#"
 PROJECT_TAG_VALUE = "salestalk"
 
 
@@ -57,6 +64,62 @@ class TableLayout:
     hash_key: Key
     range_key: Key | None = None
     indexes: tuple[IndexSpec, ...] = ()
+    # A pooled layout's partition keys, each written `{tenantId}#{field}`: (attribute, field).
+    # A siloed layout has none: there the table is the tenant, and keys are the record fields.
+    composed: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def pooled(self) -> bool:
+        return bool(self.composed)
+
+    def composed_names(self) -> tuple[str, ...]:
+        return tuple(attribute for attribute, _ in self.composed)
+
+    def index(self, name: str) -> IndexSpec:
+        """This layout's index of that name (a pool table's index keeps its silo twin's name)."""
+        for index in self.indexes:
+            if index.name == name:
+                return index
+        raise KeyError(f"{self.kind} tables have no index {name!r}")
+
+    def partition_key(
+        self, value: str, tenant_id: str, index: IndexSpec | None = None
+    ) -> tuple[str, str]:
+        """The attribute and value to ask for a record field's value with: the table's
+        partition key, or that of the index of `index`'s name."""
+        key = (self.index(index.name) if index else self).hash_key
+        return key.name, self._stored(key.name, value, tenant_id)
+
+    def key_fields(self) -> tuple[str, ...]:
+        """The record fields the primary key is made of (`messageId`; `seriesId`, `period`)."""
+        sources = dict(self.composed)
+        keys = (self.hash_key, self.range_key)
+        return tuple(sources.get(key.name, key.name) for key in keys if key)
+
+    def primary_key(self, fields: Mapping[str, object], tenant_id: str) -> dict[str, object]:
+        """The primary key of the item holding a record with these key fields (named as the
+        record names them: `messageId`, or `seriesId` and `period`)."""
+        sources = dict(self.composed)
+        return {
+            key.name: self._stored(key.name, fields[sources.get(key.name, key.name)], tenant_id)
+            for key in (self.hash_key, self.range_key)
+            if key
+        }
+
+    def compose(self, item: Mapping[str, object]) -> dict[str, str]:
+        """The composed key attributes of an item (none in a silo layout); an index's key is
+        left out when the item lacks its field, so a sparse index stays sparse."""
+        tenant_id = item[TENANT_ID_FIELD]
+        return {
+            attribute: f"{tenant_id}{POOL_KEY_SEPARATOR}{item[field]}"
+            for attribute, field in self.composed
+            if field in item
+        }
+
+    def _stored(self, attribute: str, value, tenant_id: str):
+        if attribute in dict(self.composed):
+            return f"{tenant_id}{POOL_KEY_SEPARATOR}{value}"
+        return value
 
     def attributes(self) -> dict[str, KeyType]:
         """Every key attribute of the table and its indexes, declared once with one type."""
@@ -73,8 +136,8 @@ class TableLayout:
 # --- The layouts. Access patterns they serve are listed in DATA_CONTRACTS.md. ---
 
 # Each index is named once, here; readers use these objects, never their names as text.
-OWNER_EMAIL_INDEX = IndexSpec("OwnerEmailIndex", Key("ownerEmail"), Key("tenantId"))
-STATUS_INDEX = IndexSpec("StatusIndex", Key("status"), Key("tenantId"))
+OWNER_EMAIL_INDEX = IndexSpec("OwnerEmailIndex", Key("ownerEmail"), Key(TENANT_ID_FIELD))
+STATUS_INDEX = IndexSpec("StatusIndex", Key("status"), Key(TENANT_ID_FIELD))
 SESSION_INDEX = IndexSpec("SessionIndex", Key("sessionId"), Key("timestamp", KeyType.NUMBER))
 SENDER_INDEX = IndexSpec("SenderIndex", Key("senderId"), Key("timestamp", KeyType.NUMBER))
 METRIC_TYPE_INDEX = IndexSpec("MetricTypeIndex", Key("metricType"), Key("period"))
@@ -82,7 +145,7 @@ DIMENSION_INDEX = IndexSpec("DimensionIndex", Key("dimension"), Key("period"))
 
 METADATA_LAYOUT = TableLayout(
     kind="metadata",
-    hash_key=Key("tenantId"),
+    hash_key=Key(TENANT_ID_FIELD),
     indexes=(OWNER_EMAIL_INDEX, STATUS_INDEX),
 )
 
@@ -103,6 +166,31 @@ METRICS_LAYOUT = TableLayout(
 )
 
 TENANT_LAYOUTS = (MESSAGES_LAYOUT, METRICS_LAYOUT)
+
+
+def pooled_layout(layout: TableLayout) -> TableLayout:
+    """A silo layout made shareable: every partition key, of the table and of each index,
+    becomes `tenant{Field}` = `{tenantId}#{field}`; sort keys and index names stay. A tenant's
+    queries then touch only its own items, and `dynamodb:LeadingKeys` can guard the table and
+    every index with one prefix (tenancy/access_policy.py)."""
+    composed: dict[str, str] = {}
+
+    def lead(key: Key) -> Key:
+        if key.type is not KeyType.STRING:
+            raise ValueError(f"{layout.kind}: a number partition key cannot lead with a tenant")
+        name = f"tenant{key.name[0].upper()}{key.name[1:]}"
+        composed[name] = key.name
+        return Key(name)
+
+    indexes = tuple(
+        dataclasses.replace(index, hash_key=lead(index.hash_key)) for index in layout.indexes
+    )
+    return dataclasses.replace(
+        layout, hash_key=lead(layout.hash_key), indexes=indexes, composed=tuple(composed.items())
+    )
+
+
+POOLED_LAYOUTS = {layout.kind: pooled_layout(layout) for layout in TENANT_LAYOUTS}
 
 
 @dataclass(frozen=True)
@@ -234,6 +322,7 @@ class TableShape:
 
 
 TENANT_TABLE_PREFIX = "tenant-"
+POOL_TABLE_PREFIX = "pool-"
 
 
 def table_name(settings: StackSettings, base: str) -> str:
@@ -252,13 +341,19 @@ def tenant_table_base(tenant_id: str, layout: TableLayout) -> str:
     return f"{TENANT_TABLE_PREFIX}{tenant_id}-{layout.kind}"
 
 
+def pool_table_base(layout: TableLayout) -> str:
+    """`pool-messages` / `pool-metrics`: the tables every pooled tenant of a stack shares."""
+    return f"{POOL_TABLE_PREFIX}{layout.kind}"
+
+
 @dataclass(frozen=True)
 class TableName:
     """What a physical table name says: its stack's prefix, and whose table of which kind."""
 
     prefix: str
     kind: str
-    tenant_id: str | None = None  # None for the global metadata table
+    tenant_id: str | None = None  # None for a shared table (metadata, pool)
+    pooled: bool = False
 
 
 def parse_table_name(name: str) -> TableName | None:
@@ -273,6 +368,9 @@ def parse_table_name(name: str) -> TableName | None:
         return None
     if base == METADATA_TABLE:
         return TableName(prefix, METADATA_LAYOUT.kind)
+    for layout in TENANT_LAYOUTS:
+        if base == pool_table_base(layout):
+            return TableName(prefix, layout.kind, pooled=True)
     for layout in TENANT_LAYOUTS:
         suffix = f"-{layout.kind}"
         if base.startswith(TENANT_TABLE_PREFIX) and base.endswith(suffix):
@@ -316,7 +414,7 @@ def metadata_table_spec(settings: StackSettings) -> TableSpec:
 
 
 def tenant_table_specs(settings: StackSettings, tenant: Tenant) -> dict[str, TableSpec]:
-    """A tenant's tables keyed by kind (`messages`, `metrics`)."""
+    """A tenant's own (silo) tables keyed by kind (`messages`, `metrics`)."""
     tags = {
         **base_tags(settings),
         "scope": "tenant",
@@ -336,14 +434,63 @@ def tenant_table_specs(settings: StackSettings, tenant: Tenant) -> dict[str, Tab
     return specs
 
 
+def pool_table_specs(settings: StackSettings) -> dict[str, TableSpec]:
+    """The stack's pool tables keyed by kind. Every stack has them, pooled tenants or not, so
+    that the last tenant moving out of the pool never takes the tables (and the copy a move
+    leaves until its clean-up) away with it."""
+    specs = {}
+    for kind, layout in POOLED_LAYOUTS.items():
+        base = pool_table_base(layout)
+        specs[kind] = TableSpec(
+            logical_name=base,
+            name=table_name(settings, base),
+            layout=layout,
+            tags={**base_tags(settings), "scope": "pool"},
+            deletion_protection=settings.protect_data,
+        )
+    return specs
+
+
+@dataclass(frozen=True)
+class TenantTable:
+    """Where one tenant's records of one kind live: a table of its own or a pool table, and
+    how its keys are written there (`TableLayout.partition_key`, `primary_key`)."""
+
+    spec: TableSpec
+    tenant_id: str
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def layout(self) -> TableLayout:
+        return self.spec.layout
+
+
+def tier_tables(settings: StackSettings, tenant: Tenant, tier: Tier) -> dict[str, TenantTable]:
+    """A tenant's tables in one tier, keyed by kind: its own, or the stack's pool tables."""
+    specs = (
+        pool_table_specs(settings) if tier is Tier.POOL else tenant_table_specs(settings, tenant)
+    )
+    return {kind: TenantTable(spec, tenant.tenant_id) for kind, spec in specs.items()}
+
+
+def tenant_tables(settings: StackSettings, tenant: Tenant) -> dict[str, TenantTable]:
+    """The tables a tenant's data is read from and written to: those of its tier."""
+    return tier_tables(settings, tenant, settings.tier(tenant))
+
+
 def table_count(settings: StackSettings) -> int:
-    """How many tables a stack has (the metadata table and each tenant's)."""
-    return 1 + len(TENANT_LAYOUTS) * len(settings.roster)
+    """How many tables a stack has: metadata, the pool's, and each siloed tenant's (a pooled
+    tenant adds none)."""
+    return 1 + len(POOLED_LAYOUTS) + len(TENANT_LAYOUTS) * len(settings.siloed())
 
 
 def all_table_specs(settings: StackSettings) -> list[TableSpec]:
-    """Every table of a stack: the metadata table, then each tenant's tables in roster order."""
-    specs = [metadata_table_spec(settings)]
-    for tenant in settings.roster:
+    """Every table of a stack: the metadata table, the pool tables, then each siloed tenant's
+    tables in roster order."""
+    specs = [metadata_table_spec(settings), *pool_table_specs(settings).values()]
+    for tenant in settings.siloed():
         specs.extend(tenant_table_specs(settings, tenant).values())
     return specs

@@ -19,13 +19,13 @@ from ingestion.items import (
     TENANT_ID_ATTR,
     deserialize,
 )
-from ingestion.lease import LEASE_KEY
+from ingestion.lease import is_lease
 from ingestion.notebook_support.readable_tables import readable
 from ingestion.query_output import flat_text
 from tenancy.endpoint_features import describe_setting
 from tenancy.settings import StackSettings
 from tenancy.table_status import table_statuses
-from tenancy.tables import MESSAGES_LAYOUT, SESSION_INDEX, tenant_table_specs
+from tenancy.tables import MESSAGES_LAYOUT, SESSION_INDEX, tenant_tables
 
 # DynamoDB's billing modes as its console names them
 BILLING_MODES = {"PAY_PER_REQUEST": "on-demand", "PROVISIONED": "provisioned"}
@@ -63,16 +63,32 @@ def overview_frame(rows: list[dict[str, Any]]):
     return readable(pd.DataFrame(rows), nowrap=["table", "key", "billing", "last write"])
 
 
-def scan(client, table: str, limit: int | None = None, projection: str | None = None):
-    """Items of a table as plain Python values (all of them, or the first `limit`)."""
+def scan(
+    client,
+    table: str,
+    limit: int | None = None,
+    projection: str | None = None,
+    only: tuple[str, str] | None = None,
+):
+    """Items of a table as plain Python values (all of them, or the first `limit`); `only`
+    (attribute, value) keeps the items holding that value."""
     params: dict[str, Any] = {"TableName": table}
+    names: dict[str, str] = {}
     if projection:
-        params["ProjectionExpression"] = projection
+        names["#p"] = projection
+        params["ProjectionExpression"] = "#p"
+    if only:
+        names["#only"] = only[0]
+        params["FilterExpression"] = "#only = :only"
+        params["ExpressionAttributeValues"] = {":only": {"S": only[1]}}
+    if names:
+        params["ExpressionAttributeNames"] = names
     pagination = {"MaxItems": limit} if limit else {}
     for page in client.get_paginator("scan").paginate(**params, PaginationConfig=pagination):
-        for item in page.get("Items", []):
-            if {"S": LEASE_KEY} not in item.values():  # an ingest's writer lease, not data
-                yield deserialize(item)
+        for wire in page.get("Items", []):
+            item = deserialize(wire)
+            if not is_lease(item):  # an ingest's writer lease, not data
+                yield item
 
 
 def sample(client, table: str, limit: int = 3) -> list[dict[str, Any]]:
@@ -116,8 +132,11 @@ HASH_SHOWN = 16  # characters of a content hash a sample shows: enough to tell t
 
 
 def sessions(client, settings: StackSettings, tenant_id: str) -> list[str]:
-    """The ids of a tenant's conversation sessions, sorted."""
+    """The ids of a tenant's conversation sessions, sorted. In a pool table the Scan keeps
+    only the tenant's items (a filter: the whole table is still read)."""
     tenant = settings.roster.get(tenant_id)
-    table = tenant_table_specs(settings, tenant)[MESSAGES_LAYOUT.kind].name
+    table = tenant_tables(settings, tenant)[MESSAGES_LAYOUT.kind]
     session = SESSION_INDEX.hash_key.name
-    return sorted({i[session] for i in scan(client, table, projection=session) if session in i})
+    only = (TENANT_ID_ATTR, tenant_id) if table.layout.pooled else None
+    items = scan(client, table.name, projection=session, only=only)
+    return sorted({i[session] for i in items if session in i})

@@ -39,7 +39,7 @@ def records(count: int, start: int = 0) -> list:
 
 def plant_lease(client, *, owner="someone-else", host="elsewhere", pid=1, expires=4e9) -> None:
     item = {
-        **lease_key(METRIC),
+        **lease_key(METRIC, ACME),
         OWNER_ATTR: owner,
         HOST_ATTR: host,
         PID_ATTR: pid,
@@ -49,7 +49,7 @@ def plant_lease(client, *, owner="someone-else", host="elsewhere", pid=1, expire
 
 
 def lease_item(client):
-    return client.get_item(TableName=TABLE, Key=serialize(lease_key(METRIC))).get("Item")
+    return client.get_item(TableName=TABLE, Key=serialize(lease_key(METRIC, ACME))).get("Item")
 
 
 def dead_pid() -> int:
@@ -134,7 +134,7 @@ def test_a_live_lease_of_another_host_is_waited_out(tables, settings):
         slept.append(seconds)
         now[0] += seconds
 
-    lease = WriterLease(tables, TABLE, METRIC, clock=lambda: now[0], sleep=sleep)
+    lease = WriterLease(tables, TABLE, METRIC, ACME, clock=lambda: now[0], sleep=sleep)
     lease.ensure()
     assert 10 <= sum(slept) <= 11 and lease.held
     assert OWNER_ATTR in lease_item(tables) and lease_item(tables)[OWNER_ATTR]["S"] == lease.owner
@@ -177,7 +177,7 @@ def test_a_lease_taken_from_a_holder_stops_it_before_it_writes_on(tables, settin
 
 
 def test_a_retried_acquisition_that_was_applied_is_recognised_as_ours(tables):
-    lease = WriterLease(tables, TABLE, METRIC)
+    lease = WriterLease(tables, TABLE, METRIC, ACME)
     lease.ensure()
     lease.expires = None  # as if the response was lost and the request sent again
     lease.ensure()

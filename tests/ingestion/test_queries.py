@@ -10,7 +10,16 @@ from ingestion.items import METRIC
 from ingestion.queries import CrossTenantAccessError, MetadataReader, TenantReader, frame
 from ingestion.seeding import seed
 from ingestion.writer import TenantWriter
+from tenancy.roster import Tier
+from tenancy.stack_file import StackFile
 from tests.ingestion.conftest import ACME, SEED_DIR, TECHSTART, as_source, make_metric
+from tests.support.stacks import in_tier
+
+
+@pytest.fixture(params=list(Tier), ids=str)
+def settings(request):
+    """The local stack with its tenants siloed, then pooled: every read is the same API."""
+    return in_tier(StackFile.load("local").settings(), request.param)
 
 
 @pytest.fixture
@@ -137,9 +146,12 @@ def test_no_query_path_issues_a_scan(seeded, settings):
 
 def test_a_reader_refuses_another_tenants_tables(seeded, settings):
     read = reader(seeded, settings, None)
-    assert read.own_table("tenant-acme-corp-001-metrics")
+    assert read.own_table(read.metrics_table)
     with pytest.raises(CrossTenantAccessError, match="cannot read table 'tenant-techstart"):
         read.own_table("tenant-techstart-inc-002-metrics")
+    other = reader(seeded, settings, None, TECHSTART)
+    # siloed, tables differ; pooled, they are one table, and the keys keep tenants apart
+    assert (read.metrics_table == other.metrics_table) is (settings.tier(read.tenant) is Tier.POOL)
 
 
 def test_records_as_a_dataframe(seeded, settings):

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
+from tenancy.roster import Roster, Tier
+from tenancy.settings import StackSettings
 from tenancy.stack_file import StackFile
 
 THIRD_TENANT = {
@@ -32,3 +35,10 @@ def with_roster(tenants: Any, **settings: str) -> dict[str, str]:
     config["salestalk:tenants"] = json.dumps(tenants)
     config.update({f"salestalk:{key}": value for key, value in settings.items()})
     return config
+
+
+def in_tier(settings: StackSettings, tier: Tier | str) -> StackSettings:
+    """The same stack with every tenant in one tier: the tests that read and write through
+    the platform's API run once per tier, to show that both tiers serve it alike."""
+    tenants = [t.model_copy(update={"tier": Tier(tier)}) for t in settings.roster]
+    return dataclasses.replace(settings, roster=Roster(tenants))

@@ -32,11 +32,11 @@ def local_run():
     return run_program(local_config())
 
 
-def test_one_metadata_table_and_two_tables_per_tenant(local_run):
-    tenants = local_roster()
+def test_one_metadata_table_the_pool_tables_and_two_tables_per_siloed_tenant(local_run):
+    tenants = local_roster()  # the demo tenants' plans are siloed
     tables = {r.inputs["name"] for r in local_run.of_type(TABLE_TYPE)}
-    assert len(tables) == 1 + 2 * len(tenants) == 5
-    expected = {"tenants-metadata"}
+    assert len(tables) == 1 + 2 + 2 * len(tenants) == 7
+    expected = {"tenants-metadata", "pool-messages", "pool-metrics"}
     for tenant in tenants:
         expected |= {
             f"tenant-{tenant['tenantId']}-messages",
@@ -54,6 +54,8 @@ def test_the_six_global_secondary_indexes(local_run):
     assert by_table["tenants-metadata"] == {"OwnerEmailIndex", "StatusIndex"}
     assert by_table["tenant-acme-corp-001-messages"] == {"SessionIndex", "SenderIndex"}
     assert by_table["tenant-acme-corp-001-metrics"] == {"MetricTypeIndex", "DimensionIndex"}
+    assert by_table["pool-messages"] == by_table["tenant-acme-corp-001-messages"]
+    assert by_table["pool-metrics"] == by_table["tenant-acme-corp-001-metrics"]
     assert set().union(*by_table.values()) == SIX_INDEXES
     for table in local_run.of_type(TABLE_TYPE):
         for gsi in table.inputs["globalSecondaryIndexes"]:
@@ -73,7 +75,9 @@ def test_every_table_is_on_demand_encrypted_recoverable_and_tagged(local_run):
         assert inputs["pointInTimeRecovery"] == {"enabled": True}
         tags = inputs["tags"]
         assert tags["stack"] == "local" and tags["project"] == "salestalk"
-        if inputs["name"] != "tenants-metadata":
+        if inputs["name"].startswith("pool-"):
+            assert tags["scope"] == "pool" and "tenant-id" not in tags
+        elif inputs["name"] != "tenants-metadata":
             tenant_id = tags["tenant-id"]
             assert inputs["name"].startswith(f"tenant-{tenant_id}-")
             assert tags["plan"] == plans[tenant_id]
@@ -81,10 +85,11 @@ def test_every_table_is_on_demand_encrypted_recoverable_and_tagged(local_run):
 
 def test_tenant_resources_are_parented_to_their_component(local_run):
     components = {r.name: r.urn for r in local_run.of_type(COMPONENT_TYPE)}
-    metadata = local_run.named(TABLE_TYPE, "tenants-metadata")
-    assert metadata.parent.endswith("pulumi:pulumi:Stack::salestalk-local")
+    shared = [local_run.named(TABLE_TYPE, name)
+              for name in ("tenants-metadata", "pool-messages", "pool-metrics")]  # fmt: skip
+    assert all(t.parent.endswith("pulumi:pulumi:Stack::salestalk-local") for t in shared)
     for resource in local_run.resources:
-        if resource.type in (TABLE_TYPE, ROLE_TYPE, ROLE_POLICY_TYPE) and resource is not metadata:
+        if resource.type in (TABLE_TYPE, ROLE_TYPE, ROLE_POLICY_TYPE) and resource not in shared:
             owner = next(
                 t
                 for t in components
@@ -136,9 +141,10 @@ def test_each_tenant_policy_names_only_its_own_tables_and_indexes(local_run):
 def test_outputs_are_exported_per_tenant(local_run):
     exports = local_run.exports
     assert exports["metadataTable"] == "tenants-metadata"
+    assert exports["poolTables"] == {"messages": "pool-messages", "metrics": "pool-metrics"}
     assert set(exports["tenants"]) == {t["tenantId"] for t in local_roster()}
     acme = exports["tenants"]["acme-corp-001"]
-    assert acme["messagesTable"] == "tenant-acme-corp-001-messages"
+    assert acme["tier"] == "silo" and acme["messagesTable"] == "tenant-acme-corp-001-messages"
     assert acme["metricsTableArn"].endswith(":table/tenant-acme-corp-001-metrics")
     assert acme["dataAccessRoleArn"].startswith("arn:aws:iam::")
 
@@ -155,7 +161,7 @@ def test_onboarding_a_third_tenant_adds_a_component_and_changes_nothing_else(loc
         "tenant-globex-003-metrics",
         "globex-003-data-access",
     }
-    assert len(run.of_type(TABLE_TYPE)) == 7
+    assert len(run.of_type(TABLE_TYPE)) == 9
     for old in local_run.resources:
         new = next(r for r in run.resources if r.urn == old.urn)
         assert new.inputs == old.inputs, old.name

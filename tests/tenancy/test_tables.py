@@ -15,6 +15,7 @@ from tenancy.tables import (
     MESSAGES_LAYOUT,
     METADATA_LAYOUT,
     METRICS_LAYOUT,
+    POOLED_LAYOUTS,
     IndexSpec,
     Key,
     KeyType,
@@ -23,6 +24,7 @@ from tenancy.tables import (
     all_table_specs,
     metadata_table_spec,
     parse_table_name,
+    pool_table_specs,
     tenant_table_specs,
 )
 from tests.support.stacks import local_roster
@@ -42,6 +44,8 @@ def test_names_follow_the_seed_patterns():
     names = [spec.name for spec in all_table_specs(settings())]
     assert names == [
         "tenants-metadata",
+        "pool-messages",
+        "pool-metrics",
         "tenant-acme-corp-001-messages",
         "tenant-acme-corp-001-metrics",
         "tenant-techstart-inc-002-messages",
@@ -72,7 +76,11 @@ def test_an_attribute_cannot_be_declared_with_two_types():
         layout.attributes()
 
 
-@pytest.mark.parametrize("layout", [METADATA_LAYOUT, MESSAGES_LAYOUT, METRICS_LAYOUT])
+@pytest.mark.parametrize(
+    "layout",
+    [METADATA_LAYOUT, MESSAGES_LAYOUT, METRICS_LAYOUT, *POOLED_LAYOUTS.values()],
+    ids=["metadata", "messages", "metrics", "pool-messages", "pool-metrics"],
+)
 def test_data_contracts_document_every_key_and_index(layout):
     assert f"| partition | `{layout.hash_key.name}` | {layout.hash_key.type} |" in DOC
     if layout.range_key:
@@ -103,6 +111,8 @@ def _names(prefix: str, tenant_id: str) -> dict[str, TableName]:
     """Every table name one tenant of one stack gets, with what it should parse back to."""
     stack = settings(prefix, [_tenant(tenant_id).to_config()])
     names = {metadata_table_spec(stack).name: TableName(prefix, METADATA_LAYOUT.kind)}
+    for kind, spec in pool_table_specs(stack).items():
+        names[spec.name] = TableName(prefix, kind, pooled=True)
     for kind, spec in tenant_table_specs(stack, _tenant(tenant_id)).items():
         names[spec.name] = TableName(prefix, kind, tenant_id)
     return names
@@ -122,7 +132,9 @@ def test_two_stacks_never_name_the_same_table_unless_prefix_and_tenant_agree(fir
     if first[0] != second[0]:
         assert not shared
     elif first[1] != second[1]:
-        assert {parse_table_name(name).kind for name in shared} == {METADATA_LAYOUT.kind}
+        # only the stack's shared tables: metadata and pool
+        assert all(parse_table_name(name).tenant_id is None for name in shared)
+        assert len(shared) == 1 + len(POOLED_LAYOUTS)
 
 
 @pytest.mark.parametrize(
