@@ -28,9 +28,11 @@ BENCHMARKS = {
     "provisioning": "item 5: local provisioning of 50 tenants and a no-op re-run",
     "queries": "item 6: each access pattern's requests and time on a large tenant",
     "memory": "peak memory: 200,000 records vs 20,000 (lines, array), 1 GB of bad lines",
+    "pool_scale": "pooled tier: the program and provisioning at 1,000 and 10,000 tenants",
+    "pool_data": "pooled tier: a pooled tenant's ingest and queries beside a siloed one's",
 }
 # What a full run measures on Amazon's DynamoDB Local too, beside the embedded server.
-ON_BOTH_ENGINES = ("ingest",)
+ON_BOTH_ENGINES = ("ingest", "pool_data")
 PACKAGES = ("boto3", "botocore", "moto", "pydantic", "pulumi", "pulumi-aws", "werkzeug")
 HISTORY = Path(__file__).with_name("HISTORY.md")
 

@@ -3,7 +3,8 @@
     python -c "from benchmarks.provisioning import run; print(run().to_json())"
 
 A generated roster of valid tenants is provisioned with `Provisioner(client).apply` on a fresh
-embedded endpoint (the metadata table plus two tables per tenant), then provisioned again.
+embedded endpoint (the metadata table, the two pool tables, and two tables per siloed tenant),
+then provisioned again.
 The re-run is what every `salestalk provision` after the first one costs, so its request count
 per table is the figure to keep small: it must change nothing and make no write request.
 """
@@ -34,7 +35,8 @@ CHECK_REQUESTS_PER_TABLE = 3
 
 
 def roster(count: int) -> list[dict[str, str]]:
-    """`count` valid tenants, every plan represented, as a stack file holds them."""
+    """`count` valid tenants, every plan represented, as a stack file holds them; all siloed
+    (tables of their own: what provisioning is measured on)."""
     plans = list(Plan)
     return [
         {
@@ -45,6 +47,7 @@ def roster(count: int) -> list[dict[str, str]]:
             "plan": plans[n % len(plans)].value,
             "ownerEmail": f"owner-{n:03d}@bench.example",
             "status": "active",
+            "tier": "silo",
         }
         for n in range(count)
     ]
@@ -112,8 +115,8 @@ def run(quick: bool = False) -> Result:
 
     per_table_create = first_total / tables
     notes = [
-        f"{tenants} tenants: {tables} tables (the metadata table plus messages and metrics per "
-        "tenant).",
+        f"{tenants} tenants: {tables} tables (the metadata table, the two pool tables, and "
+        "messages and metrics per tenant).",
         "The no-op re-run reads each table with DescribeTable, DescribeContinuousBackups and "
         f"ListTagsOfResource: {noop_total / tables:.0f} requests per table, which is the "
         "minimum for a full drift check with DynamoDB's own API (none of the three returns what "
@@ -143,12 +146,13 @@ def run(quick: bool = False) -> Result:
     method = (
         f"A roster of {tenants} generated, valid tenants is built into `StackSettings` the way "
         "a stack file is read (`StackSettings.from_values`), and all its tables "
-        f"({tables}: metadata plus messages and metrics per tenant) are provisioned with "
-        "`Provisioner(client).apply` on a fresh embedded moto server in its own process, over "
-        "HTTP. The same specs are then applied again (the no-op). Each run is timed once "
-        "(wall clock); requests are counted per HTTP attempt by operation with botocore's "
-        "`before-send` hook. The provisioner's own report (`TableResult.outcome`, `changes`, "
-        "`warnings`) says whether the re-run changed anything."
+        f"({tables}: metadata, the two pool tables, and messages and metrics per siloed "
+        "tenant) are provisioned with `Provisioner(client).apply` on a fresh embedded moto "
+        "server in its own process, over HTTP. The same specs are then applied again (the "
+        "no-op). Each run is timed once (wall clock); requests are counted per HTTP attempt "
+        "by operation with botocore's `before-send` hook. The provisioner's own report "
+        "(`TableResult.outcome`, `changes`, `warnings`) says whether the re-run changed "
+        "anything."
     )
     return Result(
         title="Local provisioning: first run and no-op re-run",

@@ -73,16 +73,18 @@ class _Mocks(pulumi.runtime.Mocks):
         return {}
 
 
-def roster(count: int) -> list[dict[str, str]]:
-    """`count` valid tenants, all plans and statuses represented, as stack config holds them."""
-    plans, statuses = list(Plan), list(TenantStatus)
+def roster(count: int, pooled: int = 0) -> list[dict[str, str]]:
+    """`count` valid tenants, every status represented, as stack config holds them: the first
+    `pooled` are trial tenants (pooled by their plan), the rest siloed on the paying plans."""
+    paying = [plan for plan in Plan if plan is not Plan.TRIAL]
+    statuses = list(TenantStatus)
     return [
         {
             "tenantId": f"bench-{n:05d}",
             "name": f"Bench Tenant {n}",
             "industry": "Technology (SaaS)",
             "region": "Europe",
-            "plan": str(plans[n % len(plans)]),
+            "plan": str(Plan.TRIAL if n < pooled else paying[n % len(paying)]),
             "ownerEmail": f"owner@bench-{n:05d}.example",
             "status": str(statuses[n % len(statuses)]),
         }
@@ -146,7 +148,9 @@ def _direct(with_role: bool) -> Callable[[], None]:
                     name,
                     role=role.name,
                     policy=pulumi.Output.all(*(t.arn for t in tables.values())).apply(
-                        lambda arns, writable=writable: tenant_data_policy(arns, writable)
+                        lambda arns, tenant_id=tenant.tenant_id, writable=writable: (
+                            tenant_data_policy(tenant_id, writable, silo_arns=arns)
+                        )
                     ),
                 )
                 exported["dataAccessRoleArn"] = role.arn
@@ -158,7 +162,7 @@ def _direct(with_role: bool) -> Callable[[], None]:
     return program
 
 
-def measure(program: str, tenants: int) -> dict[str, Any]:
+def measure(program: str, tenants: int, pooled: int = 0) -> dict[str, Any]:
     """Build the graph once under mocks; time it and its peak memory growth.
 
     Imports and config are prepared first: only the program's own run is measured.
@@ -170,7 +174,7 @@ def measure(program: str, tenants: int) -> dict[str, Any]:
     mocks = _Mocks()
     monitor = MockMonitor(mocks)
     pulumi.runtime.set_mocks(mocks, project="salestalk", stack=STACK, monitor=monitor)
-    pulumi.runtime.set_all_config(config_values(roster(tenants)))
+    pulumi.runtime.set_all_config(config_values(roster(tenants, pooled)))
 
     @pulumi.runtime.test
     def build() -> None:
@@ -187,6 +191,8 @@ def measure(program: str, tenants: int) -> dict[str, Any]:
     return {
         "program": program,
         "tenants": tenants,
+        "pooled": pooled,
+        "tables": by_type.get("aws:dynamodb/table:Table", 0),
         "seconds": elapsed,
         "cpu_seconds": cpu,
         "gc_seconds": collector.seconds,
@@ -333,8 +339,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="One Pulumi-under-mocks build; prints JSON.")
     parser.add_argument("--program", choices=PROGRAMS, default=OURS)
     parser.add_argument("--tenants", type=int, required=True)
+    parser.add_argument("--pooled", type=int, default=0, help="how many of them are pooled")
     args = parser.parse_args(argv)
-    print(json.dumps(measure(args.program, args.tenants)))
+    print(json.dumps(measure(args.program, args.tenants, args.pooled)))
 
 
 if __name__ == "__main__":

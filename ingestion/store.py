@@ -179,8 +179,17 @@ class TableStore:
                 on_stored(group)
         return refused
 
+    def delete_batch(self, keys: Sequence[Mapping[str, Any]]) -> None:
+        """Unconditional BatchWriteItem deletes, 25 a request, re-sending UnprocessedItems."""
+        for group in _chunks(list(keys), BATCH_WRITE_LIMIT):
+            self._send({self.table_name: [{"DeleteRequest": {"Key": serialize(k)}} for k in group]})
+
     def _batch_write(self, group: Sequence[Writable], before_request=None) -> None:
-        request = {self.table_name: [{"PutRequest": {"Item": c.wire}} for c in group]}
+        self._send(
+            {self.table_name: [{"PutRequest": {"Item": c.wire}} for c in group]}, before_request
+        )
+
+    def _send(self, request: dict[str, Any], before_request=None) -> None:
         backoff = self._backoff("BatchWriteItem")
         while request:
             if before_request is not None:

@@ -71,17 +71,30 @@ def _document(*statements: dict) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)}, sort_keys=True)
 
 
-def tenant_data_policy(table_arns: Sequence[str], writable: bool = True) -> str:
-    """The policy document for one siloed tenant, given the ARNs of exactly that tenant's
-    tables; read-only for a tenant that takes no new data (suspended, offboarding)."""
-    return _document(
-        {
-            "Sid": "TenantTablesDataAccess",
-            "Effect": "Allow",
-            "Action": _actions(writable),
-            "Resource": _resources(table_arns),
-        }
-    )
+def tenant_data_policy(
+    tenant_id: str,
+    writable: bool = True,
+    silo_arns: Sequence[str] = (),
+    pool_arns: Sequence[str] = (),
+) -> str:
+    """The policy document for one tenant: its own tables (`silo_arns`) and its keys in the
+    pool tables (`pool_arns`), one or both (both while it moves between tiers); read-only for
+    a tenant that takes no new data (suspended, offboarding)."""
+    statements = []
+    if silo_arns:
+        statements.append(
+            {
+                "Sid": "TenantTablesDataAccess",
+                "Effect": "Allow",
+                "Action": _actions(writable),
+                "Resource": _resources(silo_arns),
+            }
+        )
+    if pool_arns:
+        statements += _pool_statements(pool_arns, tenant_id, writable)
+    if not statements:
+        raise ValueError("a tenant data policy needs at least one table")
+    return _document(*statements)
 
 
 def leading_keys_pattern(tenant_id: str) -> str:
@@ -89,11 +102,9 @@ def leading_keys_pattern(tenant_id: str) -> str:
     return f"{tenant_id}{POOL_KEY_SEPARATOR}*"
 
 
-def pooled_tenant_data_policy(
-    pool_table_arns: Sequence[str], tenant_id: str, writable: bool = True
-) -> str:
-    """The policy document for one pooled tenant: the data actions on the pool tables and
-    their indexes, for items whose partition keys all lead with the tenant's id.
+def _pool_statements(pool_table_arns: Sequence[str], tenant_id: str, writable: bool) -> list:
+    """The data actions on the pool tables and their indexes, for items whose partition keys
+    all lead with the tenant's id.
 
     `ForAllValues` holds for a request that names no key at all, so the item actions also
     require the key to be present (`Null: false`); DescribeTable, which names no item, has a
@@ -101,7 +112,7 @@ def pooled_tenant_data_policy(
     """
     resources = _resources(pool_table_arns)
     item_actions = [action for action in _actions(writable) if action not in TABLE_ACTIONS]
-    return _document(
+    return [
         {
             "Sid": "PoolTablesOwnItems",
             "Effect": "Allow",
@@ -120,4 +131,4 @@ def pooled_tenant_data_policy(
             "Action": list(TABLE_ACTIONS),
             "Resource": resources,
         },
-    )
+    ]

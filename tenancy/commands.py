@@ -33,7 +33,7 @@ from tenancy.provisioner import (
     ProvisionError,
     TableResult,
 )
-from tenancy.roster import Plan, RosterError, TenantStatus, parse_roster
+from tenancy.roster import Plan, RosterError, TenantStatus, Tier, parse_roster
 from tenancy.table_status import TableStatus, table_statuses
 from tenancy.tables import all_table_specs
 
@@ -125,17 +125,27 @@ def cmd_roster_list(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([tenant.to_config() for tenant in settings.roster], indent=2))
         return EXIT_OK
-    rows = [("TENANT", "NAME", "PLAN", "STATUS", "REGION", "OWNER")]
+    rows = [("TENANT", "NAME", "PLAN", "TIER", "STATUS", "REGION", "OWNER")]
     rows += [
-        (t.tenant_id, t.name, str(t.plan), str(t.status), t.region, str(t.owner_email))
+        (t.tenant_id, t.name, str(t.plan), _tier_text(settings, t), str(t.status), t.region,
+         str(t.owner_email))
         for t in settings.roster
-    ]
+    ]  # fmt: skip
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print(
             "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         )
     return EXIT_OK
+
+
+def _tier_text(settings, tenant) -> str:
+    """`pool`, `pool, moving to silo`, or `silo, copy left in pool`."""
+    if tenant.move_to:
+        return f"{settings.tier(tenant)}, moving to {tenant.move_to}"
+    if tenant.copy_left_in:
+        return f"{settings.tier(tenant)}, copy left in {tenant.copy_left_in}"
+    return str(settings.tier(tenant))
 
 
 def cmd_roster_validate(args: argparse.Namespace) -> int:
@@ -160,6 +170,8 @@ def cmd_roster_add(args: argparse.Namespace) -> int:
         "ownerEmail": args.owner_email,
         "status": args.status,
     }
+    if args.tier:
+        entry["tier"] = args.tier
     try:
         # Validated as a roster entry: errors read as they do for the whole roster.
         (tenant,) = parse_roster([entry], source="the new entry")
@@ -231,8 +243,10 @@ def register_commands(commands: argparse._SubParsersAction) -> None:
         "keeping its comments. Then `salestalk provision` or `pulumi up` makes its tables.",
         examples=[
             "salestalk roster add --tenant-id globex-003 --name 'Globex Corp' "
-            "--industry manufacturing --region us-east-1 --plan starter "
-            "--owner-email ops@globex.example"
+            "--industry manufacturing --region us-east-1 --plan professional "
+            "--owner-email ops@globex.example",
+            "salestalk roster add --tenant-id initech-004 --name Initech --industry software "
+            "--region us-east-1 --plan trial --owner-email data@initech.example",
         ],
     )
     add_stack_argument(add)
@@ -249,5 +263,11 @@ def register_commands(commands: argparse._SubParsersAction) -> None:
         default=str(TenantStatus.ACTIVE),
         choices=[str(s) for s in TenantStatus],
         help="lifecycle status (default: %(default)s)",
+    )
+    add.add_argument(
+        "--tier",
+        choices=[str(t) for t in Tier],
+        help="silo (tables of its own) or pool (the shared pool tables); default: the plan's "
+        "tier (salestalk:planTiers: trial is pooled, other plans siloed)",
     )
     add.set_defaults(func=cmd_roster_add)

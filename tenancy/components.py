@@ -11,11 +11,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from tenancy.access_policy import (
-    assume_role_policy,
-    pooled_tenant_data_policy,
-    tenant_data_policy,
-)
+from tenancy.access_policy import assume_role_policy, tenant_data_policy
 from tenancy.pulumi_internals import configured_keys
 from tenancy.roster import RosterError, Tenant, Tier
 from tenancy.settings import (
@@ -127,28 +123,32 @@ class TenantTables(pulumi.ComponentResource):
     ):
         super().__init__(TENANT_COMPONENT_TYPE, name, None, opts)
         tenant, settings = args.tenant, args.settings
-        tier = settings.tier(tenant)
+        tier, held = settings.tier(tenant), settings.held_tiers(tenant)
         silo_specs = tenant_table_specs(settings, tenant)
-        if tier is Tier.SILO:
-            tables = {
+        silo = {}
+        if Tier.SILO in held:  # siloed, or moving to or from the silo tier
+            silo = {
                 kind: aws.dynamodb.Table(
                     spec.logical_name, table_args(spec), opts=data_options(settings, self)
                 )
                 for kind, spec in silo_specs.items()
             }
-        else:
-            tables = args.pool
+        pool = args.pool if Tier.POOL in held else {}
+        tables = silo if tier is Tier.SILO else args.pool
         self.messages = tables[MESSAGES_LAYOUT.kind]
         self.metrics = tables[METRICS_LAYOUT.kind]
 
         writable = tenant.status.accepts_writes
-        arns = pulumi.Output.all(*(table.arn for table in tables.values()))
-        if tier is Tier.SILO:
-            policy = arns.apply(lambda arns: tenant_data_policy(arns, writable))
-        else:
-            policy = arns.apply(
-                lambda arns: pooled_tenant_data_policy(arns, tenant.tenant_id, writable)
+        silo_arns = [table.arn for table in silo.values()]
+        pool_arns = [table.arn for table in pool.values()]
+        policy = pulumi.Output.all(*silo_arns, *pool_arns).apply(
+            lambda arns: tenant_data_policy(
+                tenant.tenant_id,
+                writable,
+                silo_arns=arns[: len(silo_arns)],
+                pool_arns=arns[len(silo_arns) :],
             )
+        )
         tags = {**silo_specs[MESSAGES_LAYOUT.kind].tags, "tier": str(tier)}
         self.data_access_role = aws.iam.Role(
             f"{name}-data-access",

@@ -110,6 +110,11 @@ class Tenant(BaseModel):
     status: TenantStatus = TenantStatus.ACTIVE
     # None: the stack's plan default (`salestalk:planTiers`) decides; see StackSettings.tier
     tier: Tier | None = None
+    # A move between tiers (`salestalk tenant move`): while `moveTo` is set, the target tier's
+    # tables and access exist beside the current tier's, and the data is copied; once it is
+    # switched, `copyLeftIn` keeps the old tier's copy until `salestalk tenant drop-copy`.
+    move_to: Tier | None = Field(default=None, alias="moveTo")
+    copy_left_in: Tier | None = Field(default=None, alias="copyLeftIn")
 
     def to_config(self) -> dict[str, str]:
         """The entry as it is written in a stack file (no `tier` unless the entry sets one)."""

@@ -142,11 +142,18 @@ class StackSettings:
         """Where a tenant's data lives: its roster entry's `tier`, else its plan's default."""
         return tenant.tier or self.plan_tiers[tenant.plan]
 
+    def held_tiers(self, tenant: Tenant) -> tuple[Tier, ...]:
+        """Every tier holding resources of the tenant: its own, and during or after a move
+        the other one (its target, or the copy left behind)."""
+        other = tenant.move_to or tenant.copy_left_in
+        return (self.tier(tenant), other) if other else (self.tier(tenant),)
+
     def pooled(self) -> list[Tenant]:
         return [tenant for tenant in self.roster if self.tier(tenant) is Tier.POOL]
 
     def siloed(self) -> list[Tenant]:
-        return [tenant for tenant in self.roster if self.tier(tenant) is Tier.SILO]
+        """The tenants with tables of their own: siloed, or moving to or from the silo tier."""
+        return [tenant for tenant in self.roster if Tier.SILO in self.held_tiers(tenant)]
 
     @classmethod
     def from_values(
@@ -165,14 +172,34 @@ class StackSettings:
             parsed = _Options.model_validate(options)
         except ValidationError as exc:
             raise _options_error(exc, source) from None
+        plan_tiers = {**DEFAULT_PLAN_TIERS, **parsed.plan_tiers}
+        _check_moves(roster, plan_tiers, source)
         return cls(
             stack=stack,
             roster=roster,
             table_prefix=parsed.table_prefix,
             protect_data=parsed.protect_data,
             local_hosts=tuple(parsed.local_hosts),
-            plan_tiers={**DEFAULT_PLAN_TIERS, **parsed.plan_tiers},
+            plan_tiers=plan_tiers,
         )
+
+
+def _check_moves(roster: Roster, plan_tiers: Mapping[Plan, Tier], source: str) -> None:
+    """A move names the other tier, and a tenant is in one move at a time."""
+    problems = []
+    for n, tenant in enumerate(roster, start=1):
+        tier = tenant.tier or plan_tiers[tenant.plan]
+        who = f"tenant {tenant.tenant_id!r} (entry {n})"
+        if tenant.move_to and tenant.copy_left_in:
+            problems.append(
+                f"{who}, field 'moveTo': a move cannot start while the last one's copy is "
+                f"kept in {tenant.copy_left_in} (`salestalk tenant drop-copy` first)"
+            )
+        for field, value in (("moveTo", tenant.move_to), ("copyLeftIn", tenant.copy_left_in)):
+            if value is not None and value == tier:
+                problems.append(f"{who}, field {field!r}: the tenant is already in {tier}")
+    if problems:
+        raise RosterError(problems, source)
 
 
 def parse_local_hosts(value: Any, source: str = "stack config") -> tuple[str, ...]:
@@ -186,10 +213,16 @@ def parse_local_hosts(value: Any, source: str = "stack config") -> tuple[str, ..
         raise _options_error(exc, source) from None
 
 
+def _where(loc: tuple) -> str:
+    """The setting, and for `planTiers` the plan: `planTiers.gold`."""
+    if loc[0] == PLAN_TIERS_KEY:
+        return dotted(tuple(part for part in loc if part != "[key]"))
+    return str(loc[0])
+
+
 def _options_error(exc: ValidationError, source: str) -> StackConfigError:
     problems = "; ".join(
-        f"{NAMESPACE}:{dotted(tuple(p for p in loc if p != '[key]'))}: {why}"
-        for loc, why in field_errors(exc, (_option_reason,))
+        f"{NAMESPACE}:{_where(loc)}: {why}" for loc, why in field_errors(exc, (_option_reason,))
     )
     return StackConfigError(f"{source}: {problems}")
 

@@ -161,10 +161,38 @@ class StackFile:
         if config.get(key) is None:
             config[key] = []
         config[key].append(tenant.to_config())
+        self._save()
+        return self.settings()
+
+    def update_tenant(self, tenant_id: str, changes: Mapping[str, Any]) -> StackSettings:
+        """Set (or, with None, remove) fields of one roster entry and save, keeping comments
+        and layout. The stack's settings are validated with the change first, so a change
+        that would make the roster invalid leaves the file untouched."""
+        key = f"{NAMESPACE}:{TENANTS_KEY}"
+        entries = self.config.get(key) or []
+        entry = next((e for e in entries if e.get("tenantId") == tenant_id), None)
+        if entry is None:
+            self.settings().roster.get(tenant_id)  # UnknownTenantError, naming the known ids
+        plain = _plain(entries, self.path.name)
+        for candidate in plain:
+            if candidate.get("tenantId") == tenant_id:
+                candidate.update(changes)
+                for field in [f for f, value in changes.items() if value is None]:
+                    del candidate[field]
+        values = {**self.namespace(NAMESPACE), TENANTS_KEY: plain}
+        StackSettings.from_values(self.stack, values, source=self.path.name)
+        for field, value in changes.items():
+            if value is None:
+                entry.pop(field, None)
+            else:
+                entry[field] = value
+        self._save()
+        return self.settings()
+
+    def _save(self) -> None:
         buffer = io.StringIO()
         _yaml().dump(self.document, buffer)
         self.path.write_text(buffer.getvalue())
-        return self.settings()
 
 
 def _too_deep(where: str) -> str:

@@ -483,7 +483,7 @@ def tenant_tables(settings: StackSettings, tenant: Tenant) -> dict[str, TenantTa
 
 def table_count(settings: StackSettings) -> int:
     """How many tables a stack has: metadata, the pool's, and each siloed tenant's (a pooled
-    tenant adds none)."""
+    tenant adds none; a tenant moving to or from the silo tier has its tables)."""
     return 1 + len(POOLED_LAYOUTS) + len(TENANT_LAYOUTS) * len(settings.siloed())
 
 

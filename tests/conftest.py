@@ -161,3 +161,14 @@ def tables(dynamodb, settings):
 
     Provisioner(dynamodb).apply(all_table_specs(settings))
     return dynamodb
+
+
+@pytest.fixture
+def project_copy(tmp_path, monkeypatch) -> Path:
+    """A scratch copy of the project's Pulumi files that commands may edit."""
+    import shutil
+
+    for name in ("Pulumi.yaml", "Pulumi.local.yaml"):
+        shutil.copy(PROJECT_DIR / name, tmp_path / name)
+    monkeypatch.setenv("SALESTALK_PROJECT_DIR", str(tmp_path))
+    return tmp_path

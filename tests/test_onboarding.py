@@ -12,16 +12,19 @@ from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 MARKER = "<!-- onboarding-walkthrough -->"
+TIER_MARKER = "<!-- tier-walkthrough -->"
 
 
-def walkthrough() -> list[str]:
+def walkthrough(marker: str = MARKER) -> list[str]:
     readme = (PROJECT_DIR / "README.md").read_text()
-    block = re.search(re.escape(MARKER) + r"\s*```bash\n(.*?)```", readme, re.S)
-    assert block, "the README lost its onboarding walkthrough"
+    block = re.search(re.escape(marker) + r"\s*```bash\n(.*?)```", readme, re.S)
+    assert block, f"the README lost its walkthrough {marker}"
     return [line for line in block.group(1).splitlines() if line.strip()]
 
 
-def test_the_onboarding_walkthrough_works_as_written(endpoint_url, tmp_path):
+def project_copy(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """The project's stack files, notebooks and seed data in a scratch folder, and the
+    environment that points the commands at it."""
     project = tmp_path / "project"
     project.mkdir()
     for name in ("Pulumi.yaml", "Pulumi.local.yaml"):
@@ -29,8 +32,19 @@ def test_the_onboarding_walkthrough_works_as_written(endpoint_url, tmp_path):
     for folder in ("notebooks", "seed_data"):
         shutil.copytree(PROJECT_DIR / folder, project / folder)
     (project / ".venv").symlink_to(Path(sys.prefix))  # the README's `.venv/bin/...`
-    env = {**os.environ, "SALESTALK_PROJECT_DIR": str(project)}
+    return project, {**os.environ, "SALESTALK_PROJECT_DIR": str(project)}
 
+
+def run_step(step: str, project: Path, env: dict[str, str]) -> str:
+    done = subprocess.run(
+        ["bash", "-c", step], cwd=project, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, f"{step}\n{done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
+def test_the_onboarding_walkthrough_works_as_written(endpoint_url, tmp_path):
+    project, env = project_copy(tmp_path)
     steps = walkthrough()
     assert [s.split()[0] for s in steps] == [
         ".venv/bin/salestalk",
@@ -41,12 +55,9 @@ def test_the_onboarding_walkthrough_works_as_written(endpoint_url, tmp_path):
         ".venv/bin/jupyter",
     ]
     for step in steps:
-        done = subprocess.run(
-            ["bash", "-c", step], cwd=project, env=env, capture_output=True, text=True
-        )
-        assert done.returncode == 0, f"{step}\n{done.stdout}\n{done.stderr}"
+        out = run_step(step, project, env)
         if "ingest metrics" in step:
-            assert "globex-003 metrics: 10 received: 10 written" in done.stdout
+            assert "globex-003 metrics: 10 received: 10 written" in out
 
     assert "tenantId: globex-003" in (project / "Pulumi.local.yaml").read_text()
     executed = json.loads((project / "reports/02_explore_metrics-globex-003.ipynb").read_text())
@@ -58,3 +69,22 @@ def test_the_onboarding_walkthrough_works_as_written(endpoint_url, tmp_path):
     assert any("globex-003: 10 figures of" in text for text in texts)
     page = (project / "reports/02_explore_metrics-globex-003.html").read_text()
     assert "globex-003" in page and "image/png" in page
+
+
+def test_the_tier_walkthrough_moves_a_trial_tenant_from_the_pool_to_its_own_tables(
+    endpoint_url, tmp_path
+):
+    project, env = project_copy(tmp_path)
+    outputs = [(step, run_step(step, project, env)) for step in walkthrough(TIER_MARKER)]
+    said = "\n".join(out for _, out in outputs)
+    assert "initech-004 metrics: 10 received: 10 written" in said
+    assert "is moving from pool to silo (moveTo)" in said
+    assert "tables are not there yet" in said
+    assert "copied metrics: 10 read from pool-metrics, 10 written to tenant-initech-004" in said
+    assert "verified messages: 2 items, the same in both tiers" in said
+    query = next(out for step, out in outputs if "query series" in step)
+    assert ("2025-Q4" in query and "651,000" in query) or "651000" in query
+    assert "deleted 10 items of initech-004 from pool-metrics" in said
+    stack = (project / "Pulumi.local.yaml").read_text()
+    assert "tier: silo" in stack and "moveTo" not in stack and "copyLeftIn" not in stack
+    assert stack.startswith("# The local stack")  # its comments kept

@@ -108,7 +108,7 @@ def cmd_local_stop(args: argparse.Namespace) -> int:
 
 
 def _contents(args: argparse.Namespace, url: str) -> str | None:
-    """ "its 5 tables and 3,210 items" in the stack's region (the engine keeps one set of
+    """ "its 7 tables and 3,210 items" in the stack's region (the engine keeps one set of
     tables per region), or None if they cannot be counted."""
     try:
         region = resolve_target(load_stack(args)).region

@@ -13,9 +13,9 @@ from benchmarks.harness import Result, in_subprocess
 from tenancy.roster import parse_roster
 
 # What one tenant adds: the component, its two tables, the role and the role policy; plus the
-# one global metadata table.
+# global tables: the program's metadata and two pool tables, the baselines' metadata table.
 PER_TENANT = {pulumi_scale.OURS: 5, pulumi_scale.DIRECT: 4, pulumi_scale.TABLES: 2}
-GLOBAL = 1
+GLOBAL = {pulumi_scale.OURS: 3, pulumi_scale.DIRECT: 1, pulumi_scale.TABLES: 1}
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +44,8 @@ def test_one_row_per_program_and_size(quick: Result) -> None:
 def test_resources_registered_per_tenant(quick: Result) -> None:
     by_label = {label: program for program, label in pulumi_scale.LABELS.items()}
     for label, tenants, resources, seconds, per_tenant, memory in quick.rows:
-        assert resources == tenants * PER_TENANT[by_label[label]] + GLOBAL, label
+        program = by_label[label]
+        assert resources == tenants * PER_TENANT[program] + GLOBAL[program], label
         assert seconds > 0 and per_tenant > 0 and memory >= 0
 
 
@@ -63,7 +64,7 @@ def test_one_measurement_counts_by_type() -> None:
     as `run` measures: the mocks are process-wide Pulumi settings)."""
     point = in_subprocess(pulumi_scale.__name__, "--program", pulumi_scale.OURS, "--tenants", "3")
     assert point["by_type"] == {
-        "aws:dynamodb/table:Table": 2 * 3 + GLOBAL,
+        "aws:dynamodb/table:Table": 2 * 3 + GLOBAL[pulumi_scale.OURS],
         "salestalk:tenancy:TenantTables": 3,
         "aws:iam/role:Role": 3,
         "aws:iam/rolePolicy:RolePolicy": 3,
@@ -71,5 +72,14 @@ def test_one_measurement_counts_by_type() -> None:
     assert point["peak_rss_growth_bytes"] >= 0
 
 
+def test_a_pooled_tenant_adds_a_component_a_role_and_a_policy_only() -> None:
+    point = in_subprocess(
+        pulumi_scale.__name__, "--program", pulumi_scale.OURS, "--tenants", "10", "--pooled", "8"
+    )
+    assert point["tables"] == 3 + 2 * 2
+    assert point["resources"] == 3 + 8 * 3 + 2 * 5
+
+
 def test_generated_roster_is_valid() -> None:
     assert len(parse_roster(pulumi_scale.roster(50))) == 50
+    assert [t.plan for t in parse_roster(pulumi_scale.roster(4, pooled=2))][:2] == ["trial"] * 2

@@ -111,7 +111,7 @@ def test_odd_arguments_are_usage_errors(capsys, tables, argv):
 
 def test_seed_before_provision_says_what_to_do(capsys, dynamodb):
     status, _, err = run(capsys, "seed")
-    assert status == 2 and "5 tables of stack 'local' do not exist (tenants-metadata, " in err
+    assert status == 2 and "7 tables of stack 'local' do not exist (tenants-metadata, " in err
     assert "run `salestalk up` or `salestalk provision` first" in err
     assert "Is it running?" not in err
 

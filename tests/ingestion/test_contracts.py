@@ -715,9 +715,15 @@ def test_unknown_fields_in_a_later_reference_name_its_index():
     assert_refused(Message, record, ("references", 1, "note"), "Extra inputs are not permitted")
 
 
-@pytest.mark.parametrize("name", ["extra", "owner", "tier"])
+@pytest.mark.parametrize("name", ["extra", "owner", "tiers"])
 def test_unknown_tenant_fields_are_refused(name):
     assert_refused(TenantRecord, tenant(**{name: "x"}), (name,), "Extra inputs are not permitted")
+
+
+@pytest.mark.parametrize("field", ["tier", "moveTo", "copyLeftIn"])
+def test_a_tenant_tier_is_silo_or_pool(field):
+    assert TenantRecord.model_validate(tenant(**{field: "pool"})).model_dump(by_alias=True)[field]
+    assert_refused(TenantRecord, tenant(**{field: "shared"}), (field,), "'silo' or 'pool'")
 
 
 # --- references need source and sourceId --------------------------------------------------

@@ -35,7 +35,7 @@ def test_the_main_job_twice(project, capsys):
     for step in ("[1/5] embedded DynamoDB endpoint", "[2/5] tables", "[3/5] seed data",
                  "[4/5] notebooks, executed headless", "[5/5] done"):  # fmt: skip
         assert step in out
-    assert "5 created" in out and "total: 30 received: 30 written" in out
+    assert "7 created" in out and "total: 30 received: 30 written" in out
     pages = sorted(p.name for p in (folder / "reports").glob("*.html"))
     assert len(pages) == 5 and "02_explore_metrics-techstart-inc-002.html" in pages
     assert f"AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:{port} " in out

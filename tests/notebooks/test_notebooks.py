@@ -92,7 +92,7 @@ def run(path_stem: str, tmp_path: Path, **parameters: object) -> tuple[str, int,
 def test_seed_and_inspect(endpoint_url, tmp_path):
     # every demo tenant has 4 messages: the sample holds them all, whatever the engine's order
     text, _, _ = run("01_seed_and_inspect", tmp_path, sample_size=4)
-    assert "tables: 5" in text and "seed data: 30 received" in text
+    assert "tables: 7" in text and "seed data: 30 received" in text
     for table in (
         "tenants-metadata",
         "tenant-acme-corp-001-messages",
@@ -272,3 +272,24 @@ def test_a_tenant_with_1000_subjects_stays_readable(tmp_path, monkeypatch):
         assert "shown: kpi_0999, kpi_0500 (and 1,003 more" in chosen
     finally:
         LocalEndpoint(PROJECT_DIR / ".salestalk", port=port).stop()
+
+
+def test_every_notebook_reads_a_pooled_tenant_as_a_siloed_one(endpoint_url, tmp_path, project_copy):
+    """TechStart moved to the pool (its roster entry says `tier: pool`): the same notebooks,
+    the same figures, read from the pool tables beside the other tenant's tables."""
+    import shutil
+
+    from tenancy.stack_file import StackFile
+
+    shutil.copytree(PROJECT_DIR / "seed_data", project_copy / "seed_data")
+    StackFile.load("local").update_tenant("techstart-inc-002", {"tier": "pool"})
+    tenant = "techstart-inc-002"
+    text, _, _ = run("01_seed_and_inspect", tmp_path)
+    assert "tables: 5" in text and "pool-messages" in text and "pool-metrics" in text
+    assert "tenant-techstart-inc-002-messages" not in text
+    text, images, _ = run("02_explore_metrics", tmp_path, tenant_id=tenant)
+    assert f"{tenant}: 10 figures of 5 subjects; newest period 2025-Q4" in text
+    assert "19,400,000 EUR" in text and images >= 3
+    text, images, _ = run("03_conversations", tmp_path, tenant_id=tenant)
+    assert f"{tenant}: 2 sessions, 4 messages; newest message 2026-01-21 10:00 UTC" in text
+    assert "MISSING" not in text and images == 1

@@ -176,4 +176,5 @@ def test_a_roster_sharing_defaults_through_anchors_and_a_merge_key_works(
     assert "2 tenants, valid" in capsys.readouterr().out
     assert main(["provision"]) == 0
     tables = dynamodb.list_tables()["TableNames"]
-    assert "tenant-alpha-001-messages" in tables and "tenant-beta-002-metrics" in tables
+    assert "tenant-alpha-001-messages" in tables  # standard: siloed
+    assert "pool-metrics" in tables and "tenant-beta-002-metrics" not in tables  # trial: pooled

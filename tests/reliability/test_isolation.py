@@ -204,7 +204,7 @@ def test_the_collision_the_old_names_allowed_cannot_happen_on_a_real_endpoint(dy
     provision(dynamodb, first)
     provision(dynamodb, second)
     names = set(dynamodb.list_tables()["TableNames"])
-    assert len(names) == 6  # 3 each, none shared
+    assert len(names) == 10  # 5 each (metadata, pool, the tenant's two), none shared
     if engine_features().supports(Feature.TAGS):
         for name in names:
             assert tags_of(dynamodb, name)["stack"] == ("one" if name.startswith("s1.") else "two")

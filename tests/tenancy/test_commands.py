@@ -36,19 +36,19 @@ def test_provision_creates_then_changes_nothing(capsys, endpoint_url):
     status, out, _ = run(capsys, "provision", "--stack", "local")
     assert status == EXIT_OK
     assert f"at {endpoint_url} (from AWS_ENDPOINT_URL_DYNAMODB)" in out
-    assert out.count("  created   ") == 5
-    assert "5 created, 0 updated, 0 unchanged" in out
+    assert out.count("  created   ") == 7
+    assert "7 created, 0 updated, 0 unchanged" in out
 
     status, out, _ = run(capsys, "provision")
     assert status == EXIT_OK
-    assert "nothing to change: all 5 tables match their definitions" in out
+    assert "nothing to change: all 7 tables match their definitions" in out
 
     status, out, _ = run(capsys, "tables")
     assert status == EXIT_OK
     assert "tenant-acme-corp-001-metrics: key (seriesId, period); indexes " in out
     assert "DimensionIndex(dimension, period) ALL, MetricTypeIndex(metricType, period) ALL" in out
     pitr = "on" if engine_features().supports(Feature.POINT_IN_TIME_RECOVERY) else NOT_SUPPORTED
-    assert "DRIFT" not in out and out.count(f"PITR {pitr}") == 5
+    assert "DRIFT" not in out and out.count(f"PITR {pitr}") == 7
 
 
 def test_onboarding_with_roster_add_then_provision(capsys, endpoint_url, project_copy):
@@ -58,7 +58,7 @@ def test_onboarding_with_roster_add_then_provision(capsys, endpoint_url, project
     assert "globex-003" in out and "professional" in out
 
     status, out, _ = run(capsys, "provision")
-    assert status == EXIT_OK and "7 created" in out
+    assert status == EXIT_OK and "9 created" in out
     assert "created   tenant-globex-003-messages" in out
 
 

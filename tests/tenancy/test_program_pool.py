@@ -123,3 +123,24 @@ def test_onboarding_a_trial_tenant_adds_its_component_role_and_policy_only(poole
         (ROLE_POLICY_TYPE, "newcomer-data-access"),
     ])  # fmt: skip
     assert all(before[r.urn] == r.inputs for r in run.resources if r.urn in before)
+
+
+def test_a_tenant_moving_between_tiers_has_both_tiers_tables_and_access():
+    roster = [*local_roster(), trial("mover", moveTo="silo")]
+    run = run_program(with_roster(roster))
+    names = {r.inputs["name"] for r in run.of_type(TABLE_TYPE)}
+    assert {"tenant-mover-messages", "tenant-mover-metrics"} <= names  # the move's target
+    statements = policy_of(run, "mover")["Statement"]
+    resources = {arn for s in statements for arn in s["Resource"]}
+    assert any(":table/tenant-mover-" in arn for arn in resources)
+    assert any(":table/pool-" in arn for arn in resources)
+    assert run.exports["tenants"]["mover"]["messagesTable"] == "pool-messages"  # not yet moved
+
+    switched = [*local_roster(), trial("mover", tier="silo", copyLeftIn="pool")]
+    after = run_program(with_roster(switched))
+    assert after.exports["tenants"]["mover"]["messagesTable"] == "tenant-mover-messages"
+    # the same table resources: switching moves no data and replaces no table
+    tables = {r.urn: r.inputs for r in run.of_type(TABLE_TYPE)}
+    assert {r.urn: r.inputs for r in after.of_type(TABLE_TYPE)} == tables
+    dropped = run_program(with_roster([*local_roster(), trial("mover", tier="silo")]))
+    assert len(policy_of(dropped, "mover")["Statement"]) == 1  # its own tables only

@@ -130,7 +130,7 @@ def test_every_registered_input_is_valid_for_the_provider_schema(local_run, sche
         if resource.custom:
             assert validator.resource(resource.type, resource.inputs) == [], resource.name
             checked += 1
-    assert checked == 5 + 2 * 2  # five tables, and a role and a policy per tenant
+    assert checked == 7 + 2 * 2  # seven tables, and a role and a policy per tenant
 
 
 def _first(run, typ: str) -> dict[str, Any]:

@@ -37,13 +37,13 @@ def defined(spec):
 
 def test_creates_every_table_then_a_rerun_changes_nothing(dynamodb, specs):
     first = Provisioner(dynamodb).apply(specs)
-    assert [r.outcome for r in first] == [Outcome.CREATED] * 5
+    assert [r.outcome for r in first] == [Outcome.CREATED] * 7
     assert set(dynamodb.list_tables()["TableNames"]) == {spec.name for spec in specs}
     for spec in specs:
         assert observe(dynamodb, spec.name) == defined(spec)
 
     second = Provisioner(dynamodb).apply(specs)
-    assert [(r.outcome, r.changes, r.warnings) for r in second] == [(Outcome.UNCHANGED, [], [])] * 5
+    assert [(r.outcome, r.changes, r.warnings) for r in second] == [(Outcome.UNCHANGED, [], [])] * 7
 
 
 def test_repairs_a_missing_index(dynamodb, specs):

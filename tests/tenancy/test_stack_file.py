@@ -192,7 +192,7 @@ def test_a_deeply_nested_project_file_is_not_a_crash(project_copy):
 def test_local_hosts_default_to_none_and_the_program_accepts_the_setting():
     assert StackFile.load("local").settings().local_hosts == ()
     run = run_program(with_roster(local_roster(), localHosts='["localstack", "10.0.0.5"]'))
-    assert len(run.of_type(TABLE_TYPE)) == 5
+    assert len(run.of_type(TABLE_TYPE)) == 7
     settings = StackSettings.from_values(
         "local", {"tenants": local_roster(), "localHosts": '["LocalStack."]'}
     )

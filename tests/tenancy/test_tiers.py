@@ -163,3 +163,35 @@ def test_ids_that_begin_one_another_never_share_keys(owner, other):
     # the separator is what makes this true: without it, `acme*` would match `acme-corp...`
     assert fnmatchcase(f"{other}x", f"{owner}*") is other.startswith(owner)
     assert re.fullmatch(TENANT_ID_PATTERN, f"{owner}{POOL_KEY_SEPARATOR}x") is None
+
+
+# --- a move in the roster ----------------------------------------------------------------------
+
+
+def test_a_tenant_moving_or_keeping_a_copy_holds_both_tiers():
+    settings = stack(
+        [entry("moving", moveTo="silo"), entry("moved", tier="silo", copyLeftIn="pool"),
+         entry("still")]
+    )  # fmt: skip
+    moving, moved, still = settings.roster
+    assert settings.held_tiers(moving) == (Tier.POOL, Tier.SILO)
+    assert settings.held_tiers(moved) == (Tier.SILO, Tier.POOL)
+    assert settings.held_tiers(still) == (Tier.POOL,)
+    assert settings.tier(moving) is Tier.POOL  # served from where it is until switched
+    assert [t.tenant_id for t in settings.siloed()] == ["moving", "moved"]
+    assert table_count(settings) == 1 + 2 + 2 * 2
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"moveTo": "pool"}, "field 'moveTo': the tenant is already in pool"),
+        ({"tier": "silo", "copyLeftIn": "silo"}, "field 'copyLeftIn': the tenant is already in"),
+        ({"moveTo": "silo", "copyLeftIn": "silo", "tier": "pool"},
+         "a move cannot start while the last one's copy is kept"),
+    ],
+)  # fmt: skip
+def test_a_move_that_makes_no_sense_names_the_tenant_and_field(fields, message):
+    with pytest.raises(ValueError, match=r"tenant 'abc' \(entry 1\)") as refused:
+        stack([entry("abc", **fields)])
+    assert message in str(refused.value)

@@ -116,7 +116,7 @@ def test_local_commands_follow_the_endpoint_variable(capsys, monkeypatch):
         out = capsys.readouterr().out
         assert f"stopped embedded moto server at http://127.0.0.1:{port}" in out
         assert (
-            "its 5 tables and 30 items (region us-east-1) were in memory and are discarded" in out
+            "its 7 tables and 30 items (region us-east-1) were in memory and are discarded" in out
         )
         assert "`salestalk up`" in out
         assert main(["query", "series", "--tenant", "acme-corp-001", "revenue"]) == 2
@@ -140,7 +140,7 @@ def test_a_query_on_missing_tables_names_them_and_says_what_makes_them(
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", endpoint_url)
     assert main(["query", "series", "--tenant", "acme-corp-001", "revenue"]) == 2
     err = capsys.readouterr().err
-    assert "5 tables of stack 'local' do not exist (tenants-metadata, " in err
+    assert "7 tables of stack 'local' do not exist (tenants-metadata, " in err
     assert "run `salestalk up` or `salestalk provision` first" in err
     assert "ResourceNotFoundException" not in err
 
