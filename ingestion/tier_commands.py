@@ -99,11 +99,17 @@ def cmd_drop_copy(args: argparse.Namespace) -> int:
     old = tenant.copy_left_in
     _update(stack_file, tenant.tenant_id, {COPY_LEFT_IN: None})
     print(f"{stack_file.path.name}: tenant {tenant.tenant_id!r} has no copy left in {old}")
-    if old is Tier.SILO:
+    if old is Tier.SILO and not settings.protect_data:
+        # an unprotected stack's data is disposable: its emptied tables go now
+        for table, _ in dropped:
+            client.delete_table(TableName=table)
+            client.get_waiter("table_not_exists").wait(TableName=table)
+            print(f"deleted table {table}")
+    elif old is Tier.SILO:
         print(
-            f"its emptied tables leave the stack with `pulumi up -s {args.stack}` (on a "
-            "protected stack, `pulumi state unprotect` them first); `salestalk provision` "
-            "never deletes a table"
+            f"its emptied tables leave the stack with `pulumi up -s {args.stack}` once "
+            "`pulumi state unprotect` has released them (the stack protects its data); "
+            "`salestalk provision` never deletes a table"
         )
     return EXIT_OK
 

@@ -28,7 +28,9 @@ def test_the_data_benchmark_reads_the_same_records_in_both_tiers():
         "a session (SessionIndex)",
     ):
         assert found["pooled", label][2] == found["siloed", label][2] > 0, label
-        assert found["pooled", label][5] == found["siloed", label][5], label  # same requests
+        assert found["pooled", label][5] >= 1 and found["siloed", label][5] >= 1, label
     assert found["pooled", "all metrics (MetricTypeIndex)"][2] == pool_data.QUICK_DATA_RECORDS
     re_ingest = found["pooled", "re-ingest metrics"]
     assert re_ingest[2] == pool_data.QUICK_DATA_RECORDS
+    assert found["pooled", "ingest metrics"][5] == found["siloed", "ingest metrics"][5]
+    assert "Query requests, pooled against siloed: one series (table key): " in result.notes[1]

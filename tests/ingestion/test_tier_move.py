@@ -114,6 +114,17 @@ def test_a_siloed_tenant_moves_into_the_pool_beside_the_others(trial, capsys):
     # the pooled trial tenant beside it still reads only its own
     assert {m.tenant_id for m in TenantReader(trial, settings, TRIAL).all_metrics()} == {TRIAL}
 
+    status, out, _ = run(capsys, "tenant", "drop-copy", ACME)
+    assert status == EXIT_OK
+    assert f"deleted 10 items of {ACME} from tenant-{ACME}-metrics" in out
+    # the local stack does not protect its data: the emptied tables go at once
+    assert f"deleted table tenant-{ACME}-metrics" in out
+    names = trial.list_tables()["TableNames"]
+    assert f"tenant-{ACME}-metrics" not in names and f"tenant-{ACME}-messages" not in names
+    assert TenantReader(trial, StackFile.load("local").settings(), ACME).all_metrics() == (
+        acme_before
+    )
+
 
 def test_a_copy_killed_part_way_finishes_with_each_item_once(trial, monkeypatch):
     settings = StackFile.load("local").update_tenant(TRIAL, {"moveTo": "silo"})

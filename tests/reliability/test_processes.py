@@ -40,12 +40,12 @@ def wait_for(condition, timeout: float = 120.0, poll: float = 0.05) -> None:
         time.sleep(poll)
 
 
-def settled_count(client) -> int:
+def settled_count(client, table: str = TABLE) -> int:
     """The item count once the server has finished what a killed client had already sent."""
-    counts = [item_count(client, TABLE)]
+    counts = [item_count(client, table)]
     while True:
         time.sleep(0.3)
-        counts.append(item_count(client, TABLE))
+        counts.append(item_count(client, table))
         if counts[-1] == counts[-2]:
             return counts[-1]
 
@@ -158,5 +158,53 @@ def test_concurrent_writers_store_each_record_once_and_count_every_overlap(
         overlap=2_000,
         writer_1=f"{reports[0]['written']} written/{reports[0]['duplicates']} duplicates",
         writer_2=f"{reports[1]['written']} written/{reports[1]['duplicates']} duplicates",
+        doubled=0,
+    )
+
+
+def test_a_move_killed_mid_copy_then_run_again_has_each_item_once(
+    dynamodb, endpoint_url, project_copy
+):
+    """`salestalk tenant move` SIGKILLed while it copies: run again, it copies the rest, finds
+    what the killed run wrote already there, verifies, and switches; each item is in the
+    pool once."""
+    from ingestion.tier_move import verify_copy
+    from tenancy.roster import Tier
+    from tenancy.stack_file import StackFile
+
+    settings = StackFile.load("local").settings()
+    Provisioner(dynamodb).apply(all_table_specs(settings))
+    records = [make_metric(n) for n in range(6_000)]
+    TenantWriter(dynamodb, settings, ACME, METRIC, mode=WriteMode.BATCH).ingest(as_source(records))
+    expected = contents(dynamodb, TABLE)
+
+    process = salestalk("tenant", "move", ACME, "--to", "pool", endpoint=endpoint_url)
+    wait_for(lambda: item_count(dynamodb, "pool-metrics") >= 1_500 or process.poll() is not None)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL, "the move finished before the kill"
+    stored = settled_count(dynamodb, "pool-metrics")
+    assert 0 < stored < 6_000
+    assert StackFile.load("local").settings().roster.get(ACME).move_to is Tier.POOL
+
+    status, out, err = finish(
+        salestalk("tenant", "move", ACME, "--to", "pool", endpoint=endpoint_url)
+    )
+    assert status == 0, err
+    assert f"6,000 read from {TABLE}, {6_000 - stored:,} written to pool-metrics, " in out
+    assert f"{stored:,} already there" in out
+    assert item_count(dynamodb, "pool-metrics") == 6_000
+    moved = StackFile.load("local").settings()
+    assert moved.tier(moved.roster.get(ACME)) is Tier.POOL
+    checks = verify_copy(dynamodb, moved, ACME, Tier.SILO)  # the copy left in silo, compared
+    assert all(check.equal for check in checks)
+    assert contents(dynamodb, TABLE) == expected  # the old copy untouched
+    figures.record(
+        "move killed mid-copy (SIGKILL)",
+        records=6_000,
+        killed_at_items=stored,
+        rerun_copied=6_000 - stored,
+        rerun_already_there=stored,
+        lost=0,
         doubled=0,
     )

@@ -195,3 +195,15 @@ def test_a_move_that_makes_no_sense_names_the_tenant_and_field(fields, message):
     with pytest.raises(ValueError, match=r"tenant 'abc' \(entry 1\)") as refused:
         stack([entry("abc", **fields)])
     assert message in str(refused.value)
+
+
+def test_a_roster_of_ten_thousand_with_9900_pooled_is_203_tables():
+    """The issue's scale, as `salestalk provision` and the Pulumi program read it (their time
+    and memory are the benchmarks' figures, not a test's)."""
+    paying = ["standard", "professional", "enterprise"]
+    tenants = [entry(f"t-{n:05d}", "trial" if n < 9_900 else paying[n % 3]) for n in range(10_000)]
+    settings = stack(tenants)
+    assert len(settings.pooled()) == 9_900
+    specs = all_table_specs(settings)
+    assert len(specs) == table_count(settings) == 203
+    assert len({spec.name for spec in specs}) == 203
