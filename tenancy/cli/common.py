@@ -106,6 +106,9 @@ def require_tenants(settings: StackSettings, tenant_ids: Iterable[str] | None) -
             raise CommandError(str(exc)) from None
 
 
+SLOW_ANSWER_SECONDS = 5.0
+
+
 def connect(args: argparse.Namespace, stack_file: StackFile | None = None):
     """A DynamoDB client for the stack's endpoint, refusing real AWS unless --allow-aws."""
     stack_file = stack_file or load_stack(args)
@@ -116,12 +119,16 @@ def connect(args: argparse.Namespace, stack_file: StackFile | None = None):
         raise CommandError(str(exc)) from None
     if target.is_local:
         # Fail in a second with a hint, rather than after botocore's connection retries.
-        found = probe(
-            target.endpoint_url,
-            region=target.region,
-            access_key=target.local_access_key,
-            secret_key=target.local_secret_key,
-        )
+        asked = {
+            "region": target.region,
+            "access_key": target.local_access_key,
+            "secret_key": target.local_secret_key,
+        }
+        found = probe(target.endpoint_url, **asked)
+        if found.answer is Answer.SILENT:
+            # A busy engine (a large batch still being applied) can take more than the first
+            # probe's second to answer: ask once more, patiently, before calling it silent.
+            found = probe(target.endpoint_url, timeout=SLOW_ANSWER_SECONDS, **asked)
         port = loopback_port(target.endpoint_url)
         if found.answer is not Answer.NOTHING and not found.serves_dynamodb and port:
             from tenancy.local.endpoint import ANOTHER_PORT, held_by

@@ -10,11 +10,13 @@ import http.server
 import os
 import socket
 import threading
+from argparse import Namespace
 from collections.abc import Iterator
 
 import pytest
 
 from tenancy.cli import main
+from tenancy.cli.common import connect
 from tenancy.connection import Answer, probe
 from tenancy.local.endpoint import HOST, EndpointState, LocalEndpoint
 from tenancy.local.endpoint import endpoint_url as url_of
@@ -149,3 +151,37 @@ def _project_state():
     from tenancy.cli.common import state_dir
 
     return state_dir()
+
+
+class _SlowDynamoDB(http.server.BaseHTTPRequestHandler):
+    """An engine busy for two seconds (a large batch being applied) before it answers."""
+
+    def do_POST(self) -> None:
+        import time
+
+        time.sleep(2.0)
+        body = b'{"TableNames": []}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-amz-json-1.0")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_a_busy_engine_is_waited_for_not_called_a_stranger(monkeypatch):
+    """The first probe gives up after a second; a command asks once more, patiently, before
+    it says the port is held by something that does not answer."""
+    server = http.server.ThreadingHTTPServer((HOST, 0), _SlowDynamoDB)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = url_of(server.server_address[1])
+        assert probe(url).answer is Answer.SILENT  # what one quick look sees
+        monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", url)
+        target, _ = connect(Namespace(stack="local", allow_aws=False))  # no CommandError
+        assert target.endpoint_url == url
+    finally:
+        server.shutdown()
+        server.server_close()
