@@ -60,7 +60,7 @@ def table_overview(client, settings: StackSettings) -> list[dict[str, Any]]:
 def overview_frame(rows: list[dict[str, Any]]):
     """`table_overview` as a readable table: names on one line, one index per line, so that
     a stack's tables fit a notebook's width."""
-    return readable(pd.DataFrame(rows), nowrap=["table", "key", "billing", "last write"])
+    return readable(pd.DataFrame(rows), nowrap=["table", "billing"])
 
 
 def scan(
