@@ -31,6 +31,7 @@ from tenancy.tables import (
     MESSAGES_LAYOUT,
     METADATA_LAYOUT,
     METRICS_LAYOUT,
+    RECORD_KEY_FIELD,
     TENANT_ID_FIELD,
     TableLayout,
 )
@@ -40,7 +41,7 @@ TENANT_ID_ATTR = TENANT_ID_FIELD
 # Bookkeeping attributes stored beside the record's own fields.
 SCHEMA_VERSION_ATTR = "schemaVersion"
 CONTENT_HASH_ATTR = "contentHash"
-RECORD_KEY_ATTR = "recordKey"
+RECORD_KEY_ATTR = RECORD_KEY_FIELD
 INGESTED_AT_ATTR = "ingestedAt"
 INGEST_ID_ATTR = "ingestId"  # which ingest run wrote the item: lineage, and lost-response repair
 BOOKKEEPING_ATTRS = (
@@ -148,11 +149,10 @@ class RecordKind:
 
     def to_item(self, record: BaseModel, ingested_at: str, ingest_id: str) -> dict[str, Any]:
         fields = self.record_fields(record)
-        item = {**fields, **self.derived(record)}
+        item = {**fields, **self.derived(record), RECORD_KEY_ATTR: self.record_key(record)}
         return {
             **item,
             **self.layout.compose(item),
-            RECORD_KEY_ATTR: self.record_key(record),
             SCHEMA_VERSION_ATTR: SCHEMA_VERSION,
             CONTENT_HASH_ATTR: content_hash(fields),
             INGESTED_AT_ATTR: ingested_at,

@@ -16,6 +16,12 @@ ingest is interrupted, its report exact) if it ever finds the lease taken. A hol
 on this host (SIGKILL) is noticed at once by its pid; one elsewhere is outlived by waiting for
 its lease to expire. Expiry uses each host's clock: the hosts of concurrent writers must keep
 their clocks within a few seconds.
+
+The same slot fences a tenant's writes while its data moves or is erased: a tenant operation
+(`ingestion.lifecycle`) takes the lease as any writer does, waiting for ingests to finish, and
+may turn it into a *fence* that never expires (`Fence`): an ingest that finds one stops before
+writing, saying why, instead of writing where the tenant no longer lives. Only the operations
+named for a fence may take it over.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -43,10 +50,32 @@ OWNER_ATTR = "leaseOwner"
 HOST_ATTR = "leaseHost"
 PID_ATTR = "leasePid"
 EXPIRES_ATTR = "leaseExpires"
+FENCE_ATTR = "leaseFence"
+FENCE_EXPIRES = 10**12  # seconds since 1970: a fence never expires (year 33658)
+
+
+class Fence(StrEnum):
+    """Why a tenant's writes to a table are fenced off for good (until an operation lifts it)."""
+
+    MOVED_TO_SILO = "moved to silo"
+    MOVED_TO_POOL = "moved to pool"
+    ERASED = "erased"
 
 
 class LeaseBusyError(RuntimeError):
     """Another ingest kept the lease for longer than this one would wait."""
+
+
+class TenantFencedError(RuntimeError):
+    """The tenant's writes to this table are fenced: it moved away or is being erased."""
+
+    def __init__(self, table: str, fence: str, holder: Holder):
+        self.table = table
+        self.fence = fence
+        super().__init__(
+            f"tenant writes to {table} are fenced: the tenant's data {fence} "
+            f"({holder.describe()}); nothing more is written there"
+        )
 
 
 class LeaseLostError(RuntimeError):
@@ -61,9 +90,13 @@ def lease_key(kind: RecordKind, tenant_id: str) -> dict[str, str]:
     return kind.layout.primary_key(dict.fromkeys(kind.layout.key_fields(), LEASE_KEY), tenant_id)
 
 
-def is_lease(item: Mapping[str, Any]) -> bool:
-    """Whether an item (as plain values) is a writer lease rather than data."""
-    return any(isinstance(value, str) and value.endswith(LEASE_KEY) for value in item.values())
+def is_lease(item: Mapping[str, Any], kind: RecordKind) -> bool:
+    """Whether an item (as plain values) is a writer lease or fence rather than data: told
+    by its key, which no record can have (its content may say anything)."""
+    return all(
+        isinstance(item.get(name), str) and item[name].endswith(LEASE_KEY)
+        for name in kind.key_names()
+    )
 
 
 @dataclass(frozen=True)
@@ -72,6 +105,7 @@ class Holder:
     host: str
     pid: int
     expires: float
+    fence: str | None = None
 
     def describe(self) -> str:
         return f"pid {self.pid} on host {self.host} (run {self.owner[:8]})"
@@ -93,8 +127,10 @@ class WriterLease:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         on_wait: Callable[[Holder], None] | None = None,
+        takes_fences: frozenset[str] = frozenset(),
     ):
         self.client = client
+        self.takes_fences = takes_fences  # the fences this holder may take over (operations)
         self.table_name = table_name
         self.key = serialize(lease_key(kind, tenant_id))
         self.owner = owner or uuid.uuid4().hex
@@ -141,6 +177,36 @@ class WriterLease:
                 if _code(exc) != "ConditionalCheckFailedException":  # already taken over
                     raise
 
+    def fence(self, why: Fence) -> None:
+        """Turn the lease this holder has into a fence that never expires: from now on no
+        writer takes it (an ingest stops, saying `why`), but an operation allowed to."""
+        with self._lock:
+            if self.expires is None:
+                raise RuntimeError(f"the lease of {self.table_name} is not held: cannot fence")
+            item = {
+                **deserialize(self.key),
+                OWNER_ATTR: f"fence:{self.owner}",
+                HOST_ATTR: self.host,
+                PID_ATTR: self.pid,
+                EXPIRES_ATTR: FENCE_EXPIRES,
+                FENCE_ATTR: str(why),
+            }
+            try:
+                self._send(
+                    self.client.put_item,
+                    key=False,
+                    Item=serialize(item),
+                    ConditionExpression="#owner = :me",
+                    ExpressionAttributeNames={"#owner": OWNER_ATTR},
+                    ExpressionAttributeValues=serialize({":me": self.owner}),
+                )
+            except ClientError as exc:
+                if _code(exc) == "ConditionalCheckFailedException":
+                    self.expires, self.lost = None, True
+                    raise self._lost() from None
+                raise
+            self.expires = None  # the fence is nobody's lease
+
     # --- the three requests ---
 
     def _acquire(self) -> None:
@@ -156,23 +222,36 @@ class WriterLease:
                 PID_ATTR: self.pid,
                 EXPIRES_ATTR: _number(expires),
             }
+            # free, expired (and no fence), or ours already (a retried request that was
+            # applied), or a fence this holder may take over
+            condition = (
+                "attribute_not_exists(#owner) OR (#expires < :now AND attribute_not_exists(#fence))"
+                " OR #owner = :me"
+            )
+            values: dict[str, Any] = {":now": _number(now), ":me": self.owner}
+            for n, fence in enumerate(sorted(self.takes_fences)):
+                condition += f" OR #fence = :fence{n}"
+                values[f":fence{n}"] = fence
             try:
                 self._send(
                     self.client.put_item,
                     key=False,
                     Item=serialize(item),
-                    # free, expired, or ours already (a retried request that was applied)
-                    ConditionExpression=(
-                        "attribute_not_exists(#owner) OR #expires < :now OR #owner = :me"
-                    ),
-                    ExpressionAttributeNames={"#owner": OWNER_ATTR, "#expires": EXPIRES_ATTR},
-                    ExpressionAttributeValues=serialize({":now": _number(now), ":me": self.owner}),
+                    ConditionExpression=condition,
+                    ExpressionAttributeNames={
+                        "#owner": OWNER_ATTR,
+                        "#expires": EXPIRES_ATTR,
+                        "#fence": FENCE_ATTR,
+                    },
+                    ExpressionAttributeValues=serialize(values),
                     ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 )
             except ClientError as exc:
                 if _code(exc) != "ConditionalCheckFailedException":
                     raise
                 holder = _holder(exc)
+                if holder is not None and holder.fence is not None:
+                    raise TenantFencedError(self.table_name, holder.fence, holder) from None
                 if holder is not None and self._dead_here(holder):
                     self._break(holder)
                     continue
@@ -254,11 +333,13 @@ def _holder(exc: ClientError) -> Holder | None:
         return None
     plain = deserialize(item)
     try:
+        fence = plain.get(FENCE_ATTR)
         return Holder(
             str(plain[OWNER_ATTR]),
             str(plain.get(HOST_ATTR, "?")),
             int(plain.get(PID_ATTR, 0)),
             float(plain.get(EXPIRES_ATTR, 0)),
+            str(fence) if fence is not None else None,
         )
     except (KeyError, ValueError, TypeError):
         return None

@@ -18,13 +18,13 @@ from ingestion.items import (
     MESSAGE,
     METRIC,
     TENANT,
-    TENANT_ID_ATTR,
     RecordKind,
     deserialize,
     parse_metric_record_key,
     serialize,
     series_id,
 )
+from ingestion.ownership import Refusals, Refused, record_of
 from tenancy.roster import TenantStatus
 from tenancy.settings import StackSettings
 from tenancy.tables import (
@@ -47,30 +47,14 @@ class CrossTenantAccessError(PermissionError):
     """A reader or writer bound to one tenant was asked for another tenant's table."""
 
 
-class ForeignItemError(CrossTenantAccessError):
-    """A tenant's table held an item of another tenant. Never skipped: an item in the wrong
-    table means a write went wrong, and hiding it would hide the breach."""
-
-    def __init__(
-        self, table: str, tenant_id: str, item: dict[str, Any], key_names, why: str | None = None
-    ):
-        self.table = table
-        self.found = item.get(TENANT_ID_ATTR)
-        key = ", ".join(f"{name}={item.get(name)!r}" for name in key_names)
-        what = why or f"an item of tenant {self.found!r}"
-        super().__init__(
-            f"table {table!r} of tenant {tenant_id!r} holds {what} ({key}); refusing to "
-            "return it. Check how it was written, and remove it"
-        )
-
-
 class _Reader:
     def __init__(self, client, page_size: int | None = None):
         self.client = client
         self.page_size = page_size  # small pages in tests prove that paging is followed
 
     def _record(self, table: str, kind: RecordKind, item: dict[str, Any]) -> Any:
-        """A stored item as its contract model, once it is known to belong here."""
+        """A stored item as its contract model, once it is known to belong here (None: it
+        does not, and the reader has noted why)."""
         return kind.from_item(item)
 
     def _get(self, table: str, kind: RecordKind, key: dict[str, Any]) -> Any:
@@ -111,7 +95,9 @@ class _Reader:
         paginator = self.client.get_paginator("query")
         for page in paginator.paginate(**params, PaginationConfig=pagination):
             for item in page.get("Items", []):
-                yield self._record(table, kind, deserialize(item))
+                record = self._record(table, kind, deserialize(item))
+                if record is not None:
+                    yield record
 
 
 def _period_range(start: str | None, end: str | None):
@@ -144,7 +130,9 @@ def _after(text: str) -> str:
 
 class TenantReader(_Reader):
     """Reads one tenant's messages and metrics, and returns nothing that is not the tenant's:
-    every item read is checked for the tenant's id (`ForeignItemError` otherwise)."""
+    every item read passes `ingestion.ownership`'s check, and one that does not is skipped
+    and noted in `refused` (count and keys) for the caller to report: another tenant's
+    planted item never costs this one its own data."""
 
     def __init__(self, client, settings: StackSettings, tenant_id: str, page_size=None):
         super().__init__(client, page_size)
@@ -156,20 +144,18 @@ class TenantReader(_Reader):
         self.metrics_table = self.metrics.name
         self.message_kind = MESSAGE.stored_in(self.messages.layout)
         self.metric_kind = METRIC.stored_in(self.metrics.layout)
+        self.refused = Refusals(self.tenant.tenant_id)
 
     def _record(self, table: str, kind: RecordKind, item: dict[str, Any]) -> Any:
         """Every item read from a tenant's table must carry that tenant's id, and in a pool
         table also keys that lead with it. The keys are what IAM guards (LeadingKeys): another
         tenant's role could write an item naming this tenant in its fields and index keys,
-        but never under a primary key of this tenant's, so such an item is refused here."""
-        if item.get(TENANT_ID_ATTR) != self.tenant.tenant_id:
-            raise ForeignItemError(table, self.tenant.tenant_id, item, kind.key_names())
-        if kind.layout.pooled:
-            stored = {name: item[name] for name in kind.layout.composed_names() if name in item}
-            if stored != kind.layout.compose(item):
-                why = "an item whose keys do not lead with the tenant id its fields name"
-                raise ForeignItemError(table, self.tenant.tenant_id, item, kind.key_names(), why)
-        return kind.from_item(item)
+        but never under a primary key of this tenant's, so such an item is skipped here."""
+        found = record_of(item, kind, self.tenant.tenant_id, table)
+        if isinstance(found, Refused):
+            self.refused.add(found)
+            return None
+        return found
 
     def own_table(self, name: str) -> str:
         """Refuse any table that is not this tenant's own."""

@@ -67,7 +67,13 @@ def as_json(records: Sequence[BaseModel]) -> str:
 
 
 def as_json_lines(records: Sequence[BaseModel]) -> str:
-    return "\n".join(dumps_exact(_exact(record)) for record in records)
+    return "\n".join(record_json(record) for record in records)
+
+
+def record_json(record: BaseModel) -> str:
+    """One record as JSON in its contract's shape, numbers exactly as stored: what `--jsonl`
+    prints, a tenant export holds, and `salestalk ingest` takes back."""
+    return dumps_exact(_exact(record))
 
 
 def _exact(record: BaseModel) -> dict[str, Any]:

@@ -55,7 +55,13 @@ from ingestion.items import (
     largest_field,
     serialize_checked,
 )
-from ingestion.lease import Holder, LeaseBusyError, LeaseLostError, WriterLease
+from ingestion.lease import (
+    Holder,
+    LeaseBusyError,
+    LeaseLostError,
+    TenantFencedError,
+    WriterLease,
+)
 from ingestion.sources import InputFileError, Quarantine, SourceRecord
 from ingestion.store import (
     BATCH_GET_LIMIT,
@@ -88,11 +94,12 @@ class WriteMode(StrEnum):
     # The default: under the table's writer lease (`ingestion.lease`), plain batch puts at one
     # write unit a record, exact with any number of concurrent leased writers.
     LEASED = "leased"
-    # No lease, no conditions: a bulk load with no other writer (concurrent writers could
-    # count a record twice or let the later of two versions win).
+    # No conditions: a bulk load with no other writer (concurrent writers could count a record
+    # twice or let the later of two versions win). A tenant's writes still hold its lease,
+    # so that a move or an erasure fences them out (`ingestion.lease.Fence`).
     BATCH = "batch"
-    # No lease: a conditional transaction per chunk (two write units a record). Kept for the
-    # tenants-metadata table, whose few writes need no lease.
+    # A conditional transaction per chunk (two write units a record), exact without the lease's
+    # help. Kept for the tenants-metadata table, whose few writes take no lease.
     TRANSACTIONAL = "transactional"
 
 
@@ -106,6 +113,7 @@ STOPS_AN_INGEST = (
     OSError,
     LeaseBusyError,
     LeaseLostError,
+    TenantFencedError,
 )
 
 
@@ -162,17 +170,17 @@ class TenantWriter:
         self.table_name = table.name
         self.store = TableStore(client, self.table_name, kind, policy=policy, sleep=sleep, rng=rng)
         self.ingest_id = uuid.uuid4().hex
-        self.lease = None
-        if mode is WriteMode.LEASED:
-            self.lease = WriterLease(
-                client,
-                self.table_name,
-                kind,
-                tenant_id,
-                owner=self.ingest_id,
-                sleep=sleep,
-                on_wait=on_wait,
-            )
+        # Every mode writes under the tenant's writer lease: the leased mode to write plainly,
+        # the others to be fenced out while the tenant's data moves or is erased.
+        self.lease = WriterLease(
+            client,
+            self.table_name,
+            kind,
+            tenant_id,
+            owner=self.ingest_id,
+            sleep=sleep,
+            on_wait=on_wait,
+        )
         self.writer = IdempotentWriter(
             self.store,
             kind,
@@ -382,8 +390,8 @@ class IdempotentWriter:
     ):
         if accept_updates and not kind.updatable:
             raise ValueError(f"a stored {kind.name} is immutable: updates cannot be accepted")
-        if (mode is WriteMode.LEASED) != (lease is not None):
-            raise ValueError("the leased mode, and only it, writes under a lease")
+        if mode is WriteMode.LEASED and lease is None:
+            raise ValueError("the leased mode writes under a lease")
         self.store = store
         self.kind = kind
         self.tenant_id = tenant_id
@@ -423,7 +431,7 @@ class IdempotentWriter:
     ) -> None:
         # Fingerprints are enough to tell new, duplicate and changed records apart; whole
         # items are read only for the conflicts, whose differing fields the report names.
-        leased_read = self.lease is not None and self.lease.held
+        leased_read = self.mode is WriteMode.LEASED and self.lease.held
         stored = self.store.fetch(
             [self.kind.key_dict(c.item) for c in unique.values()], attributes=FINGERPRINT
         )
@@ -461,11 +469,14 @@ class IdempotentWriter:
                 return
             self.lease.ensure()
 
+        fence = self.lease.ensure if self.lease is not None else None
         if self.mode is WriteMode.BATCH:
             # New records unconditionally; accepted updates still only over the version read.
             new = [put.candidate for put in puts if put.expected_hash is None]
             refused = self.store.put_batch(
-                new, on_stored=lambda group: [report.count(Outcome.WRITTEN) for _ in group]
+                new,
+                before_request=fence,
+                on_stored=lambda group: [report.count(Outcome.WRITTEN) for _ in group],
             )
             for candidate, reason in refused:
                 self._refused(candidate, reason, report, quarantine)
@@ -473,6 +484,8 @@ class IdempotentWriter:
 
         while puts:
             retry: list[ConditionalPut] = []
+            if fence is not None:
+                fence()
             for result in self.store.put_conditional(puts):
                 candidate = result.put.candidate
                 if result.status is PutStatus.APPLIED:

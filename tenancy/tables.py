@@ -9,6 +9,7 @@ what they produce equal. Key attribute names are the record field names of the d
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,6 +22,16 @@ METADATA_TABLE = "tenants-metadata"
 # The record field that names a record's tenant: in the metadata table's key, and leading
 # every partition key of the pool tables.
 TENANT_ID_FIELD = "tenantId"
+# Every stored record's idempotency key (`messageId`; `{tenantId}:{subject}:{period}[:{dim}]`):
+# unique within a tenant, so it orders a pooled tenant's items in the tenant index.
+RECORD_KEY_FIELD = "recordKey"
+# A pooled tenant's items are spread over this many partitions of the tenant index
+# (`{tenantId}#00` .. `#15`), so that one tenant's writes never pile onto one partition key
+# (DynamoDB allows about 1,000 write units a second per partition key, an index's included):
+# a tenant ingesting at 16,000 records a second still fits. A whole-tenant read is 16 Queries.
+# Changing it re-shards every pooled item: it is part of the stored format (DATA_CONTRACTS.md).
+TENANT_SHARDS = 16
+TENANT_SHARD_ATTR = "tenantShard"
 # Joins a tenant id to a value in a pool table's partition key (`acme-corp-001#msg-0001`).
 # No tenant id contains it, so the keys of one tenant never begin with another's prefix, even
 # when one id begins the other (`acme#...` is never a key of `acme-corp`).
@@ -73,7 +84,10 @@ class TableLayout:
         return bool(self.composed)
 
     def composed_names(self) -> tuple[str, ...]:
-        return tuple(attribute for attribute, _ in self.composed)
+        """Every attribute a pool layout composes from a record (none in a silo layout)."""
+        if not self.composed:
+            return ()
+        return (*(attribute for attribute, _ in self.composed), TENANT_SHARD_ATTR)
 
     def index(self, name: str) -> IndexSpec:
         """This layout's index of that name (a pool table's index keeps its silo twin's name)."""
@@ -108,13 +122,19 @@ class TableLayout:
 
     def compose(self, item: Mapping[str, object]) -> dict[str, str]:
         """The composed key attributes of an item (none in a silo layout); an index's key is
-        left out when the item lacks its field, so a sparse index stays sparse."""
+        left out when the item lacks its field, so a sparse index stays sparse. In a pool
+        layout the tenant index's shard comes with the record key."""
+        if not self.composed:
+            return {}
         tenant_id = item[TENANT_ID_FIELD]
-        return {
+        composed = {
             attribute: f"{tenant_id}{POOL_KEY_SEPARATOR}{item[field]}"
             for attribute, field in self.composed
             if field in item
         }
+        if RECORD_KEY_FIELD in item:
+            composed[TENANT_SHARD_ATTR] = tenant_shard(str(tenant_id), str(item[RECORD_KEY_FIELD]))
+        return composed
 
     def _stored(self, attribute: str, value, tenant_id: str):
         if attribute in dict(self.composed):
@@ -142,6 +162,15 @@ SESSION_INDEX = IndexSpec("SessionIndex", Key("sessionId"), Key("timestamp", Key
 SENDER_INDEX = IndexSpec("SenderIndex", Key("senderId"), Key("timestamp", KeyType.NUMBER))
 METRIC_TYPE_INDEX = IndexSpec("MetricTypeIndex", Key("metricType"), Key("period"))
 DIMENSION_INDEX = IndexSpec("DimensionIndex", Key("dimension"), Key("period"))
+# A pooled tenant's own access path to all of its items (pool tables only: in the silo the
+# table is the tenant). Keys only: moves, exports and erasure read the items themselves by
+# key, strongly consistent, so the index costs one small write per item (DATA_CONTRACTS.md).
+TENANT_INDEX = IndexSpec(
+    "TenantIndex",
+    Key(TENANT_SHARD_ATTR),
+    Key(RECORD_KEY_FIELD),
+    projection=Projection.KEYS_ONLY,
+)
 
 METADATA_LAYOUT = TableLayout(
     kind="metadata",
@@ -186,8 +215,23 @@ def pooled_layout(layout: TableLayout) -> TableLayout:
         dataclasses.replace(index, hash_key=lead(index.hash_key)) for index in layout.indexes
     )
     return dataclasses.replace(
-        layout, hash_key=lead(layout.hash_key), indexes=indexes, composed=tuple(composed.items())
+        layout,
+        hash_key=lead(layout.hash_key),
+        indexes=(*indexes, TENANT_INDEX),
+        composed=tuple(composed.items()),
     )
+
+
+def tenant_shard(tenant_id: str, record_key: str) -> str:
+    """The tenant index partition of a pooled record: `{tenantId}#{nn}`, nn from a hash of
+    its record key (stable across processes and versions, unlike Python's `hash`)."""
+    digest = hashlib.blake2b(record_key.encode(), digest_size=4).digest()
+    return f"{tenant_id}{POOL_KEY_SEPARATOR}{int.from_bytes(digest) % TENANT_SHARDS:02d}"
+
+
+def tenant_shards(tenant_id: str) -> list[str]:
+    """Every tenant index partition of a pooled tenant: read all of them for all its items."""
+    return [f"{tenant_id}{POOL_KEY_SEPARATOR}{n:02d}" for n in range(TENANT_SHARDS)]
 
 
 POOLED_LAYOUTS = {layout.kind: pooled_layout(layout) for layout in TENANT_LAYOUTS}
@@ -413,17 +457,16 @@ def metadata_table_spec(settings: StackSettings) -> TableSpec:
     )
 
 
-def tenant_table_specs(settings: StackSettings, tenant: Tenant) -> dict[str, TableSpec]:
-    """A tenant's own (silo) tables keyed by kind (`messages`, `metrics`)."""
-    tags = {
-        **base_tags(settings),
-        "scope": "tenant",
-        TENANT_TAG: tenant.tenant_id,
-        "plan": str(tenant.plan),
-    }
+def tenant_table_specs(settings: StackSettings, tenant: Tenant | str) -> dict[str, TableSpec]:
+    """A tenant's own (silo) tables keyed by kind (`messages`, `metrics`). A tenant id alone
+    names the tables of a tenant no longer in the roster (being erased): tags without a plan."""
+    tenant_id = tenant if isinstance(tenant, str) else tenant.tenant_id
+    tags = {**base_tags(settings), "scope": "tenant", TENANT_TAG: tenant_id}
+    if not isinstance(tenant, str):
+        tags["plan"] = str(tenant.plan)
     specs = {}
     for layout in TENANT_LAYOUTS:
-        base = tenant_table_base(tenant.tenant_id, layout)
+        base = tenant_table_base(tenant_id, layout)
         specs[layout.kind] = TableSpec(
             logical_name=base,
             name=table_name(settings, base),
@@ -468,12 +511,16 @@ class TenantTable:
         return self.spec.layout
 
 
-def tier_tables(settings: StackSettings, tenant: Tenant, tier: Tier) -> dict[str, TenantTable]:
-    """A tenant's tables in one tier, keyed by kind: its own, or the stack's pool tables."""
+def tier_tables(
+    settings: StackSettings, tenant: Tenant | str, tier: Tier
+) -> dict[str, TenantTable]:
+    """A tenant's tables in one tier, keyed by kind: its own, or the stack's pool tables (a
+    tenant id alone for a tenant no longer in the roster)."""
+    tenant_id = tenant if isinstance(tenant, str) else tenant.tenant_id
     specs = (
         pool_table_specs(settings) if tier is Tier.POOL else tenant_table_specs(settings, tenant)
     )
-    return {kind: TenantTable(spec, tenant.tenant_id) for kind, spec in specs.items()}
+    return {kind: TenantTable(spec, tenant_id) for kind, spec in specs.items()}
 
 
 def tenant_tables(settings: StackSettings, tenant: Tenant) -> dict[str, TenantTable]:

@@ -5,60 +5,24 @@ from __future__ import annotations
 
 import pytest
 
-from ingestion.items import MESSAGE, METRIC
+from ingestion.items import METRIC
+from ingestion.lifecycle.copies import Copier
+from ingestion.lifecycle.tenant_data import TenantData
+from ingestion.ownership import Refusals
 from ingestion.queries import MetadataReader, TenantReader
-from ingestion.seeding import seed
 from ingestion.store import TableStore
-from ingestion.tier_move import copy_tenant, tenant_items, verify_copy
-from ingestion.writer import TenantWriter
-from tenancy.cli import main
 from tenancy.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE
-from tenancy.provisioner import Provisioner
-from tenancy.roster import Tenant, Tier
+from tenancy.roster import Tier
 from tenancy.stack_file import StackFile
-from tenancy.tables import all_table_specs, tier_tables
-from tests.ingestion.conftest import ACME, SEED_DIR, as_source, make_message, make_metric
-
-TRIAL = "initech-004"
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    status = main(list(argv))
-    out, err = capsys.readouterr()
-    return status, out, err
+from tenancy.tables import tier_tables
+from tests.ingestion.conftest import ACME
+from tests.ingestion.lifecycle.conftest import TRIAL, everything, provision, run
 
 
-def provision(client) -> None:
-    Provisioner(client).apply(all_table_specs(StackFile.load("local").settings()))
-
-
-def everything(client, tenant_id: str) -> tuple[list, list]:
-    read = TenantReader(client, StackFile.load("local").settings(), tenant_id)
-    messages = [m for s in ("sess-00000", "sess-00001") for m in read.session_messages(s)]
-    return read.all_metrics(), messages
-
-
-@pytest.fixture
-def trial(project_copy, dynamodb):
-    """A trial tenant (pooled by its plan) with 40 metrics and 15 messages."""
-    entry = {
-        "tenantId": TRIAL,
-        "name": "Initech",
-        "industry": "Software",
-        "region": "North America",
-        "plan": "trial",
-        "ownerEmail": "data@initech.example",
-    }
-    settings = StackFile.load("local").add_tenant(Tenant.model_validate(entry))
-    assert settings.tier(settings.roster.get(TRIAL)) is Tier.POOL
-    provision(dynamodb)
-    seed(dynamodb, settings, SEED_DIR)  # the demo tenants, beside it
-    for kind, records in (
-        (METRIC, [make_metric(n, TRIAL) for n in range(40)]),
-        (MESSAGE, [make_message(n, TRIAL) for n in range(15)]),
-    ):
-        TenantWriter(dynamodb, settings, TRIAL, kind).ingest(as_source(records))
-    return dynamodb
+def stored(client, tenant_id: str, tier: Tier, kind=METRIC) -> list[dict]:
+    settings = StackFile.load("local").settings()
+    table = tier_tables(settings, tenant_id, tier)[kind.layout.kind]
+    return [item for item, _ in TenantData.of(client, table, kind, Refusals(tenant_id)).records()]
 
 
 def test_a_trial_tenant_moves_from_the_pool_to_its_own_tables(trial, project_copy, capsys):
@@ -76,8 +40,8 @@ def test_a_trial_tenant_moves_from_the_pool_to_its_own_tables(trial, project_cop
     status, out, _ = run(capsys, "tenant", "move", TRIAL, "--to", "silo")
     assert status == EXIT_OK, out
     assert f"copied metrics: 40 read from pool-metrics, 40 written to tenant-{TRIAL}-metrics" in out
-    assert "verified metrics: 40 items, the same in both tiers" in out
-    assert "verified messages: 15 items, the same in both tiers" in out
+    assert "verified metrics: 40 records, the same in both tiers" in out
+    assert "verified messages: 15 records, the same in both tiers" in out
     assert f"tenant '{TRIAL}' is now served from silo; its copy in pool is kept" in out
 
     settings = StackFile.load("local").settings()
@@ -88,13 +52,12 @@ def test_a_trial_tenant_moves_from_the_pool_to_its_own_tables(trial, project_cop
     assert TenantReader(trial, settings, TRIAL).metrics_table == f"tenant-{TRIAL}-metrics"
     assert everything(trial, TRIAL) == before  # the same records, now from its own tables
     assert MetadataReader(trial, settings).tenant(TRIAL).tier is Tier.SILO
-    pool_copy = tier_tables(settings, tenant, Tier.POOL)["metrics"]
-    assert len(list(tenant_items(trial, pool_copy, METRIC))) == 40  # kept until dropped
+    assert len(stored(trial, TRIAL, Tier.POOL)) == 40  # kept until dropped
 
     status, out, _ = run(capsys, "tenant", "drop-copy", TRIAL)
-    assert status == EXIT_OK
+    assert status == EXIT_OK, out
     assert "deleted 40 items of initech-004 from pool-metrics" in out
-    assert list(tenant_items(trial, pool_copy, METRIC)) == []
+    assert stored(trial, TRIAL, Tier.POOL) == []
     assert everything(trial, TRIAL) == before
     assert StackFile.load("local").settings().roster.get(TRIAL).copy_left_in is None
     status, _, err = run(capsys, "tenant", "drop-copy", TRIAL)
@@ -103,27 +66,24 @@ def test_a_trial_tenant_moves_from_the_pool_to_its_own_tables(trial, project_cop
 
 def test_a_siloed_tenant_moves_into_the_pool_beside_the_others(trial, capsys):
     before = everything(trial, ACME)
-    acme_before = TenantReader(trial, StackFile.load("local").settings(), ACME).all_metrics()
     status, out, _ = run(capsys, "tenant", "move", ACME, "--to", "pool")
     assert status == EXIT_OK, out  # the pool tables are always there: it copies at once
     assert "copied metrics: 10 read from tenant-acme-corp-001-metrics, 10 written" in out
     settings = StackFile.load("local").settings()
     read = TenantReader(trial, settings, ACME)
     assert read.metrics_table == "pool-metrics"
-    assert read.all_metrics() == acme_before and everything(trial, ACME) == before
+    assert everything(trial, ACME) == before
     # the pooled trial tenant beside it still reads only its own
     assert {m.tenant_id for m in TenantReader(trial, settings, TRIAL).all_metrics()} == {TRIAL}
 
     status, out, _ = run(capsys, "tenant", "drop-copy", ACME)
-    assert status == EXIT_OK
+    assert status == EXIT_OK, out
+    # the local stack does not protect its data: the old tables go at once
     assert f"deleted 10 items of {ACME} from tenant-{ACME}-metrics" in out
-    # the local stack does not protect its data: the emptied tables go at once
     assert f"deleted table tenant-{ACME}-metrics" in out
     names = trial.list_tables()["TableNames"]
     assert f"tenant-{ACME}-metrics" not in names and f"tenant-{ACME}-messages" not in names
-    assert TenantReader(trial, StackFile.load("local").settings(), ACME).all_metrics() == (
-        acme_before
-    )
+    assert everything(trial, ACME) == before
 
 
 def test_a_copy_killed_part_way_finishes_with_each_item_once(trial, monkeypatch):
@@ -131,47 +91,70 @@ def test_a_copy_killed_part_way_finishes_with_each_item_once(trial, monkeypatch)
     provision(trial)
     real, calls = TableStore.put_batch, []
 
-    def dies_on_the_third_batch(self, candidates, *args, **kwargs):
+    def dies_on_the_second_batch(self, candidates, *args, **kwargs):
         calls.append(len(candidates))
-        if len(calls) == 3:
+        if len(calls) == 2:
             raise KeyboardInterrupt  # the operator's Ctrl-C, or the process killed
         return real(self, candidates, *args, **kwargs)
 
-    monkeypatch.setattr(TableStore, "put_batch", dies_on_the_third_batch)
+    monkeypatch.setattr("ingestion.lifecycle.copies.CHUNK", 15)
+    monkeypatch.setattr(TableStore, "put_batch", dies_on_the_second_batch)
     with pytest.raises(KeyboardInterrupt):
-        copy_tenant(trial, settings, TRIAL, Tier.SILO, chunk=15)
+        Copier(trial, settings, TRIAL).copy(Tier.POOL, Tier.SILO)
     monkeypatch.setattr(TableStore, "put_batch", real)
 
-    (metrics, messages) = copy_tenant(trial, settings, TRIAL, Tier.SILO, chunk=15)
-    assert (metrics.read, metrics.already_there, metrics.copied) == (40, 30, 10)
+    metrics, messages = Copier(trial, settings, TRIAL).copy(Tier.POOL, Tier.SILO)
+    assert (metrics.read, metrics.already_there, metrics.copied) == (40, 15, 25)
     assert (messages.read, messages.copied) == (15, 15)
-    again = copy_tenant(trial, settings, TRIAL, Tier.SILO, chunk=15)
+    again = Copier(trial, settings, TRIAL).copy(Tier.POOL, Tier.SILO)
     assert [c.copied for c in again] == [0, 0]  # a finished copy writes nothing
-    assert all(v.equal for v in verify_copy(trial, settings, TRIAL, Tier.SILO))
-    silo = tier_tables(settings, settings.roster.get(TRIAL), Tier.SILO)["metrics"]
-    assert len(list(tenant_items(trial, silo, METRIC))) == 40
+    assert all(check.equal for check in Copier(trial, settings, TRIAL).compare(Tier.POOL, Tier.SILO))
+    assert len(stored(trial, TRIAL, Tier.SILO)) == 40
 
 
-def test_a_copy_that_differs_is_not_switched(trial, capsys):
+def test_a_target_that_differs_is_mended_before_the_switch(trial, capsys):
+    """The target is not served before the switch: the source decides. A tampered copy is
+    rewritten, and a record only in the target is taken out, so the switch serves exactly
+    what the source held."""
     StackFile.load("local").update_tenant(TRIAL, {"moveTo": "silo"})
     provision(trial)
     settings = StackFile.load("local").settings()
-    copy_tenant(trial, settings, TRIAL, Tier.SILO)
+    Copier(trial, settings, TRIAL).copy(Tier.POOL, Tier.SILO)
     silo = f"tenant-{TRIAL}-metrics"
-    item = trial.scan(TableName=silo, Limit=1)["Items"][0]
-    trial.put_item(TableName=silo, Item={**item, "contentHash": {"S": "sha256:tampered"}})
-    extra = {**item, "seriesId": {"S": "extra"}, "recordKey": {"S": "initech-004:extra:2020"}}
+    item = trial.scan(TableName=silo, Limit=1, ConsistentRead=True)["Items"][0]
+    # the same content hash, other content: a stored fingerprint proves nothing by itself
+    trial.put_item(TableName=silo, Item={**item, "value": {"N": "999999"}})
+    extra = {
+        **item,
+        "seriesId": {"S": "extra"},
+        "subject": {"S": "extra"},
+        "period": {"S": "2020"},
+        "recordKey": {"S": f"{TRIAL}:extra:2020"},
+    }
+    extra.pop("dimension", None)
     trial.put_item(TableName=silo, Item=extra)
+    checks = {c.kind: c for c in Copier(trial, settings, TRIAL).compare(Tier.POOL, Tier.SILO)}
+    assert len(checks["metrics"].missing) == 1 and len(checks["metrics"].extra) == 1
 
-    checks = {v.kind: v for v in verify_copy(trial, settings, TRIAL, Tier.SILO)}
-    assert len(checks["metrics"].missing) == 1 and checks["metrics"].extra == [
-        "initech-004:extra:2020"
-    ]
-    # the command mends the differing item, but an item only in the target stops the switch
+    before = everything(trial, TRIAL)
     status, out, _ = run(capsys, "tenant", "move", TRIAL, "--to", "silo")
+    assert status == EXIT_OK, out
+    assert "1 written to" in out and "verified metrics: 40 records, the same" in out
+    assert everything(trial, TRIAL) == before
+
+
+def test_a_copy_that_cannot_be_made_equal_is_not_switched(trial, capsys, monkeypatch):
+    StackFile.load("local").update_tenant(TRIAL, {"moveTo": "silo"})
+    provision(trial)
+    monkeypatch.setattr(Copier, "copy", lambda self, *a, **k: [])  # a copy that writes nothing
+    status, _, err = run(capsys, "tenant", "move", TRIAL, "--to", "silo")
     assert status == EXIT_FAILED
-    assert "1 extra" in out and "the tenant stays in pool" in out
-    assert StackFile.load("local").settings().roster.get(TRIAL).move_to is Tier.SILO
+    assert "40 missing or different" in err and "The tenant stays in pool" in err
+    tenant = StackFile.load("local").settings().roster.get(TRIAL)
+    assert (tenant.tier, tenant.move_to) == (None, Tier.SILO)
+    # not fenced: its ingests go on in the pool
+    settings = StackFile.load("local").settings()
+    assert TenantReader(trial, settings, TRIAL).metrics_table == "pool-metrics"
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,219 @@
+"""Moving a tenant between tiers, step by step, each step safe to run again and safe to kill.
+
+1. **Mark** (`tenant move`, first run): the roster entry gets `moveTo`, so that `pulumi up` or
+   `salestalk provision` makes the target tier's tables and access beside the current ones.
+2. **Copy, verify, switch** (`tenant move`, once the target exists): under every writer lease
+   of the tenant in both tiers (ingests finish first; new ones wait), the target is made the
+   mirror of the source and compared with it record by record; only if equal is the source
+   fenced (an ingest that started before meets the fence and stops, instead of writing where
+   nobody will read), then the roster switches (`tier`, `copyLeftIn`, compare-and-set on
+   `moveTo`) and `tenants-metadata` follows.
+3. **Finish** (`tenant move` again after a switch, e.g. killed before the metadata update):
+   re-fences the old tier, copies what the old copy holds that the serving tier lacks, and
+   registers the tenant's tier.
+4. **Drop the old copy** (`tenant drop-copy`): under the same leases, checks that the serving
+   tier holds every record of the old copy (or a newer version), and only then deletes the
+   old copy (its emptied silo tables too, where the stack does not protect its data), then
+   takes `copyLeftIn` out of the roster. Killed anywhere, run again, it finishes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ingestion.items import TENANT_DATA_KINDS
+from ingestion.lease import Fence
+from ingestion.lifecycle.copies import Copier, Difference, KindCopy
+from ingestion.lifecycle.errors import OperationFailed, OperationRefused
+from ingestion.lifecycle.fencing import TenantLock
+from ingestion.ownership import Refusals
+from ingestion.seeding import register_tenants
+from tenancy.provisioner import describe
+from tenancy.roster import Tenant, Tier
+from tenancy.stack_file import StackFile
+from tenancy.tables import tier_tables
+
+MOVE_TO, TIER, COPY_LEFT_IN = "moveTo", "tier", "copyLeftIn"  # the roster fields a move sets
+
+Say = Callable[[str], None]
+
+
+def moved_to(tier: Tier) -> Fence:
+    return Fence.MOVED_TO_POOL if tier is Tier.POOL else Fence.MOVED_TO_SILO
+
+
+@dataclass
+class MoveResult:
+    """What one `tenant move` run did."""
+
+    step: str  # "marked" (target not there yet), "switched" or "finished"
+    copies: list[KindCopy] = field(default_factory=list)
+    checks: list[Difference] = field(default_factory=list)
+    refusals: Refusals | None = None
+
+
+def move(client, stack_file: StackFile, tenant_id: str, to: Tier, *, say: Say) -> MoveResult:
+    """One run of `salestalk tenant move`: whichever step the tenant is at, the next one."""
+    settings = stack_file.settings()
+    tenant = settings.roster.get(tenant_id)
+    current = settings.tier(tenant)
+    if current is to:
+        if tenant.copy_left_in is None:
+            raise OperationRefused(f"tenant {tenant_id!r} is already in the {to} tier")
+        return finish(client, stack_file, tenant, say=say)
+    if tenant.copy_left_in is not None:
+        raise OperationRefused(
+            f"tenant {tenant_id!r} still has the copy of its last move in "
+            f"{tenant.copy_left_in}: `salestalk tenant drop-copy {tenant_id}` first"
+        )
+    if tenant.move_to is not to:
+        settings = stack_file.update_tenant(
+            tenant_id, {MOVE_TO: str(to)}, expect={MOVE_TO: _text(tenant.move_to)}
+        )
+        say(
+            f"{stack_file.path.name}: tenant {tenant_id!r} is moving from {current} to {to} "
+            f"({MOVE_TO})"
+        )
+    missing = [
+        table.name
+        for table in tier_tables(settings, tenant_id, to).values()
+        if describe(client, table.name) is None
+    ]
+    if missing:
+        say(
+            f"the {to} tier's tables are not there yet ({', '.join(missing)}): run "
+            f"`pulumi up -s {settings.stack}` or `salestalk provision --stack {settings.stack}`, "
+            "then this command again"
+        )
+        return MoveResult("marked")
+    result = MoveResult("switched", refusals=Refusals(tenant_id))
+    lock = TenantLock(client, settings, tenant_id, [current, to], operation="move", on_wait=say)
+    with lock:
+        copier = Copier(
+            client,
+            settings,
+            tenant_id,
+            refusals=result.refusals,
+            heartbeat=lock.ensure,
+            operation_id=lock.owner,
+        )
+        result.copies = copier.copy(current, to)
+        result.checks = _mirror(copier, current, to)
+        if not all(check.equal for check in result.checks):
+            raise OperationFailed(
+                "; ".join(check.describe() for check in result.checks if not check.equal)
+                + f". The tenant stays in {current}; run this command again"
+            )
+        lock.fence(current, moved_to(to))
+    settings = stack_file.update_tenant(
+        tenant_id,
+        {TIER: str(to), MOVE_TO: None, COPY_LEFT_IN: str(current)},
+        expect={MOVE_TO: str(to)},
+    )
+    register_tenants(client, settings, [tenant_id])  # tenants-metadata has its tier
+    return result
+
+
+def _mirror(copier: Copier, source: Tier, target: Tier) -> list[Difference]:
+    """Compare, and take out of the target what the source does not hold (the target is not
+    served yet: the source decides), then compare again."""
+    checks = copier.compare(source, target)
+    if any(check.extra for check in checks):
+        for check in checks:
+            copier.remove(target, check.kind, check.extra)
+        checks = copier.compare(source, target)
+    return checks
+
+
+def finish(client, stack_file: StackFile, tenant: Tenant, *, say: Say) -> MoveResult:
+    """A move already switched: fence the old tier again, copy what it holds that the serving
+    tier lacks (an ingest under way at the switch), and register the tenant's tier."""
+    settings = stack_file.settings()
+    serving, old = settings.tier(tenant), tenant.copy_left_in
+    assert old is not None
+    result = MoveResult("finished", refusals=Refusals(tenant.tenant_id))
+    with TenantLock(
+        client, settings, tenant.tenant_id, [serving, old], operation="move", on_wait=say
+    ) as lock:
+        lock.fence(old, moved_to(serving))
+        copier = Copier(
+            client,
+            settings,
+            tenant.tenant_id,
+            refusals=result.refusals,
+            heartbeat=lock.ensure,
+            operation_id=lock.owner,
+        )
+        result.copies = copier.copy(old, serving, newer_only=True)
+    register_tenants(client, settings, [tenant.tenant_id])
+    return result
+
+
+@dataclass
+class DropResult:
+    deleted: list[tuple[str, int]]
+    tables_deleted: list[str]
+    old: Tier
+    refusals: Refusals
+
+
+def drop_copy(client, stack_file: StackFile, tenant_id: str, *, say: Say) -> DropResult:
+    """Delete the copy a finished move left in the tenant's old tier, once the serving tier
+    is known to hold all of it."""
+    settings = stack_file.settings()
+    tenant = settings.roster.get(tenant_id)
+    old, serving = tenant.copy_left_in, settings.tier(tenant)
+    if old is None:
+        raise OperationRefused(f"tenant {tenant_id!r} has no copy left in another tier")
+    refusals = Refusals(tenant_id)
+    tables_deleted: list[str] = []
+    with TenantLock(
+        client, settings, tenant_id, [serving, old], operation="drop-copy", on_wait=say
+    ) as lock:
+        lock.fence(old, moved_to(serving))
+        copier = Copier(
+            client,
+            settings,
+            tenant_id,
+            refusals=refusals,
+            heartbeat=lock.ensure,
+            operation_id=lock.owner,
+        )
+        checks = copier.lagging(old, serving)
+        lagging = [check for check in checks if not check.equal]
+        if lagging:
+            missing = sum(len(check.missing) for check in lagging)
+            shown = ", ".join(key for check in lagging for key in check.missing[:5])
+            raise OperationFailed(
+                f"the copy in {old} holds {missing:,} records that {serving} lacks or holds "
+                f"only in an older version (e.g. {shown}): they were written after the move's "
+                f"copy. Nothing was deleted. `salestalk tenant move {tenant_id} --to {serving}` "
+                "copies them; then run this again"
+            )
+        if old is Tier.SILO and not settings.protect_data:
+            # an unprotected stack's data is disposable: its old tables go, items and all
+            records = {check.kind: check.source_records for check in checks}
+            deleted = []
+            for kind in TENANT_DATA_KINDS:
+                table = tier_tables(settings, tenant_id, old)[kind.layout.kind]
+                deleted.append((table.name, records[kind.plural]))
+                if describe(client, table.name) is not None:
+                    client.delete_table(TableName=table.name)
+                    client.get_waiter("table_not_exists").wait(TableName=table.name)
+                    tables_deleted.append(table.name)
+            lock.forget(old)
+        else:  # the tenant's items go; protected tables stay, emptied, for `pulumi up`
+            deleted = copier.delete_all(old)
+    settings = stack_file.update_tenant(
+        tenant_id, {COPY_LEFT_IN: None}, expect={COPY_LEFT_IN: str(old)}
+    )
+    register_tenants(client, settings, [tenant_id])
+    return DropResult(deleted, tables_deleted, old, refusals)
+
+
+def _text(tier: Tier | None) -> str | None:
+    return str(tier) if tier is not None else None
+
+
+__all__ = ["DropResult", "MoveResult", "drop_copy", "finish", "move"]
