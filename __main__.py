@@ -6,11 +6,12 @@ import gc
 import pulumi
 
 from tenancy.components import (
-    TenantTables,
-    TenantTablesArgs,
+    TENANTS_OUTPUT,
     load_settings,
     metadata_table,
     pool_tables,
+    tenant_components,
+    tenants_output,
 )
 
 # Pulumi keeps every resource's outputs alive until the program ends, so CPython's cyclic
@@ -23,12 +24,10 @@ settings = load_settings()
 
 metadata = metadata_table(settings)
 pool = pool_tables(settings)
-tenants = {
-    tenant.tenant_id: TenantTables(tenant.tenant_id, TenantTablesArgs(tenant, settings, pool))
-    for tenant in settings.roster
-}
+# Refuses (fails the program) a tenant whose tier changed without `salestalk tenant move`.
+tenants = tenant_components(settings, pool)
 
 pulumi.export("metadataTable", metadata.name)
 pulumi.export("metadataTableArn", metadata.arn)
 pulumi.export("poolTables", {kind: table.name for kind, table in pool.items()})
-pulumi.export("tenants", {tenant_id: component.outputs for tenant_id, component in tenants.items()})
+pulumi.export(TENANTS_OUTPUT, tenants_output(tenants))

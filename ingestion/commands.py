@@ -26,6 +26,7 @@ from ingestion.contracts import MetricType
 from ingestion.ingest_report import IngestReport
 from ingestion.input_shape import mismatch
 from ingestion.items import TENANT_DATA_KINDS
+from ingestion.lease import Fence, TenantFencedError
 from ingestion.queries import CrossTenantAccessError, MetadataReader, TenantReader
 from ingestion.query_output import PageTokenError, as_json, as_json_lines, as_table, page
 from ingestion.schemas import SCHEMA_DIR, write_schemas
@@ -194,6 +195,15 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def _interruption(target, exc: IngestInterruptedError, client, settings) -> str:
     cause = exc.cause
+    if isinstance(cause, TenantFencedError):
+        tenant = exc.report.tenant_id
+        if cause.fence == Fence.ERASED:
+            return f"{cause}: tenant {tenant!r} is being erased and takes no new data"
+        return (
+            f"{exc} The tenant's data {cause.fence}: run it again, it writes where the roster "
+            f"now says (if `salestalk roster list` still shows {tenant} moving, finish the move "
+            f"first: `salestalk tenant move {tenant} --to {cause.fence.split()[-1]}`)"
+        )
     if is_missing_table(cause):
         return str(missing_tables_problem(client, settings, target))
     if isinstance(cause, ClientError):
@@ -274,7 +284,8 @@ def cmd_query(args: argparse.Namespace) -> int:
     require_tenants(settings, [tenant] if tenant else [])
     target, client = connect(args)
     try:
-        records = args.run(client, settings, args)
+        reader = args.reader(client, settings, args)
+        records = args.run(reader, args)
     except CrossTenantAccessError as exc:
         raise CommandError(str(exc), EXIT_FAILED) from None
     except ValueError as exc:
@@ -301,6 +312,9 @@ def cmd_query(args: argparse.Namespace) -> int:
             f"{shown.more:,} more: add --after {shlex.quote(shown.next_token or '')}",
             file=sys.stderr,
         )
+    refused = getattr(reader, "refused", None)
+    if refused:  # another tenant's planted item: skipped, and said, never fatal
+        print(f"salestalk: warning: {refused.summary()}", file=sys.stderr)
     if not records:
         message, status = _nothing_found(args, client, settings)
         print(message, file=sys.stderr)
@@ -356,17 +370,17 @@ QUERIES: dict[str, tuple[str, list[tuple[str, dict]], Callable]] = {
     "message": (
         "one message by id",
         [("message_id", {"metavar": "MESSAGE_ID", "help": "the message's id"})],
-        lambda c, s, a: _one(TenantReader(c, s, a.tenant).message(a.message_id)),
+        lambda r, a: _one(r.message(a.message_id)),
     ),
     "session": (
         "a session's messages in time order",
         [("session_id", {"metavar": "SESSION_ID", "help": "the session's id"})],
-        lambda c, s, a: TenantReader(c, s, a.tenant).session_messages(a.session_id),
+        lambda r, a: r.session_messages(a.session_id),
     ),
     "sender": (
         "a sender's messages in time order",
         [("sender_id", {"metavar": "SENDER_ID", "help": "who sent them (a user, the assistant)"})],
-        lambda c, s, a: TenantReader(c, s, a.tenant).sender_messages(a.sender_id),
+        lambda r, a: r.sender_messages(a.sender_id),
     ),
     "series": (
         "a metric's time series (subject, optional dimension) over a period range",
@@ -374,9 +388,7 @@ QUERIES: dict[str, tuple[str, list[tuple[str, dict]], Callable]] = {
             ("subject", {"help": "what is measured: revenue, arr, customers, ..."}),
             ("--dimension", {"help": "one breakdown of it, e.g. region:us (default: the total)"}),
         ],
-        lambda c, s, a: TenantReader(c, s, a.tenant).metric_series(
-            a.subject, dimension=a.dimension, start=a.start, end=a.end
-        ),
+        lambda r, a: r.metric_series(a.subject, dimension=a.dimension, start=a.start, end=a.end),
     ),
     "type": (
         "metrics of one type (e.g. financial)",
@@ -386,16 +398,12 @@ QUERIES: dict[str, tuple[str, list[tuple[str, dict]], Callable]] = {
                 {"metavar": "METRIC_TYPE", "help": ", ".join(str(t) for t in MetricType)},
             )
         ],
-        lambda c, s, a: TenantReader(c, s, a.tenant).metrics_by_type(
-            a.metric_type, start=a.start, end=a.end
-        ),
+        lambda r, a: r.metrics_by_type(a.metric_type, start=a.start, end=a.end),
     ),
     "dimension": (
         "metrics of one dimension (e.g. region:emea)",
         [("dimension", {"help": "kind:value, e.g. region:us"})],
-        lambda c, s, a: TenantReader(c, s, a.tenant).metrics_by_dimension(
-            a.dimension, start=a.start, end=a.end
-        ),
+        lambda r, a: r.metrics_by_dimension(a.dimension, start=a.start, end=a.end),
     ),
 }
 
@@ -505,7 +513,7 @@ def register_commands(commands: argparse._SubParsersAction) -> None:
                 "--from", dest="start", metavar="PERIOD", help="first period (2025-Q3, 2025-07)"
             )
             sub.add_argument("--to", dest="end", metavar="PERIOD", help="last period, included")
-        _query_common(sub, run)
+        _query_common(sub, run, lambda c, s, a: TenantReader(c, s, a.tenant))
     tenants = add_command(
         patterns,
         "tenants",
@@ -517,15 +525,16 @@ def register_commands(commands: argparse._SubParsersAction) -> None:
     which.add_argument("--status", type=non_empty, help="active, trial, suspended, ...")
     _query_common(
         tenants,
-        lambda c, s, a: (
-            MetadataReader(c, s).tenants_by_owner(a.owner)
-            if a.owner is not None
-            else MetadataReader(c, s).tenants_by_status(a.status)
+        lambda r, a: (
+            r.tenants_by_owner(a.owner) if a.owner is not None else r.tenants_by_status(a.status)
         ),
+        lambda c, s, a: MetadataReader(c, s),
     )
 
 
-def _query_common(parser: argparse.ArgumentParser, run: Callable) -> None:
+def _query_common(parser: argparse.ArgumentParser, run: Callable, reader: Callable) -> None:
+    """`run(reader, args)` gives the records; `reader(client, settings, args)` makes the
+    reader, whose `refused` items (if it keeps any) the command reports."""
     add_stack_argument(parser)
     output = parser.add_mutually_exclusive_group()
     output.add_argument(
@@ -543,7 +552,7 @@ def _query_common(parser: argparse.ArgumentParser, run: Callable) -> None:
         help="continue after the record a previous page named (printed when more remain)",
     )
     add_allow_aws_argument(parser)
-    parser.set_defaults(func=cmd_query, run=run)
+    parser.set_defaults(func=cmd_query, run=run, reader=reader)
 
 
 def positive(text: str) -> int:

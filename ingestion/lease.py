@@ -31,7 +31,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -90,12 +90,13 @@ def lease_key(kind: RecordKind, tenant_id: str) -> dict[str, str]:
     return kind.layout.primary_key(dict.fromkeys(kind.layout.key_fields(), LEASE_KEY), tenant_id)
 
 
-def is_lease(item: Mapping[str, Any], kind: RecordKind) -> bool:
+def is_lease(item: Mapping[str, Any], key_names: Iterable[str]) -> bool:
     """Whether an item (as plain values) is a writer lease or fence rather than data: told
-    by its key, which no record can have (its content may say anything)."""
-    return all(
-        isinstance(item.get(name), str) and item[name].endswith(LEASE_KEY)
-        for name in kind.key_names()
+    by its key (`key_names`: the table's key attributes), which no record can have; what its
+    other attributes say does not count (a message's content may end in anything)."""
+    names = tuple(key_names)
+    return bool(names) and all(
+        isinstance(item.get(name), str) and item[name].endswith(LEASE_KEY) for name in names
     )
 
 

@@ -46,21 +46,24 @@ class Refused:
 
 @dataclass
 class Refusals:
-    """The items a read skipped: how many, and the first few by key, for its report."""
+    """The items a read skipped: how many, and the first few by key, for its report. An item
+    met again (an operation reads a tier more than once) is counted once."""
 
     tenant_id: str
-    count: int = 0
     shown: list[Refused] = field(default_factory=list)
+    _seen: set[tuple[str, tuple[tuple[str, str], ...]]] = field(default_factory=set, repr=False)
+
+    @property
+    def count(self) -> int:
+        return len(self._seen)
 
     def add(self, refused: Refused) -> None:
-        self.count += 1
+        identity = (refused.table, tuple((k, str(v)) for k, v in sorted(refused.key.items())))
+        if identity in self._seen:
+            return
+        self._seen.add(identity)
         if len(self.shown) < SHOWN:
             self.shown.append(refused)
-
-    def merge(self, other: Refusals) -> None:
-        for refused in other.shown:
-            self.add(refused)
-        self.count += other.count - len(other.shown)
 
     def __bool__(self) -> bool:
         return self.count > 0

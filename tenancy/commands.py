@@ -7,8 +7,9 @@ import argparse
 import contextlib
 import json
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from botocore.exceptions import BotoCoreError, EndpointConnectionError
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
 from tenancy.cli.common import (
     EXIT_FAILED,
@@ -36,6 +37,11 @@ from tenancy.provisioner import (
 from tenancy.roster import Plan, RosterError, TenantStatus, Tier, parse_roster
 from tenancy.table_status import TableStatus, table_statuses
 from tenancy.tables import all_table_specs
+from tenancy.tier_guard import TierReadError, check_deployed_tiers
+
+if TYPE_CHECKING:
+    from tenancy.settings import StackSettings
+    from tenancy.stack_file import StackFile
 
 # --- salestalk provision / tables ------------------------------------------------------------
 
@@ -46,6 +52,12 @@ def cmd_provision(args: argparse.Namespace) -> int:
     target, client = connect(args, stack_file)
     print(f"provisioning stack {settings.stack!r} at {target.describe()}")
     with provisioning_errors(target):
+        try:  # before anything is created: a tier changed without a move would lose its data
+            check_deployed_tiers(client, settings, source=stack_file.path.name)
+        except RosterError as exc:
+            raise CommandError(str(exc)) from None
+        except TierReadError as exc:
+            raise CommandError(str(exc), EXIT_FAILED) from None
         provisioner = Provisioner(client)
         results = [print_table_result(r) for r in provisioner.results(all_table_specs(settings))]
     print_provisioning_summary(results, provisioner.notes())
@@ -151,16 +163,40 @@ def _tier_text(settings, tenant) -> str:
 def cmd_roster_validate(args: argparse.Namespace) -> int:
     stack_file = load_stack(args)
     settings = stack_settings(stack_file)
+    compared = _tiers_compared(args, stack_file, settings)
     print(
         f"{stack_file.path.name}: {len(settings.roster)} tenants, valid "
         f"(table prefix {settings.table_prefix!r}, protectData {settings.protect_data})"
     )
+    print(compared)
     return EXIT_OK
 
 
+def _tiers_compared(
+    args: argparse.Namespace, stack_file: StackFile, settings: StackSettings
+) -> str:
+    """Each tenant's tier compared with the live stack's (`tenants-metadata`), when the stack's
+    endpoint answers: a tier changed without a move is a roster problem (exit 2). Without an
+    endpoint the file alone is validated; the line returned says so and why."""
+    try:
+        target, client = connect(args, stack_file)
+        deployed = check_deployed_tiers(client, settings, source=stack_file.path.name)
+    except RosterError as exc:
+        raise CommandError(str(exc)) from None
+    except (CommandError, BotoCoreError, ClientError, TierReadError) as exc:
+        return f"tiers not compared with the live stack: {exc}"
+    return (
+        f"tiers match the live stack at {target.describe()}: "
+        f"{len(deployed)} of {len(settings.roster)} tenants deployed there"
+    )
+
+
 def cmd_roster_add(args: argparse.Namespace) -> int:
+    from tenancy.settings import StackConfigError
+    from tenancy.stack_file import StackFileError
+
     stack_file = load_stack(args)
-    stack_settings(stack_file)  # the existing roster must be valid before it is extended
+    settings = stack_settings(stack_file)  # the roster must be valid before it is extended
     entry = {
         "tenantId": args.tenant_id,
         "name": args.name,
@@ -175,12 +211,15 @@ def cmd_roster_add(args: argparse.Namespace) -> int:
     try:
         # Validated as a roster entry: errors read as they do for the whole roster.
         (tenant,) = parse_roster([entry], source="the new entry")
+        # The tier is written, not left to the plan: a later change of the tenant's plan or
+        # of salestalk:planTiers must never move its data silently (`tenant move` does that).
+        tenant = tenant.model_copy(update={"tier": settings.tier(tenant)})
         settings = stack_file.add_tenant(tenant)
-    except RosterError as exc:
+    except (RosterError, StackConfigError, StackFileError) as exc:
         raise CommandError(str(exc)) from None
     print(
-        f"added tenant {tenant.tenant_id!r} to {stack_file.path.name} "
-        f"({len(settings.roster)} tenants). Next: `salestalk provision --stack {args.stack}` "
+        f"added tenant {tenant.tenant_id!r} to {stack_file.path.name} (tier {tenant.tier}, "
+        f"{len(settings.roster)} tenants). Next: `salestalk provision --stack {args.stack}` "
         f"or `pulumi up -s {args.stack}`."
     )
     return EXIT_OK
@@ -226,12 +265,18 @@ def register_commands(commands: argparse._SubParsersAction) -> None:
         (
             "validate",
             cmd_roster_validate,
-            "validate the stack's roster and settings",
-            ["salestalk roster validate --stack local"],
+            "validate the stack's roster and settings, and each tenant's tier against the "
+            "live stack's when its endpoint answers",
+            [
+                "salestalk roster validate --stack local",
+                "salestalk roster validate -s prod --allow-aws",
+            ],
         ),
     ):
         sub = add_command(roster_commands, name, help=text, examples=examples)
         add_stack_argument(sub)
+        if name == "validate":  # compares tiers with the live stack, which may be real AWS
+            add_allow_aws_argument(sub)
         if name == "list":
             add_json_argument(sub, "the roster as a JSON array, entries as the stack file has them")
         sub.set_defaults(func=func)
@@ -268,6 +313,8 @@ def register_commands(commands: argparse._SubParsersAction) -> None:
         "--tier",
         choices=[str(t) for t in Tier],
         help="silo (tables of its own) or pool (the shared pool tables); default: the plan's "
-        "tier (salestalk:planTiers: trial is pooled, other plans siloed)",
+        "tier under salestalk:planTiers (trial pooled, other plans siloed, unless the stack "
+        "says otherwise), written into the entry as `tier:` so that a later change of plan or "
+        "planTiers never moves the tenant silently",
     )
     add.set_defaults(func=cmd_roster_add)

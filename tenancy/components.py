@@ -6,7 +6,9 @@ URNs when the roster grows, shrinks or is reordered, and when the table prefix c
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -28,8 +30,12 @@ from tenancy.tables import (
     pool_table_specs,
     tenant_table_specs,
 )
+from tenancy.tier_guard import TIER_FIELD, check_tiers, deployed_tier
 
 TENANT_COMPONENT_TYPE = "salestalk:tenancy:TenantTables"
+# The stack output holding each tenant's component outputs, its tier among them: what the
+# next run reads back to know where each tenant's data is.
+TENANTS_OUTPUT = "tenants"
 
 
 def table_args(spec: TableSpec) -> aws.dynamodb.TableArgs:
@@ -165,7 +171,7 @@ class TenantTables(pulumi.ComponentResource):
         )
 
         self.outputs = {
-            "tier": str(tier),
+            TIER_FIELD: str(tier),
             "messagesTable": self.messages.name,
             "messagesTableArn": self.messages.arn,
             "metricsTable": self.metrics.name,
@@ -173,6 +179,67 @@ class TenantTables(pulumi.ComponentResource):
             "dataAccessRoleArn": self.data_access_role.arn,
         }
         self.register_outputs(self.outputs)
+
+
+def tenant_components(
+    settings: StackSettings, pool: dict[str, aws.dynamodb.Table]
+) -> pulumi.Output[dict[str, TenantTables]]:
+    """One component per tenant, by tenant id, made only once the tier check has passed. A
+    tenant whose tier changed without a move fails the program with one error before any
+    tenant's resources are registered, so no table leaves the graph even for a moment (and
+    Pulumi deletes what a program stops registering only once the program has succeeded)."""
+    return tier_check(settings).apply(
+        lambda checked: {
+            tenant.tenant_id: TenantTables(
+                tenant.tenant_id, TenantTablesArgs(tenant, checked, pool)
+            )
+            for tenant in checked.roster
+        }
+    )
+
+
+def tenants_output(components: pulumi.Output[dict[str, TenantTables]]) -> pulumi.Output[dict]:
+    """The `tenants` stack output: each tenant's component outputs (its tier among them, which
+    the next run's tier check reads back)."""
+    return components.apply(
+        lambda found: {tenant_id: tables.outputs for tenant_id, tables in found.items()}
+    )
+
+
+def tier_check(settings: StackSettings) -> pulumi.Output[StackSettings]:
+    """The settings, once each tenant's tier is checked against the tier this stack last
+    deployed, read back from its own `tenants` output through a StackReference to itself
+    (pulumi/pulumi#3722). A stack that never deployed has no outputs: nothing to compare. A
+    tier changed without a move fails the Output with the roster-style problems
+    (`tenancy.tier_guard`), which fails the program, preview and up alike."""
+    stack = f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"
+    own = pulumi.StackReference(stack)
+    return own.outputs.apply(
+        lambda outputs: _refuse_unmoved_tiers(settings, (outputs or {}).get(TENANTS_OUTPUT))
+    )
+
+
+def _refuse_unmoved_tiers(settings: StackSettings, tenants: Any) -> StackSettings:
+    try:
+        check_tiers(settings, deployed_from_outputs(tenants), source=_source())
+    except RosterError as exc:
+        raise pulumi.RunError(str(exc)) from None
+    return settings
+
+
+def deployed_from_outputs(tenants: Any) -> dict[str, Tier]:
+    """Each tenant's tier as the stack's last `tenants` output says (an output from before
+    tiers existed names none: the tenant had its own tables)."""
+    found = {}
+    for tenant_id, outputs in (tenants if isinstance(tenants, Mapping) else {}).items():
+        tier = deployed_tier(outputs.get(TIER_FIELD)) if isinstance(outputs, Mapping) else None
+        if tier is not None:
+            found[tenant_id] = tier
+    return found
+
+
+def _source() -> str:
+    return f"stack {pulumi.get_stack()!r}"
 
 
 def load_settings() -> StackSettings:
@@ -185,8 +252,7 @@ def load_settings() -> StackSettings:
     config = pulumi.Config(NAMESPACE)
     values = {key: config.get(key) for key in configured_keys(NAMESPACE)}
     values[TENANTS_KEY] = config.get_object(TENANTS_KEY)
-    source = f"stack {pulumi.get_stack()!r}"
     try:
-        return StackSettings.from_values(pulumi.get_stack(), values, source=source)
+        return StackSettings.from_values(pulumi.get_stack(), values, source=_source())
     except (RosterError, StackConfigError) as exc:
         raise pulumi.RunError(str(exc)) from None

@@ -18,7 +18,16 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from tenancy.endpoint_features import EndpointFeatures, Feature, features_of
-from tenancy.tables import STACK_TAG, IndexShape, TableShape, TableSpec, foreign_owner
+from tenancy.tables import (
+    STACK_TAG,
+    TENANT_INDEX,
+    TENANT_SHARD_ATTR,
+    IndexShape,
+    TableShape,
+    TableSpec,
+    foreign_owner,
+)
+from tenancy.tenant_index import backfill
 
 POLL_SECONDS = 2.0
 WAIT_TIMEOUT_SECONDS = 600.0
@@ -250,12 +259,19 @@ class Provisioner:
             self._converge(wanted, as_created, result, created=True)
             return result
         result = TableResult(spec.name, Outcome.UNCHANGED)
-        self._converge(wanted, live, result, created=False)
+        self._converge(wanted, live, result, created=False, spec=spec)
         if result.changes:
             result.outcome = Outcome.UPDATED
         return result
 
-    def _converge(self, wanted: TableShape, live: TableShape, result: TableResult, created: bool):
+    def _converge(
+        self,
+        wanted: TableShape,
+        live: TableShape,
+        result: TableResult,
+        created: bool,
+        spec: TableSpec | None = None,
+    ):
         name = wanted.name
         if (live.hash_key, live.range_key) != (wanted.hash_key, wanted.range_key):
             raise ProvisionError(
@@ -297,6 +313,9 @@ class Provisioner:
                 note(f"index {index_name} rebuilt ({current.describe()} -> {index.describe()})")
             else:
                 note(f"index {index_name} created")
+                if index_name == TENANT_INDEX.name and spec is not None:
+                    filled = backfill(self.client, spec)  # before the index: see tenant_index
+                    note(f"{filled:,} stored items given their {TENANT_SHARD_ATTR}")
             self._update_indexes(name, wanted, [{"Create": _index_request(index_name, index)}])
         for extra in sorted(set(live.indexes) - set(wanted.indexes)):
             result.warnings.append(f"index {extra} is not in the definition; left in place")

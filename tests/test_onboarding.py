@@ -81,7 +81,7 @@ def test_the_tier_walkthrough_moves_a_trial_tenant_from_the_pool_to_its_own_tabl
     assert "is moving from pool to silo (moveTo)" in said
     assert "tables are not there yet" in said
     assert "copied metrics: 10 read from pool-metrics, 10 written to tenant-initech-004" in said
-    assert "verified messages: 2 items, the same in both tiers" in said
+    assert "verified messages: 2 records, the same in both tiers" in said
     pooled, siloed = (out for step, out in outputs if "query series" in step)
     assert "2025-Q4" in pooled and re.search(r"819,?000", pooled)
     assert siloed == pooled  # the same query, the same answer, from either tier

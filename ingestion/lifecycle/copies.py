@@ -28,6 +28,7 @@ from ingestion.items import (
     serialize,
 )
 from ingestion.lifecycle.errors import OperationFailed
+from ingestion.lifecycle.failpoints import failpoint
 from ingestion.lifecycle.tenant_data import TenantData
 from ingestion.ownership import Refusals, Refused, record_of
 from ingestion.store import BATCH_GET_LIMIT, BATCH_WRITE_LIMIT
@@ -179,6 +180,7 @@ class Copier:
             )
         report.copied += len(due)
         report.already_there += len(batch) - len(due)
+        failpoint("copy:chunk")
 
     def _due(self, into: TenantData, copy, stored, *, newer_only: bool) -> bool:
         """Whether the target must be written: it lacks the record, or holds it otherwise
@@ -271,6 +273,7 @@ class Copier:
                     data.store().delete_batch(batch)
                     deleted += len(batch)
                     self.heartbeat()
+                    failpoint("delete:chunk")
             done.append((data.name, deleted))
         return done
 

@@ -35,6 +35,7 @@ from ingestion.lease import Fence
 from ingestion.lifecycle.copies import Copier
 from ingestion.lifecycle.errors import OperationRefused
 from ingestion.lifecycle.export import latest_export, serving_tier, verify_export
+from ingestion.lifecycle.failpoints import failpoint
 from ingestion.lifecycle.fencing import ALL_FENCES, TenantLock, remove_fences
 from ingestion.ownership import Refusals
 from ingestion.sources import QUARANTINE_DIR_NAME
@@ -118,6 +119,7 @@ class Erasure:
         if step not in self.record.steps:
             self.record.steps.append(step)
         self._save(self.progress_path)
+        failpoint(f"erase:{step}")
 
     def _save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)

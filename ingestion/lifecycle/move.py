@@ -26,6 +26,7 @@ from ingestion.items import TENANT_DATA_KINDS
 from ingestion.lease import Fence
 from ingestion.lifecycle.copies import Copier, Difference, KindCopy
 from ingestion.lifecycle.errors import OperationFailed, OperationRefused
+from ingestion.lifecycle.failpoints import failpoint
 from ingestion.lifecycle.fencing import TenantLock
 from ingestion.ownership import Refusals
 from ingestion.seeding import register_tenants
@@ -87,6 +88,7 @@ def move(client, stack_file: StackFile, tenant_id: str, to: Tier, *, say: Say) -
             "then this command again"
         )
         return MoveResult("marked")
+    failpoint("move:copy")
     result = MoveResult("switched", refusals=Refusals(tenant_id))
     lock = TenantLock(client, settings, tenant_id, [current, to], operation="move", on_wait=say)
     with lock:
@@ -105,12 +107,15 @@ def move(client, stack_file: StackFile, tenant_id: str, to: Tier, *, say: Say) -
                 "; ".join(check.describe() for check in result.checks if not check.equal)
                 + f". The tenant stays in {current}; run this command again"
             )
+        failpoint("move:verified")
         lock.fence(current, moved_to(to))
+    failpoint("move:fenced")
     settings = stack_file.update_tenant(
         tenant_id,
         {TIER: str(to), MOVE_TO: None, COPY_LEFT_IN: str(current)},
         expect={MOVE_TO: str(to)},
     )
+    failpoint("move:switched")
     register_tenants(client, settings, [tenant_id])  # tenants-metadata has its tier
     return result
 
@@ -146,6 +151,7 @@ def finish(client, stack_file: StackFile, tenant: Tenant, *, say: Say) -> MoveRe
             operation_id=lock.owner,
         )
         result.copies = copier.copy(old, serving, newer_only=True)
+    failpoint("move:finished")
     register_tenants(client, settings, [tenant.tenant_id])
     return result
 
@@ -191,6 +197,7 @@ def drop_copy(client, stack_file: StackFile, tenant_id: str, *, say: Say) -> Dro
                 f"copy. Nothing was deleted. `salestalk tenant move {tenant_id} --to {serving}` "
                 "copies them; then run this again"
             )
+        failpoint("drop-copy:verified")
         if old is Tier.SILO and not settings.protect_data:
             # an unprotected stack's data is disposable: its old tables go, items and all
             records = {check.kind: check.source_records for check in checks}
@@ -202,9 +209,11 @@ def drop_copy(client, stack_file: StackFile, tenant_id: str, *, say: Say) -> Dro
                     client.delete_table(TableName=table.name)
                     client.get_waiter("table_not_exists").wait(TableName=table.name)
                     tables_deleted.append(table.name)
+                    failpoint("drop-copy:table-deleted")
             lock.forget(old)
         else:  # the tenant's items go; protected tables stay, emptied, for `pulumi up`
             deleted = copier.delete_all(old)
+    failpoint("drop-copy:deleted")
     settings = stack_file.update_tenant(
         tenant_id, {COPY_LEFT_IN: None}, expect={COPY_LEFT_IN: str(old)}
     )

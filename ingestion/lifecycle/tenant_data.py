@@ -98,7 +98,7 @@ class TenantData:
             ProjectionExpression=", ".join(aliases),
             ExpressionAttributeNames=aliases,
         ):
-            if not is_lease(item, self.kind):
+            if not is_lease(item, self.kind.key_names()):
                 yield self.kind.key_dict(item)
 
     # --- whole items ---
@@ -108,7 +108,7 @@ class TenantData:
         nothing said yet about whose it is (`records` says)."""
         if not self.table.layout.pooled:
             for item in self._pages("scan", ConsistentRead=True):
-                if not is_lease(item, self.kind):
+                if not is_lease(item, self.kind.key_names()):
                     yield item
             return
         store = self.store()

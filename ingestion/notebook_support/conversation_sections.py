@@ -11,6 +11,7 @@ from ingestion.contracts import Message
 from ingestion.notebook_support import dataframes, plots, table_inventory
 from ingestion.notebook_support.readable_tables import show
 from ingestion.notebook_support.workspace import Workspace
+from ingestion.queries import TenantReader
 
 
 @dataclass
@@ -21,15 +22,19 @@ class ConversationsChoice:
     tenant_id: str
 
     @cached_property
+    def reader(self) -> TenantReader:
+        """The tenant's reader: it also keeps the items it skipped as not the tenant's."""
+        return self.workspace.reader(self.tenant_id)
+
+    @cached_property
     def sessions(self) -> list[str]:
         return table_inventory.sessions(
-            self.workspace.client, self.workspace.settings, self.tenant_id
+            self.workspace.client, self.workspace.settings, self.tenant_id, self.reader.refused
         )
 
     @cached_property
     def messages(self) -> list[Message]:
-        reader = self.workspace.reader(self.tenant_id)
-        return [m for session in self.sessions for m in reader.session_messages(session)]
+        return [m for session in self.sessions for m in self.reader.session_messages(session)]
 
     @cached_property
     def frame(self) -> pd.DataFrame:
@@ -45,9 +50,11 @@ def overview(choice: ConversationsChoice) -> None:
     counts = f"{_count(len(choice.sessions), 'session')}, {_count(len(choice.messages), 'message')}"
     if choice.frame.empty:
         print(f"{choice.tenant_id}: {counts}")
-        return
-    newest = choice.frame["time"].max()
-    print(f"{choice.tenant_id}: {counts}; newest message {newest:%Y-%m-%d %H:%M} UTC")
+    else:
+        newest = choice.frame["time"].max()
+        print(f"{choice.tenant_id}: {counts}; newest message {newest:%Y-%m-%d %H:%M} UTC")
+    if choice.reader.refused:
+        print(f"note: {choice.reader.refused.summary()}")
 
 
 def sessions(choice: ConversationsChoice) -> None:
@@ -65,4 +72,4 @@ def intents(choice: ConversationsChoice) -> None:
 
 
 def references(choice: ConversationsChoice) -> None:
-    show(dataframes.trace_references(choice.workspace.reader(choice.tenant_id), choice.messages))
+    show(dataframes.trace_references(choice.reader, choice.messages))

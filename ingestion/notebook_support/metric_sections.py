@@ -16,6 +16,7 @@ import pandas as pd
 from ingestion.notebook_support import dataframes, plots
 from ingestion.notebook_support.readable_tables import show
 from ingestion.notebook_support.workspace import Workspace
+from ingestion.queries import TenantReader
 from ingestion.suggestions import unknown_name
 
 
@@ -33,13 +34,19 @@ class MetricsChoice:
     def refocus(self, metric: str | None, subjects: Sequence[str] | None = None) -> MetricsChoice:
         """The same tenant with another focus, keeping the metrics already read."""
         choice = MetricsChoice(self.workspace, self.tenant_id, metric, subjects)
-        if "metrics" in self.__dict__:
-            choice.__dict__["metrics"] = self.metrics
+        for read in ("reader", "metrics"):
+            if read in self.__dict__:
+                choice.__dict__[read] = self.__dict__[read]
         return choice
 
     @cached_property
+    def reader(self) -> TenantReader:
+        """The tenant's reader: it also keeps the items it skipped as not the tenant's."""
+        return self.workspace.reader(self.tenant_id)
+
+    @cached_property
     def metrics(self) -> pd.DataFrame:
-        return dataframes.metrics_frame(self.workspace.reader(self.tenant_id).all_metrics())
+        return dataframes.metrics_frame(self.reader.all_metrics())
 
     @cached_property
     def known_subjects(self) -> list[str]:
@@ -68,6 +75,8 @@ def overview(choice: MetricsChoice) -> None:
         f"{choice.tenant_id}: {len(metrics):,} figures of {len(choice.known_subjects):,} "
         f"subjects; newest period {newest}"
     )
+    if choice.reader.refused:
+        print(f"note: {choice.reader.refused.summary()}")
     if choice.metric and choice.metric not in choice.known_subjects:
         print(unknown_name(f"subject of {choice.tenant_id}", choice.metric, choice.known_subjects))
     missing = [s for s in choice.subjects or () if s not in choice.known_subjects]

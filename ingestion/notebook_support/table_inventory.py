@@ -16,16 +16,19 @@ from ingestion.items import (
     BOOKKEEPING_ATTRS,
     CONTENT_HASH_ATTR,
     INGESTED_AT_ATTR,
+    MESSAGE,
     TENANT_ID_ATTR,
     deserialize,
 )
 from ingestion.lease import is_lease
+from ingestion.lifecycle.tenant_data import TenantData
 from ingestion.notebook_support.readable_tables import readable
+from ingestion.ownership import Refusals
 from ingestion.query_output import flat_text
 from tenancy.endpoint_features import describe_setting
 from tenancy.settings import StackSettings
 from tenancy.table_status import table_statuses
-from tenancy.tables import MESSAGES_LAYOUT, SESSION_INDEX, tenant_tables
+from tenancy.tables import MESSAGES_LAYOUT, tenant_tables
 
 # DynamoDB's billing modes as its console names them
 BILLING_MODES = {"PAY_PER_REQUEST": "on-demand", "PROVISIONED": "provisioned"}
@@ -63,31 +66,21 @@ def overview_frame(rows: list[dict[str, Any]]):
     return readable(pd.DataFrame(rows), nowrap=["table", "billing"])
 
 
-def scan(
-    client,
-    table: str,
-    limit: int | None = None,
-    projection: str | None = None,
-    only: tuple[str, str] | None = None,
-):
-    """Items of a table as plain Python values (all of them, or the first `limit`); `only`
-    (attribute, value) keeps the items holding that value."""
+def scan(client, table: str, limit: int | None = None, projection: str | None = None):
+    """Items of a table as plain Python values (all of them, or the first `limit`; only the
+    `projection` attribute, with the key, when one is named), writer leases left out."""
+    schema = client.describe_table(TableName=table)["Table"]["KeySchema"]
+    keys = [key["AttributeName"] for key in schema]
     params: dict[str, Any] = {"TableName": table}
-    names: dict[str, str] = {}
     if projection:
-        names["#p"] = projection
-        params["ProjectionExpression"] = "#p"
-    if only:
-        names["#only"] = only[0]
-        params["FilterExpression"] = "#only = :only"
-        params["ExpressionAttributeValues"] = {":only": {"S": only[1]}}
-    if names:
+        names = {f"#p{n}": name for n, name in enumerate(dict.fromkeys([*keys, projection]))}
+        params["ProjectionExpression"] = ", ".join(names)
         params["ExpressionAttributeNames"] = names
     pagination = {"MaxItems": limit} if limit else {}
     for page in client.get_paginator("scan").paginate(**params, PaginationConfig=pagination):
         for wire in page.get("Items", []):
             item = deserialize(wire)
-            if not is_lease(item):  # an ingest's writer lease, not data
+            if not is_lease(item, keys):  # an ingest's writer lease, not data
                 yield item
 
 
@@ -98,7 +91,8 @@ def sample(client, table: str, limit: int = 3) -> list[dict[str, Any]]:
 def last_write(client, table: str) -> pd.Timestamp | None:
     """When an ingest last wrote to the table: the newest `ingestedAt` of its items (read by
     Scan, projecting that one attribute). DynamoDB keeps no such time per table."""
-    times = [i[INGESTED_AT_ATTR] for i in scan(client, table, projection=INGESTED_AT_ATTR) if i]
+    items = scan(client, table, projection=INGESTED_AT_ATTR)
+    times = [i[INGESTED_AT_ATTR] for i in items if INGESTED_AT_ATTR in i]
     return pd.Timestamp(max(times)) if times else None
 
 
@@ -131,12 +125,14 @@ def _field_order(name: str) -> tuple[int, int, str]:
 HASH_SHOWN = 16  # characters of a content hash a sample shows: enough to tell two apart
 
 
-def sessions(client, settings: StackSettings, tenant_id: str) -> list[str]:
-    """The ids of a tenant's conversation sessions, sorted. In a pool table the Scan keeps
-    only the tenant's items (a filter: the whole table is still read)."""
+def sessions(
+    client, settings: StackSettings, tenant_id: str, refusals: Refusals | None = None
+) -> list[str]:
+    """The ids of a tenant's conversation sessions, sorted: read from its own messages table,
+    or from its items in the pool through the tenant index (`ingestion.lifecycle`), each
+    item checked as the reader checks it (the ones skipped go into `refusals`)."""
     tenant = settings.roster.get(tenant_id)
     table = tenant_tables(settings, tenant)[MESSAGES_LAYOUT.kind]
-    session = SESSION_INDEX.hash_key.name
-    only = (TENANT_ID_ATTR, tenant_id) if table.layout.pooled else None
-    items = scan(client, table.name, projection=session, only=only)
-    return sorted({i[session] for i in items if session in i})
+    refusals = refusals if refusals is not None else Refusals(tenant_id)
+    data = TenantData.of(client, table, MESSAGE, refusals)
+    return sorted({record.session_id for _, record in data.records()})

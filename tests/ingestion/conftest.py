@@ -61,5 +61,9 @@ def all_items(client, table: str) -> list[dict[str, Any]]:
 
     items = []
     for page in client.get_paginator("scan").paginate(TableName=table, ConsistentRead=True):
-        items.extend(item for item in page["Items"] if {"S": LEASE_KEY} not in item.values())
+        items.extend(
+            item
+            for item in page["Items"]
+            if not any(value.get("S", "").endswith(LEASE_KEY) for value in item.values())
+        )
     return items

@@ -32,12 +32,14 @@ def write_jsonl(path: Path, records: list[dict[str, Any]]) -> Path:
     return path
 
 
-def salestalk(*args: str, endpoint: str, **kwargs) -> subprocess.Popen:
-    """The CLI in its own process, pointed at `endpoint`."""
-    env = {**os.environ, "AWS_ENDPOINT_URL_DYNAMODB": endpoint}
+def salestalk(
+    *args: str, endpoint: str, env: dict[str, str] | None = None, **kwargs
+) -> subprocess.Popen:
+    """The CLI in its own process, pointed at `endpoint` (`env`: more variables)."""
+    env = {**os.environ, "AWS_ENDPOINT_URL_DYNAMODB": endpoint, **(env or {})}
+    kwargs.setdefault("cwd", PROJECT_DIR)
     return subprocess.Popen(
         [sys.executable, "-m", "tenancy.cli", *args],
-        cwd=PROJECT_DIR,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -46,13 +48,17 @@ def salestalk(*args: str, endpoint: str, **kwargs) -> subprocess.Popen:
     )
 
 
-def item_count(client, table: str) -> int:
-    """Records stored (a writer lease, while an ingest holds it, is not a record)."""
+def item_count(client, table: str, tenant_id: str = "acme-corp-001") -> int:
+    """Records stored (a writer lease or fence of the tenant's is not a record; in a pool
+    table its key leads with the tenant's id)."""
     from ingestion.lease import LEASE_KEY
 
-    count = client.describe_table(TableName=table)["Table"]["ItemCount"]
-    key = client.describe_table(TableName=table)["Table"]["KeySchema"]
-    lease = client.get_item(
-        TableName=table, Key={k["AttributeName"]: {"S": LEASE_KEY} for k in key}
-    ).get("Item")
-    return count - (1 if lease else 0)
+    described = client.describe_table(TableName=table)["Table"]
+    names = [k["AttributeName"] for k in described["KeySchema"]]
+    hash_value = f"{tenant_id}#{LEASE_KEY}" if table.endswith(tuple(POOL_TABLES)) else LEASE_KEY
+    key = {name: {"S": hash_value if n == 0 else LEASE_KEY} for n, name in enumerate(names)}
+    lease = client.get_item(TableName=table, Key=key).get("Item")
+    return described["ItemCount"] - (1 if lease else 0)
+
+
+POOL_TABLES = ("pool-messages", "pool-metrics")

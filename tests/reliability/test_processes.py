@@ -168,7 +168,7 @@ def test_a_move_killed_mid_copy_then_run_again_has_each_item_once(
     """`salestalk tenant move` SIGKILLed while it copies: run again, it copies the rest, finds
     what the killed run wrote already there, verifies, and switches; each item is in the
     pool once."""
-    from ingestion.tier_move import verify_copy
+    from ingestion.lifecycle.copies import Copier
     from tenancy.roster import Tier
     from tenancy.stack_file import StackFile
 
@@ -196,7 +196,7 @@ def test_a_move_killed_mid_copy_then_run_again_has_each_item_once(
     assert item_count(dynamodb, "pool-metrics") == 6_000
     moved = StackFile.load("local").settings()
     assert moved.tier(moved.roster.get(ACME)) is Tier.POOL
-    checks = verify_copy(dynamodb, moved, ACME, Tier.SILO)  # the copy left in silo, compared
+    checks = Copier(dynamodb, moved, ACME).compare(Tier.SILO, Tier.POOL)  # the copy left
     assert all(check.equal for check in checks)
     assert contents(dynamodb, TABLE) == expected  # the old copy untouched
     figures.record(

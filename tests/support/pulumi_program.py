@@ -3,6 +3,12 @@
 Every registered resource is recorded with its inputs and its resource options (parent,
 protect, retainOnDelete), which MockResourceArgs alone does not carry, and the program's
 exports are captured resolved.
+
+The program reads its own stack's last outputs through a StackReference (the tier check of
+`tenancy.components`). Under the mocks that read reaches `Mocks.new_resource` with type
+`pulumi:pulumi:StackReference`, the referenced stack's name as both name and id, and is
+answered with the outputs a test gives as `previous` (default: none, a stack never deployed).
+A program that fails raises its error from `run_program`, with what it had registered.
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ TABLE_TYPE = "aws:dynamodb/table:Table"
 ROLE_TYPE = "aws:iam/role:Role"
 ROLE_POLICY_TYPE = "aws:iam/rolePolicy:RolePolicy"
 COMPONENT_TYPE = "salestalk:tenancy:TenantTables"
+STACK_REFERENCE_TYPE = "pulumi:pulumi:StackReference"
+ORGANIZATION = "organization"  # the organization of a stack on a DIY (file) backend
 
 
 @dataclass
@@ -45,6 +53,8 @@ class ProgramRun:
     resources: list[Registered]
     exports: dict[str, Any]
     collector_states: set[bool] = field(default_factory=set)  # gc.isenabled() at each resource
+    # What each StackReference read asked for (type, name, inputs, id), as the mocks saw it.
+    references: list[pulumi.runtime.MockResourceArgs] = field(default_factory=list)
 
     def of_type(self, typ: str) -> list[Registered]:
         return [r for r in self.resources if r.type == typ]
@@ -59,11 +69,18 @@ class ProgramRun:
 class _Mocks(pulumi.runtime.Mocks):
     """Plays the provider: physical names and ARNs like AWS would return them."""
 
-    def __init__(self, region: str):
+    def __init__(self, region: str, previous: dict[str, Any] | None = None):
         self.region = region
+        self.previous = previous or {}
         self.collector_states: set[bool] = set()
+        self.references: list[pulumi.runtime.MockResourceArgs] = []
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        if args.typ == STACK_REFERENCE_TYPE:
+            # the engine's answer to a StackReference: the referenced stack's last outputs
+            self.references.append(args)
+            outputs = {"name": args.name, "outputs": self.previous, "secretOutputNames": []}
+            return args.resource_id, outputs
         self.collector_states.add(gc.isenabled())
         outputs = dict(args.inputs)
         if args.typ == TABLE_TYPE:
@@ -103,14 +120,31 @@ class _RecordingMonitor(MockMonitor):
         return response
 
 
-def run_program(config: dict[str, str], stack: str = "local", region: str = "us-east-1"):
-    """Run __main__.py once, on a fresh event loop, and return what it registered."""
+def run_program(
+    config: dict[str, str],
+    stack: str = "local",
+    region: str = "us-east-1",
+    previous: dict[str, Any] | None = None,
+    preview: bool = False,
+):
+    """Run __main__.py once, on a fresh event loop, and return what it registered.
+
+    `previous`: the stack's outputs from its last deployment (a former run's `exports`), as
+    its StackReference to itself reads them; None for a stack that never deployed. `preview`
+    runs it as `pulumi preview` does (outputs of new resources unknown). A program
+    that fails raises its error (a `pulumi.RunError` for the program's own refusals) with
+    `registered` and `references` attached."""
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    mocks = _Mocks(region)
+    mocks = _Mocks(region, previous)
     monitor = _RecordingMonitor(mocks)
     pulumi.runtime.set_mocks(
-        mocks, project="salestalk", stack=stack, preview=False, monitor=monitor
+        mocks,
+        project="salestalk",
+        stack=stack,
+        preview=preview,
+        monitor=monitor,
+        organization=ORGANIZATION,
     )
     pulumi.runtime.set_all_config(config)
     exports: dict[str, Any] = {}
@@ -127,6 +161,7 @@ def run_program(config: dict[str, str], stack: str = "local", region: str = "us-
         program()
     except Exception as exc:
         exc.registered = list(monitor.registered)  # type: ignore[attr-defined]
+        exc.references = list(mocks.references)  # type: ignore[attr-defined]
         raise
     finally:
         if collecting:
@@ -134,4 +169,4 @@ def run_program(config: dict[str, str], stack: str = "local", region: str = "us-
         pulumi.runtime.set_all_config({})
         loop.close()
         asyncio.set_event_loop(None)
-    return ProgramRun(monitor.registered, exports, mocks.collector_states)
+    return ProgramRun(monitor.registered, exports, mocks.collector_states, mocks.references)

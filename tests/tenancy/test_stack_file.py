@@ -8,6 +8,7 @@ import pulumi
 import pulumi_aws
 import pytest
 
+from tenancy.cli import main
 from tenancy.roster import RosterError, Tenant
 from tenancy.settings import StackSettings
 from tenancy.stack_file import (
@@ -199,3 +200,65 @@ def test_local_hosts_default_to_none_and_the_program_accepts_the_setting():
     assert settings.local_hosts == ("localstack",)
     with pytest.raises(pulumi.RunError, match="salestalk:localHosts: 'localstack:4566' is not"):
         run_program(with_roster(local_roster(), localHosts='["localstack:4566"]'))
+
+
+# --- roster add writes the tier -------------------------------------------------------------
+
+
+def roster_add(capsys, tenant: dict[str, str], *extra: str) -> str:
+    argv = ["roster", "add"]
+    for option, key in (
+        ("--tenant-id", "tenantId"),
+        ("--name", "name"),
+        ("--industry", "industry"),
+        ("--region", "region"),
+        ("--plan", "plan"),
+        ("--owner-email", "ownerEmail"),
+        ("--status", "status"),
+    ):
+        argv += [option, tenant[key]]
+    assert main([*argv, *extra]) == 0
+    return capsys.readouterr().out
+
+
+def appended_entry(tenant: dict[str, str], tier: str) -> str:
+    return "".join(
+        f"    - {key}: {value}\n" if key == "tenantId" else f"      {key}: {value}\n"
+        for key, value in [*tenant.items(), ("tier", tier)]
+    )
+
+
+@pytest.mark.parametrize(
+    ("plan", "plan_tiers", "tier"),
+    [
+        ("professional", None, "silo"),
+        ("trial", None, "pool"),
+        ("standard", "{trial: pool, standard: pool}", "pool"),
+    ],
+)
+def test_roster_add_writes_the_tier_its_plan_maps_to(capsys, project_copy, plan, plan_tiers, tier):
+    """Without --tier the entry still says its tier: a later change of planTiers (or of the
+    plan) must not move the tenant's data behind a `tenant move`'s back."""
+    path = project_copy / "Pulumi.local.yaml"
+    setting = f"  salestalk:planTiers: {plan_tiers}\n"
+    if plan_tiers:
+        path.write_text(
+            path.read_text().replace("  salestalk:tenants:\n", setting + "  salestalk:tenants:\n")
+        )
+    before = path.read_text()
+    tenant = {**THIRD_TENANT, "plan": plan}
+
+    out = roster_add(capsys, tenant)
+    assert f"added tenant 'globex-003' to Pulumi.local.yaml (tier {tier}, 3 tenants)" in out
+    assert path.read_text() == before + appended_entry(tenant, tier)
+    path.write_text(path.read_text().replace(setting, ""))  # planTiers back to the default
+    settings = StackFile.load("local").settings()
+    assert settings.tier(settings.roster.get("globex-003")) == tier
+
+
+def test_roster_add_writes_the_tier_it_is_given(capsys, project_copy):
+    path = project_copy / "Pulumi.local.yaml"
+    before = path.read_text()
+    tenant = {**THIRD_TENANT, "plan": "trial"}
+    roster_add(capsys, tenant, "--tier", "silo")
+    assert path.read_text() == before + appended_entry(tenant, "silo")

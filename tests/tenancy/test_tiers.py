@@ -16,7 +16,9 @@ from tenancy.settings import StackConfigError, StackSettings
 from tenancy.tables import (
     POOL_KEY_SEPARATOR,
     POOLED_LAYOUTS,
+    TENANT_INDEX,
     TENANT_LAYOUTS,
+    TENANT_SHARD_ATTR,
     all_table_specs,
     table_count,
     tenant_tables,
@@ -97,11 +99,15 @@ def test_every_partition_key_of_a_pool_table_and_its_indexes_leads_with_the_tena
     composed = dict(pool.composed)
     assert composed[pool.hash_key.name] == silo.hash_key.name
     assert pool.range_key == silo.range_key
-    assert [i.name for i in pool.indexes] == [i.name for i in silo.indexes]
-    for index, twin in zip(pool.indexes, silo.indexes, strict=True):
+    *twins, tenant_index = pool.indexes
+    assert tenant_index == TENANT_INDEX  # the pool's own: all of one tenant's items
+    assert [i.name for i in twins] == [i.name for i in silo.indexes]
+    for index, twin in zip(twins, silo.indexes, strict=True):
         assert composed[index.hash_key.name] == twin.hash_key.name
         assert index.range_key == twin.range_key and index.projection == twin.projection
-    assert set(composed) == {pool.hash_key.name, *(i.hash_key.name for i in pool.indexes)}
+    assert set(composed) == {pool.hash_key.name, *(i.hash_key.name for i in twins)}
+    # the tenant index's partition key leads with the tenant too: `{tenantId}#{shard}`
+    assert tenant_index.hash_key.name == TENANT_SHARD_ATTR in pool.composed_names()
 
 
 def test_pool_keys_are_written_and_asked_for_behind_the_tenant_id():

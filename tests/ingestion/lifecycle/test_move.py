@@ -108,7 +108,8 @@ def test_a_copy_killed_part_way_finishes_with_each_item_once(trial, monkeypatch)
     assert (messages.read, messages.copied) == (15, 15)
     again = Copier(trial, settings, TRIAL).copy(Tier.POOL, Tier.SILO)
     assert [c.copied for c in again] == [0, 0]  # a finished copy writes nothing
-    assert all(check.equal for check in Copier(trial, settings, TRIAL).compare(Tier.POOL, Tier.SILO))
+    checks = Copier(trial, settings, TRIAL).compare(Tier.POOL, Tier.SILO)
+    assert all(check.equal for check in checks)
     assert len(stored(trial, TRIAL, Tier.SILO)) == 40
 
 
