@@ -67,8 +67,10 @@ from tenancy.cli.common import (
     state_dir,
 )
 from tenancy.connection import Target
+from tenancy.roster import RosterError
 from tenancy.settings import StackSettings
 from tenancy.stack_file import find_project_dir
+from tenancy.tier_guard import TierReadError
 
 KINDS = {kind.plural: kind for kind in TENANT_DATA_KINDS}
 
@@ -253,9 +255,12 @@ def cmd_seed(args: argparse.Namespace) -> int:
 
 @contextlib.contextmanager
 def seeding_errors(target: Target, client, settings: StackSettings) -> Iterator[None]:
-    """A seed that stops part-way, or finds no tables, as one message (exit 2)."""
+    """A seed that stops part-way, finds no tables, or meets a tenant whose tier changed
+    without a move, as one message (exit 2)."""
     try:
         yield
+    except (RosterError, TierReadError) as exc:
+        raise CommandError(str(exc)) from None
     except IngestInterruptedError as exc:
         raise CommandError(_interruption(target, exc, client, settings)) from None
     except ClientError as exc:

@@ -6,26 +6,17 @@ through the same idempotent writer as any ingest, so running it twice writes not
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingestion.ingest_report import IngestReport
-from ingestion.items import TENANT, TENANT_DATA_KINDS, RecordKind
-from ingestion.sources import Quarantine, SourceRecord, open_input, read_records
-from ingestion.store import TableStore
-from ingestion.writer import (
-    ChunkStoppedError,
-    IdempotentWriter,
-    IngestInterruptedError,
-    TenantWriter,
-    candidate_for,
-    utc_now,
-)
-from tenancy.provisioner import Provisioner, TableResult
+from ingestion.items import TENANT_DATA_KINDS, RecordKind
+from ingestion.lifecycle.onboarding import onboard, register
+from ingestion.sources import Quarantine, open_input, read_records
+from ingestion.writer import TenantWriter
+from tenancy.provisioner import TableResult
 from tenancy.settings import StackSettings
-from tenancy.tables import all_table_specs, metadata_table_spec
 
 SEED_DIR_NAME = "seed_data"
 SEED_FILES: dict[str, RecordKind] = {f"{kind.plural}.json": kind for kind in TENANT_DATA_KINDS}
@@ -46,31 +37,6 @@ class SeedResult:
         return total
 
 
-def register_tenants(
-    client, settings: StackSettings, tenant_ids: Iterable[str] | None = None
-) -> IngestReport:
-    """Put the roster's tenants into tenants-metadata, each with its tier; the roster wins
-    over what is stored."""
-    tenants = [settings.roster.get(t) for t in tenant_ids] if tenant_ids else list(settings.roster)
-    store = TableStore(client, metadata_table_spec(settings).name, TENANT)
-    writer = IdempotentWriter(store, TENANT, tenant_id="all", accept_updates=True)
-    report = IngestReport(kind=TENANT.name, tenant_id="all")
-    now, ingest_id = utc_now(), uuid.uuid4().hex
-    candidates = []
-    for entry in tenants:
-        report.received += 1
-        # stored with the tier it has, whether its entry names one or its plan decides
-        tenant = entry.model_copy(update={"tier": settings.tier(entry)})
-        source = SourceRecord(f"roster entry {tenant.tenant_id}", data=tenant.to_config())
-        candidates.append(candidate_for(TENANT, source, tenant, now, ingest_id))
-    try:
-        report.merge(writer.write(candidates))
-    except ChunkStoppedError as stopped:
-        report.merge(stopped.report)
-        raise IngestInterruptedError(stopped.cause, report) from stopped.cause
-    return report
-
-
 def seed_files(seed_dir: Path, tenant_id: str) -> dict[RecordKind, Path]:
     folder = seed_dir / tenant_id
     return {kind: folder / name for name, kind in SEED_FILES.items() if (folder / name).is_file()}
@@ -83,14 +49,17 @@ def seed(
     tenant_ids: Iterable[str] | None = None,
     quarantine: Quarantine | None = None,
     progress: Callable[[str], None] | None = None,
+    registered: IngestReport | None = None,
 ) -> SeedResult:
-    """Register tenants, then ingest each tenant's seed files (tenants without any are fine:
-    an onboarded tenant starts empty). One quarantine serves the whole run: its entries name
-    the file each record came from."""
+    """Register tenants (unless `registered` says an onboarding just did), then ingest each
+    tenant's seed files (tenants without any are fine: an onboarded tenant starts empty). One
+    quarantine serves the whole run: its entries name the file each record came from."""
     selected = list(tenant_ids) if tenant_ids else settings.roster.ids
     for tenant_id in selected:
         settings.roster.get(tenant_id)  # unknown tenant: fail before writing anything
-    result = SeedResult(metadata=register_tenants(client, settings, selected))
+    if registered is None:
+        registered = register(client, settings, _source(settings), selected)
+    result = SeedResult(metadata=registered)
     for tenant_id in selected:
         result.tenants[tenant_id] = {}
         if not settings.roster.get(tenant_id).status.accepts_writes:
@@ -128,22 +97,27 @@ def prepare_stack(
     on_provisioned: Callable[[list[TableResult], list[str]], None] | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> PreparedStack:
-    """Make a stack ready to look at: provision every table of its roster, then seed the demo
-    data. Both steps are idempotent, so on a stack that is up this changes nothing. The one
-    implementation behind `salestalk up` and the notebooks' workspace."""
+    """Make a stack ready to look at: onboard its roster (tier check, every table, the
+    tenants registered), then seed the demo data. Both steps are idempotent, so on a stack
+    that is up this changes nothing. The one implementation behind `salestalk up` and the
+    notebooks' workspace."""
     if on_step:
         on_step(f"tables of stack {settings.stack!r}")
-    provisioner = Provisioner(client)
-    provisioned = []
-    for result in provisioner.results(all_table_specs(settings)):
-        provisioned.append(result)
-        if on_table:
-            on_table(result)
+    onboarded = onboard(client, settings, _source(settings), on_table=on_table)
     if on_provisioned:
-        on_provisioned(provisioned, provisioner.notes())
+        on_provisioned(onboarded.tables, onboarded.notes)
     if on_step:
         on_step("seed data")
     seeded = seed(
-        client, settings, project_dir / SEED_DIR_NAME, quarantine=quarantine, progress=progress
+        client,
+        settings,
+        project_dir / SEED_DIR_NAME,
+        quarantine=quarantine,
+        progress=progress,
+        registered=onboarded.registered,
     )
-    return PreparedStack(provisioned, provisioner.notes(), seeded)
+    return PreparedStack(onboarded.tables, onboarded.notes, seeded)
+
+
+def _source(settings: StackSettings) -> str:
+    return f"stack {settings.stack!r}"

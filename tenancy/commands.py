@@ -1,5 +1,5 @@
-"""`salestalk provision`, `salestalk tables` and `salestalk roster`: a stack's tables applied to
-its endpoint and read back, and its roster listed, validated and extended."""
+"""`salestalk tables` and `salestalk roster`: a stack's tables read back from its endpoint, and
+its roster listed, validated and extended; what `salestalk provision` prints of its tables."""
 
 from __future__ import annotations
 
@@ -30,13 +30,11 @@ from tenancy.endpoint_features import describe_setting
 from tenancy.provisioner import (
     Outcome,
     OwnershipError,
-    Provisioner,
     ProvisionError,
     TableResult,
 )
 from tenancy.roster import Plan, RosterError, TenantStatus, Tier, parse_roster
 from tenancy.table_status import TableStatus, table_statuses
-from tenancy.tables import all_table_specs
 from tenancy.tier_guard import TierReadError, check_deployed_tiers
 
 if TYPE_CHECKING:
@@ -44,24 +42,6 @@ if TYPE_CHECKING:
     from tenancy.stack_file import StackFile
 
 # --- salestalk provision / tables ------------------------------------------------------------
-
-
-def cmd_provision(args: argparse.Namespace) -> int:
-    stack_file = load_stack(args)
-    settings = stack_settings(stack_file)
-    target, client = connect(args, stack_file)
-    print(f"provisioning stack {settings.stack!r} at {target.describe()}")
-    with provisioning_errors(target):
-        try:  # before anything is created: a tier changed without a move would lose its data
-            check_deployed_tiers(client, settings, source=stack_file.path.name)
-        except RosterError as exc:
-            raise CommandError(str(exc)) from None
-        except TierReadError as exc:
-            raise CommandError(str(exc), EXIT_FAILED) from None
-        provisioner = Provisioner(client)
-        results = [print_table_result(r) for r in provisioner.results(all_table_specs(settings))]
-    print_provisioning_summary(results, provisioner.notes())
-    return EXIT_OK
 
 
 @contextlib.contextmanager
@@ -226,27 +206,18 @@ def cmd_roster_add(args: argparse.Namespace) -> int:
 
 
 def register_commands(commands: argparse._SubParsersAction) -> None:
-    """Register provision, tables and roster."""
-    for name, func, text, examples in (
-        (
-            "provision",
-            cmd_provision,
-            "create or update every table of the stack's roster",
-            ["salestalk provision", "salestalk provision --stack prod --allow-aws"],
-        ),
-        (
-            "tables",
-            cmd_tables,
-            "list the stack's tables as they are on the endpoint",
-            ["salestalk tables", "salestalk tables --json | jq '.[] | select(.drift)'"],
-        ),
-    ):
-        sub = add_command(commands, name, help=text, examples=examples)
-        add_stack_argument(sub)
-        add_allow_aws_argument(sub)
-        if name == "tables":
-            add_json_argument(sub, "the tables as a JSON array, one object per table")
-        sub.set_defaults(func=func)
+    """Register tables and roster (`provision`, which also registers the roster's tenants,
+    is in `ingestion.lifecycle.commands`)."""
+    tables = add_command(
+        commands,
+        "tables",
+        help="list the stack's tables as they are on the endpoint",
+        examples=["salestalk tables", "salestalk tables --json | jq '.[] | select(.drift)'"],
+    )
+    add_stack_argument(tables)
+    add_allow_aws_argument(tables)
+    add_json_argument(tables, "the tables as a JSON array, one object per table")
+    tables.set_defaults(func=cmd_tables)
 
     roster = add_command(
         commands,

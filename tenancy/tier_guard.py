@@ -76,7 +76,10 @@ def _problem(settings: StackSettings, tenant: Tenant, entry: int, old: Tier) -> 
         f"tenant {tenant_id!r} (entry {entry}), field {TIER_FIELD!r}: its data is in {old}, "
         f"but {cause}, so it would be served from {new} without its data. Put "
         f"`{TIER_FIELD}: {old}` in its entry to keep it in {old}; to move it, then run "
-        f"`salestalk tenant move {tenant_id} --to {new}`, which copies its data first"
+        f"`salestalk tenant move {tenant_id} --to {new}`, which copies its data first. (If a "
+        f"move did switch it and `salestalk tenant drop-copy` ran before this stack's next "
+        f"`pulumi up`, put `copyLeftIn: {old}` back in its entry for one `pulumi up`, then take "
+        "it out again)"
     )
 
 

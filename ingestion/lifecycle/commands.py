@@ -1,5 +1,6 @@
-"""`salestalk tenant move|drop-copy|export|erase`: a tenant's life cycle beyond its ingests,
-each step safe to run again (the procedures are in the README)."""
+"""`salestalk provision` and `salestalk tenant register|move|drop-copy|export|erase`: a tenant's
+life cycle, from onboarding to erasure, each step safe to run again (the procedures are in the
+README)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from ingestion.lifecycle.erase import Erasure
 from ingestion.lifecycle.errors import OperationFailed, OperationRefused
 from ingestion.lifecycle.export import export_folder, export_tenant
 from ingestion.lifecycle.move import COPY_LEFT_IN, MOVE_TO, drop_copy, move
+from ingestion.lifecycle.onboarding import onboard, register
 from ingestion.ownership import Refusals
 from tenancy.cli.common import (
     EXIT_FAILED,
@@ -33,8 +35,14 @@ from tenancy.cli.common import (
     require_tenants,
     state_dir,
 )
+from tenancy.commands import (
+    print_provisioning_summary,
+    print_table_result,
+    provisioning_errors,
+)
 from tenancy.roster import RosterError, Tier
 from tenancy.stack_file import StackFileError
+from tenancy.tier_guard import TierReadError
 
 
 def _say(text: str) -> None:
@@ -49,7 +57,7 @@ def operation_errors(target, client, settings) -> Iterator[None]:
         yield
     except (OperationRefused, RosterError, StackFileError) as exc:
         raise CommandError(str(exc)) from None
-    except (OperationFailed, LeaseLostError) as exc:
+    except (OperationFailed, LeaseLostError, TierReadError) as exc:
         raise CommandError(str(exc), EXIT_FAILED) from None
     except TenantFencedError as exc:
         raise CommandError(
@@ -66,6 +74,35 @@ def operation_errors(target, client, settings) -> Iterator[None]:
 def _refused(refusals: Refusals | None) -> None:
     if refusals:
         print(refusals.summary(), file=sys.stderr)
+
+
+def cmd_provision(args: argparse.Namespace) -> int:
+    stack_file, settings = load_settings(args)
+    target, client = connect(args, stack_file)
+    print(f"provisioning stack {settings.stack!r} at {target.describe()}")
+    with provisioning_errors(target), operation_errors(target, client, settings):
+        onboarded = onboard(client, settings, stack_file.path.name, on_table=print_table_result)
+    print_provisioning_summary(onboarded.tables, onboarded.notes)
+    print(f"tenants-metadata: {_registered(onboarded.registered)}")
+    return EXIT_OK
+
+
+def cmd_register(args: argparse.Namespace) -> int:
+    stack_file, settings = load_settings(args)
+    require_tenants(settings, args.tenant)
+    target, client = connect(args, stack_file)
+    with operation_errors(target, client, settings):
+        report = register(client, settings, stack_file.path.name, args.tenant)
+    print(f"tenants-metadata: {_registered(report)}")
+    return EXIT_OK
+
+
+def _registered(report) -> str:
+    changed = report.written + report.updated
+    return (
+        f"{report.received:,} tenants registered ({report.written:,} new, "
+        f"{report.updated:,} updated, {report.received - changed:,} unchanged)"
+    )
 
 
 def cmd_move(args: argparse.Namespace) -> int:
@@ -177,12 +214,28 @@ def cmd_erase(args: argparse.Namespace) -> int:
 
 
 def register_commands(commands: argparse._SubParsersAction) -> None:
-    """Register `salestalk tenant move|drop-copy|export|erase`."""
+    """Register `salestalk provision` and `salestalk tenant ...`."""
+    provision = add_command(
+        commands,
+        "provision",
+        help="create or update every table of the stack's roster, and register its tenants",
+        description=(
+            "Apply the stack's roster to its endpoint: refuse a tenant whose tier changed "
+            "without `salestalk tenant move` (before anything changes), create or repair every "
+            "table, and register every tenant, with its tier, in tenants-metadata."
+        ),
+        examples=["salestalk provision", "salestalk provision --stack prod --allow-aws"],
+    )
+    add_stack_argument(provision)
+    add_allow_aws_argument(provision)
+    provision.set_defaults(func=cmd_provision)
+
     tenant = add_command(
         commands,
         "tenant",
-        help="move a tenant between tiers, export its data, or erase it",
+        help="register, move between tiers, export or erase a tenant",
         examples=[
+            "salestalk tenant register",
             "salestalk tenant move trial-corp-004 --to silo",
             "salestalk tenant drop-copy trial-corp-004",
             "salestalk tenant export trial-corp-004",
@@ -190,6 +243,20 @@ def register_commands(commands: argparse._SubParsersAction) -> None:
         ],
     )
     actions = tenant.add_subparsers(dest="tenant_command", required=True, metavar="ACTION")
+    register_parser = add_command(
+        actions,
+        "register",
+        help="register the roster's tenants in tenants-metadata (after `pulumi up`)",
+        description=(
+            "Register the roster's tenants, each with its tier, in tenants-metadata, once the "
+            "tier check has passed: what `salestalk provision` does after its tables, for a "
+            "stack whose tables `pulumi up` made."
+        ),
+        examples=["salestalk tenant register", "salestalk tenant register --tenant globex-003"],
+    )
+    register_parser.add_argument(
+        "--tenant", action="append", metavar="ID", help="only this tenant (repeatable)"
+    )
     move_parser = add_command(
         actions,
         "move",
@@ -263,6 +330,7 @@ def register_commands(commands: argparse._SubParsersAction) -> None:
         help="erase although no export holds the tenant's data",
     )
     for sub, func in (
+        (register_parser, cmd_register),
         (move_parser, cmd_move),
         (drop, cmd_drop_copy),
         (export, cmd_export),

@@ -28,8 +28,8 @@ from ingestion.lifecycle.copies import Copier, Difference, KindCopy
 from ingestion.lifecycle.errors import OperationFailed, OperationRefused
 from ingestion.lifecycle.failpoints import failpoint
 from ingestion.lifecycle.fencing import TenantLock
+from ingestion.lifecycle.onboarding import register_tenants
 from ingestion.ownership import Refusals
-from ingestion.seeding import register_tenants
 from tenancy.provisioner import describe
 from tenancy.roster import Tenant, Tier
 from tenancy.stack_file import StackFile
