@@ -205,6 +205,28 @@ def cmd_roster_add(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_roster_set_status(args: argparse.Namespace) -> int:
+    from tenancy.settings import StackConfigError
+    from tenancy.stack_file import StackFileError
+
+    stack_file = load_stack(args)
+    settings = stack_settings(stack_file)
+    try:
+        before = settings.roster.get(args.tenant_id).status
+        stack_file.update_tenant(
+            args.tenant_id, {"status": args.status}, expect={"status": str(before)}
+        )
+    except (RosterError, StackConfigError, StackFileError, LookupError) as exc:
+        raise CommandError(str(exc)) from None
+    writes = "takes no new data" if not TenantStatus(args.status).accepts_writes else "takes data"
+    print(
+        f"{stack_file.path.name}: tenant {args.tenant_id!r} is {args.status} (was {before}): it "
+        f"{writes}. Next: `pulumi up -s {args.stack}` (its role follows) or "
+        f"`salestalk provision --stack {args.stack}`"
+    )
+    return EXIT_OK
+
+
 def register_commands(commands: argparse._SubParsersAction) -> None:
     """Register tables and roster (`provision`, which also registers the roster's tenants,
     is in `ingestion.lifecycle.commands`)."""
@@ -289,3 +311,15 @@ def register_commands(commands: argparse._SubParsersAction) -> None:
         "planTiers never moves the tenant silently",
     )
     add.set_defaults(func=cmd_roster_add)
+    status = add_command(
+        roster_commands,
+        "set-status",
+        help="set a tenant's lifecycle status (offboarding stops its writes)",
+        description="Set one tenant's status in the stack file, keeping its comments: "
+        "`suspended` and `offboarding` tenants keep read access and take no new data.",
+        examples=["salestalk roster set-status initech-004 offboarding"],
+    )
+    add_stack_argument(status)
+    status.add_argument("tenant_id", metavar="TENANT", help="the tenant")
+    status.add_argument("status", choices=[str(s) for s in TenantStatus], help="its new status")
+    status.set_defaults(func=cmd_roster_set_status)

@@ -13,6 +13,7 @@ from pathlib import Path
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 MARKER = "<!-- onboarding-walkthrough -->"
 TIER_MARKER = "<!-- tier-walkthrough -->"
+OFFBOARDING_MARKER = "<!-- offboarding-walkthrough -->"
 
 
 def walkthrough(marker: str = MARKER) -> list[str]:
@@ -89,3 +90,21 @@ def test_the_tier_walkthrough_moves_a_trial_tenant_from_the_pool_to_its_own_tabl
     stack = (project / "Pulumi.local.yaml").read_text()
     assert "tier: silo" in stack and "moveTo" not in stack and "copyLeftIn" not in stack
     assert stack.startswith("# The local stack")  # its comments kept
+
+
+def test_the_offboarding_walkthrough_exports_then_erases_a_tenant(endpoint_url, tmp_path):
+    project, env = project_copy(tmp_path)
+    outputs = [(step, run_step(step, project, env)) for step in walkthrough(OFFBOARDING_MARKER)]
+    said = "\n".join(out for _, out in outputs)
+    assert "tenant 'initech-004' is offboarding (was active): it takes no new data" in said
+    export = project / "reports" / "initech-004-export"
+    manifest = json.loads((export / "manifest.json").read_text())
+    assert manifest["files"]["metrics"]["records"] == 10
+    assert len((export / "metrics.jsonl").read_text().splitlines()) == 10
+    assert "deleted 10 items of initech-004 from pool-metrics" in said
+    assert "removed from the roster" in said
+    assert "initech-004" not in (project / "Pulumi.local.yaml").read_text()
+    (record,) = (project / ".salestalk" / "erasures").glob("initech-004-*.json")
+    assert json.loads(record.read_text())["poolItemsDeleted"]["pool-metrics"] == 10
+    query = next(out for step, out in outputs if "query tenants" in step)
+    assert "initech-004" not in query

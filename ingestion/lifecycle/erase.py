@@ -34,7 +34,12 @@ from ingestion.items import TENANT_DATA_KINDS
 from ingestion.lease import Fence
 from ingestion.lifecycle.copies import Copier
 from ingestion.lifecycle.errors import OperationRefused
-from ingestion.lifecycle.export import latest_export, serving_tier, verify_export
+from ingestion.lifecycle.export import (
+    EXPORTS_DIR_NAME,
+    latest_export,
+    serving_tier,
+    verify_export,
+)
 from ingestion.lifecycle.failpoints import failpoint
 from ingestion.lifecycle.fencing import ALL_FENCES, TenantLock, remove_fences
 from ingestion.ownership import Refusals
@@ -203,8 +208,10 @@ class Erasure:
             found = latest_export(self.state_dir, self.tenant_id)
             if found is None:
                 raise OperationRefused(
-                    f"tenant {self.tenant_id!r} has no export: run `salestalk tenant export "
-                    f"{self.tenant_id}` first, or erase with --without-export"
+                    f"tenant {self.tenant_id!r} has no export under {self.state_dir.name}/"
+                    f"{EXPORTS_DIR_NAME}/: name the one you made with --export DIR, run "
+                    f"`salestalk tenant export {self.tenant_id}` first, or erase with "
+                    "--without-export"
                 )
             folder, _ = found
             manifest = verify_export(folder)

@@ -75,7 +75,7 @@ def test_erasure_is_refused_while_the_tenant_takes_data_or_has_no_current_export
     assert status == EXIT_USAGE and "set its status to offboarding" in err
     offboarding(TRIAL)
     status, _, err = run(capsys, "tenant", "erase", TRIAL)
-    assert status == EXIT_USAGE and "has no export" in err
+    assert status == EXIT_USAGE and "has no export under .salestalk/exports/" in err
     assert run(capsys, "tenant", "export", TRIAL)[0] == EXIT_OK
     StackFile.load("local").update_tenant(TRIAL, {"status": "active"})
     settings = StackFile.load("local").settings()
