@@ -22,7 +22,8 @@ from tests.ingestion.lifecycle.conftest import TRIAL, everything, provision, run
 def stored(client, tenant_id: str, tier: Tier, kind=METRIC) -> list[dict]:
     settings = StackFile.load("local").settings()
     table = tier_tables(settings, tenant_id, tier)[kind.layout.kind]
-    return [item for item, _ in TenantData.of(client, table, kind, Refusals(tenant_id)).records()]
+    data = TenantData.of(client, table, kind, Refusals(tenant_id))
+    return [item for item, _ in data.records()] if data.exists() else []
 
 
 def test_a_trial_tenant_moves_from_the_pool_to_its_own_tables(trial, project_copy, capsys):
@@ -170,3 +171,58 @@ def test_moves_that_cannot_be_made_say_why(capsys, project_copy, dynamodb, argv,
     provision(dynamodb)
     status, _, err = run(capsys, *argv)
     assert status == EXIT_USAGE and message in err
+
+
+@pytest.mark.parametrize(
+    ("command", "failpoint", "tenant_id", "to"),
+    [
+        ("move", "move:copy", ACME, Tier.POOL),
+        ("move", "copy:chunk", ACME, Tier.POOL),
+        ("move", "move:verified", ACME, Tier.POOL),
+        ("move", "move:fenced", TRIAL, Tier.SILO),
+        ("move", "move:switched", ACME, Tier.POOL),
+        ("finish", "move:finished", TRIAL, Tier.SILO),
+        ("drop-copy", "drop-copy:verified", ACME, Tier.POOL),
+        ("drop-copy", "delete:chunk", TRIAL, Tier.SILO),  # the pool copy, item by item
+        ("drop-copy", "drop-copy:table-deleted", ACME, Tier.POOL),
+        ("drop-copy", "drop-copy:deleted", TRIAL, Tier.SILO),
+    ],
+)
+def test_a_move_killed_at_any_step_finishes_when_run_again(
+    trial, endpoint_url, project_copy, command, failpoint, tenant_id, to
+):
+    """SIGKILL at each failpoint (no cleanup, leases left held), then the same command again:
+    it finishes, and the tenant ends with exactly its records, in the new tier."""
+    import signal
+
+    from ingestion.lifecycle.failpoints import FAILPOINT_ENV
+    from tests.reliability.conftest import salestalk
+    from tests.reliability.test_processes import finish
+
+    before = everything(trial, tenant_id)
+    records = len(stored(trial, tenant_id, Tier.POOL if to is Tier.SILO else Tier.SILO))
+    move_argv = ("tenant", "move", tenant_id, "--to", str(to))
+    if to is Tier.SILO:  # its tables first: the first run marks the move
+        assert finish(salestalk(*move_argv, endpoint=endpoint_url))[0] == 0
+        provision(trial)
+    if command != "move":
+        assert finish(salestalk(*move_argv, endpoint=endpoint_url))[0] == 0
+    argv = move_argv if command in ("move", "finish") else ("tenant", "drop-copy", tenant_id)
+    killed = salestalk(*argv, endpoint=endpoint_url, env={FAILPOINT_ENV: failpoint})
+    status, out, err = finish(killed)
+    assert status == -signal.SIGKILL, f"not killed at {failpoint}: {out}{err}"
+    status, out, err = finish(salestalk(*argv, endpoint=endpoint_url))
+    assert status == 0, out + err
+    if command != "drop-copy":
+        status, out, err = finish(
+            salestalk("tenant", "drop-copy", tenant_id, endpoint=endpoint_url)
+        )
+        assert status == 0, out + err
+    settings = StackFile.load("local").settings()
+    tenant = settings.roster.get(tenant_id)
+    assert (settings.tier(tenant), tenant.move_to, tenant.copy_left_in) == (to, None, None)
+    assert MetadataReader(trial, settings).tenant(tenant_id).tier is to
+    assert everything(trial, tenant_id) == before
+    assert len(stored(trial, tenant_id, to)) == records
+    old = Tier.POOL if to is Tier.SILO else Tier.SILO
+    assert stored(trial, tenant_id, old) == []
