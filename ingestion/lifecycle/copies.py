@@ -198,34 +198,42 @@ class Copier:
 
     def compare(self, source: Tier, target: Tier) -> list[Difference]:
         """Both tiers' records, kind by kind: equal when the target holds every source record
-        with the same content and nothing else of the tenant's."""
+        with the same content and nothing else of the tenant's. The source's fingerprints are
+        held (16 bytes of hash per record key) and the target streamed past them, so a
+        tenant's records are never held twice."""
         differences = []
         for kind in TENANT_DATA_KINDS:
             origin, into = self.data(source, kind), self.data(target, kind)
-            have = self._fingerprints(origin)
-            there = self._fingerprints(into)
-            differences.append(
-                Difference(
-                    kind.plural,
-                    len(have),
-                    len(there),
-                    missing=sorted(k for k, (h, _) in have.items() if there.get(k, ("",))[0] != h),
-                    extra=[key for k, (_, key) in there.items() if k not in have],
-                )
-            )
+            have = dict(self._fingerprints(origin))
+            difference = Difference(kind.plural, source_records=len(have))
+            for record_key, digest, key in self._fingerprints(into, with_keys=True):
+                difference.target_records += 1
+                held = have.pop(record_key, None)
+                if held is None:
+                    difference.extra.append(key)
+                elif held != digest:
+                    difference.missing.append(record_key)
+            difference.missing.extend(have)  # in the source, not in the target at all
+            difference.missing.sort()
+            differences.append(difference)
         return differences
 
-    def _fingerprints(self, data: TenantData) -> dict[str, tuple[str, dict[str, Any]]]:
-        """record key -> (content hash recomputed from the stored record, primary key)."""
+    def _fingerprints(self, data: TenantData, *, with_keys: bool = False) -> Iterator[Any]:
+        """(record key, 16 bytes of the content hash recomputed from the stored record), and
+        the primary key with `with_keys`, for each of the tenant's records in `data`."""
         if not data.exists():
-            return {}
-        return {
-            data.kind.record_key(record): (
-                content_hash(data.kind.record_fields(record)),
-                data.kind.key_dict(item),
+            return
+        for item, record, _ in self.checked(data):
+            digest = bytes.fromhex(content_hash(data.kind.record_fields(record))[7:39])
+            record_key = data.kind.record_key(record)
+            yield (
+                (record_key, digest, data.kind.key_dict(item))
+                if with_keys
+                else (
+                    record_key,
+                    digest,
+                )
             )
-            for item, record, _ in self.checked(data)
-        }
 
     def remove(self, tier: Tier, kind_name: str, keys: Iterable[dict[str, Any]]) -> int:
         """Delete the tenant's items with these primary keys from one tier's table."""
