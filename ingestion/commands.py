@@ -43,6 +43,7 @@ from ingestion.sources import (
 from ingestion.suggestions import unknown_name
 from ingestion.writer import (
     IngestInterruptedError,
+    TenantChangedError,
     TenantNotWritableError,
     TenantWriter,
     WriteMode,
@@ -68,8 +69,8 @@ from tenancy.cli.common import (
 )
 from tenancy.connection import Target
 from tenancy.roster import RosterError
-from tenancy.settings import StackSettings
-from tenancy.stack_file import find_project_dir
+from tenancy.settings import StackConfigError, StackSettings
+from tenancy.stack_file import StackFile, StackFileError, find_project_dir
 from tenancy.tier_guard import TierReadError
 
 KINDS = {kind.plural: kind for kind in TENANT_DATA_KINDS}
@@ -156,10 +157,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             accept_updates=args.accept_updates,
             mode=WriteMode(args.mode),
             on_wait=lambda holder: print(
-                f"waiting for another ingest of {args.tenant} {args.kind} to finish "
+                f"waiting for the writer of {args.tenant}'s {args.kind} to finish "
                 f"({holder.describe()})",
                 file=sys.stderr,
             ),
+            reload=_reloaded(args.stack),
         )
     except TenantNotWritableError as exc:
         raise CommandError(str(exc)) from None
@@ -195,8 +197,22 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return exit_status(report)
 
 
+def _reloaded(stack: str) -> Callable[[], StackSettings]:
+    """The stack's settings as its file says now (an ingest asks again under its lease)."""
+
+    def reload() -> StackSettings:
+        try:
+            return StackFile.load(stack).settings()
+        except (StackFileError, RosterError, StackConfigError) as exc:
+            raise TenantChangedError(f"the stack file can no longer be used: {exc}") from None
+
+    return reload
+
+
 def _interruption(target, exc: IngestInterruptedError, client, settings) -> str:
     cause = exc.cause
+    if isinstance(cause, TenantChangedError):
+        return f"{exc} The roster now says where the tenant's data goes, if anywhere."
     if isinstance(cause, TenantFencedError):
         tenant = exc.report.tenant_id
         if cause.fence == Fence.ERASED:

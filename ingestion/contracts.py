@@ -33,6 +33,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationInfo,
     WithJsonSchema,
 )
 from pydantic.alias_generators import to_camel
@@ -201,12 +202,19 @@ Unit = Annotated[
 ]
 
 
-def _plausible_timestamp(value: int) -> int:
+# Validation context of a record read back from a table (`RecordKind.from_item`): it was
+# checked when it was written, and what depends on the clock of the host reading it (the
+# future, a day of skew allowed) must not turn a stored record into an invalid one.
+STORED = "stored"
+
+
+def _plausible_timestamp(value: int, info: ValidationInfo) -> int:
     if value >= MILLISECONDS_THRESHOLD:
         raise ValueError("looks like milliseconds: timestamps are Unix epoch seconds")
     if value < EARLIEST_TIMESTAMP:
         raise ValueError("is before 2000-01-01: timestamps are Unix epoch seconds")
-    if value > time.time() + FUTURE_SKEW_SECONDS:
+    stored = bool(info.context and info.context.get(STORED))
+    if not stored and value > time.time() + FUTURE_SKEW_SECONDS:
         raise ValueError("is in the future")
     return value
 

@@ -21,6 +21,7 @@ from pydantic import BaseModel
 
 from ingestion.contracts import (
     SCHEMA_VERSION,
+    STORED,
     Message,
     Metric,
     TenantRecord,
@@ -168,7 +169,7 @@ class RecordKind:
     def from_item(self, item: Mapping[str, Any]) -> Any:
         """The contract model of a stored item (bookkeeping attributes dropped)."""
         fields = {k: _ints(v) for k, v in item.items() if k not in self.bookkeeping()}
-        return self.model.model_validate(fields)
+        return self.model.model_validate(fields, context={STORED: True})
 
     def bookkeeping(self) -> frozenset[str]:
         """The attributes of an item that are not the record's own fields."""

@@ -52,6 +52,9 @@ PID_ATTR = "leasePid"
 EXPIRES_ATTR = "leaseExpires"
 FENCE_ATTR = "leaseFence"
 FENCE_EXPIRES = 10**12  # seconds since 1970: a fence never expires (year 33658)
+# How far ahead of this host's clock another writer's host may be: a lease whose expiry is
+# further ahead than a lease lasts plus this was made by no writer, and may be taken.
+MAX_CLOCK_SKEW_SECONDS = 600.0
 
 
 class Fence(StrEnum):
@@ -109,7 +112,12 @@ class Holder:
     fence: str | None = None
 
     def describe(self) -> str:
-        return f"pid {self.pid} on host {self.host} (run {self.owner[:8]})"
+        """`pid 12 on host h (run 1a2b3c4d)`, or for a tenant operation's lease (its owner is
+        `OPERATION-RUN`, see `ingestion.lifecycle.fencing`) `salestalk tenant move, pid 12...`."""
+        operation, separator, run = self.owner.rpartition("-")
+        if separator and not self.fence:
+            return f"`salestalk tenant {operation}`, pid {self.pid} on host {self.host}"
+        return f"pid {self.pid} on host {self.host} (run {(run or self.owner)[:8]})"
 
 
 class WriterLease:
@@ -129,9 +137,13 @@ class WriterLease:
         sleep: Callable[[float], None] = time.sleep,
         on_wait: Callable[[Holder], None] | None = None,
         takes_fences: frozenset[str] = frozenset(),
+        on_acquired: Callable[[], None] | None = None,
     ):
         self.client = client
         self.takes_fences = takes_fences  # the fences this holder may take over (operations)
+        # Called each time the lease is taken, before anything is written under it: an ingest
+        # checks there that the tenant still lives where it is about to write.
+        self.on_acquired = on_acquired
         self.table_name = table_name
         self.key = serialize(lease_key(kind, tenant_id))
         self.owner = owner or uuid.uuid4().hex
@@ -159,6 +171,8 @@ class WriterLease:
                 raise self._lost()
             if self.expires is None:
                 self._acquire()
+                if self.on_acquired is not None:
+                    self.on_acquired()
             elif self.expires - self.clock() < RENEW_BELOW_SECONDS:
                 self._renew()
 
@@ -223,16 +237,7 @@ class WriterLease:
                 PID_ATTR: self.pid,
                 EXPIRES_ATTR: _number(expires),
             }
-            # free, expired (and no fence), or ours already (a retried request that was
-            # applied), or a fence this holder may take over
-            condition = (
-                "attribute_not_exists(#owner) OR (#expires < :now AND attribute_not_exists(#fence))"
-                " OR #owner = :me"
-            )
-            values: dict[str, Any] = {":now": _number(now), ":me": self.owner}
-            for n, fence in enumerate(sorted(self.takes_fences)):
-                condition += f" OR #fence = :fence{n}"
-                values[f":fence{n}"] = fence
+            condition, values = self._free_condition(now)
             try:
                 self._send(
                     self.client.put_item,
@@ -270,6 +275,34 @@ class WriterLease:
                 continue
             self.expires = expires
             return
+
+    def _free_condition(self, now: float) -> tuple[str, dict[str, Any]]:
+        """When the lease may be taken: nobody holds it; it is ours already (a retried
+        request that was applied); it expired; it is no lease any writer made (an expiry
+        further ahead than a lease ever runs, or not a number: an item the tenant's own role
+        planted to block its erasure or move); it is a fence no operation made; or it is a
+        fence this holder may take over."""
+        values: dict[str, Any] = {
+            ":now": _number(now),
+            ":far": _number(now + self.seconds + MAX_CLOCK_SKEW_SECONDS),
+            ":me": self.owner,
+            ":number": "N",
+        }
+        known = []
+        for n, fence in enumerate(Fence):
+            values[f":known{n}"] = str(fence)
+            known.append(f":known{n}")
+        condition = (
+            "attribute_not_exists(#owner) OR #owner = :me"
+            # the type first: an engine may fail comparing text with a number
+            " OR (attribute_not_exists(#fence) AND (NOT attribute_type(#expires, :number)"
+            " OR #expires < :now OR #expires > :far))"
+            f" OR (attribute_exists(#fence) AND NOT (#fence IN ({', '.join(known)})))"
+        )
+        for n, fence in enumerate(sorted(self.takes_fences)):
+            condition += f" OR #fence = :take{n}"
+            values[f":take{n}"] = str(fence)
+        return condition, values
 
     def _renew(self) -> None:
         expires = self.clock() + self.seconds

@@ -14,6 +14,7 @@ tenant planted must not cost the victim its own data.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,6 +52,7 @@ class Refusals:
 
     tenant_id: str
     shown: list[Refused] = field(default_factory=list)
+    by_table: Counter[str] = field(default_factory=Counter)
     _seen: set[tuple[str, tuple[tuple[str, str], ...]]] = field(default_factory=set, repr=False)
 
     @property
@@ -62,6 +64,7 @@ class Refusals:
         if identity in self._seen:
             return
         self._seen.add(identity)
+        self.by_table[refused.table] += 1
         if len(self.shown) < SHOWN:
             self.shown.append(refused)
 

@@ -103,6 +103,11 @@ class WriteMode(StrEnum):
     TRANSACTIONAL = "transactional"
 
 
+class TenantChangedError(RuntimeError):
+    """Since this ingest started, the tenant moved to another tier, stopped taking data or
+    left the roster: found under the lease, before anything more was written."""
+
+
 # What ends an ingest part-way, with an exact report: DynamoDB unreachable or refusing the
 # table, the throttling budget spent, the input breaking, the quarantine unwritable.
 STOPS_AN_INGEST = (
@@ -114,6 +119,7 @@ STOPS_AN_INGEST = (
     LeaseBusyError,
     LeaseLostError,
     TenantFencedError,
+    TenantChangedError,
 )
 
 
@@ -158,6 +164,7 @@ class TenantWriter:
         rng: random.Random | None = None,
         clock: Callable[[], str] | None = None,
         on_wait: Callable[[Holder], None] | None = None,
+        reload: Callable[[], StackSettings] | None = None,
     ):
         self.tenant = settings.roster.get(tenant_id)  # UnknownTenantError if not onboarded
         if not self.tenant.status.accepts_writes:
@@ -180,6 +187,7 @@ class TenantWriter:
             owner=self.ingest_id,
             sleep=sleep,
             on_wait=on_wait,
+            on_acquired=(lambda: self._still_here(reload())) if reload else None,
         )
         self.writer = IdempotentWriter(
             self.store,
@@ -190,6 +198,24 @@ class TenantWriter:
             lease=self.lease,
         )
         self.clock = clock or utc_now  # ingestedAt: one time per second (see _UtcSecond)
+
+    def _still_here(self, settings: StackSettings) -> None:
+        """Under a freshly taken lease, before anything is written: the tenant, as the stack
+        file says now (`reload`), still takes data into this very table. The roster is read
+        again because a move switches it while holding this lease, and an ingest that
+        started before may have waited for that move."""
+        tenant_id = self.tenant.tenant_id
+        try:
+            tenant = settings.roster.get(tenant_id)
+        except LookupError:
+            raise TenantChangedError(f"tenant {tenant_id!r} left the roster") from None
+        if not tenant.status.accepts_writes:
+            raise TenantChangedError(f"tenant {tenant_id!r} is now {tenant.status}")
+        table = tenant_tables(settings, tenant)[self.kind.layout.kind].name
+        if table != self.table_name:
+            raise TenantChangedError(
+                f"tenant {tenant_id!r} now lives in {table}, not {self.table_name}"
+            )
 
     def validate(self, source: SourceRecord) -> Candidate | list[FieldError]:
         """A candidate, or the reasons the record is refused (each naming its field)."""

@@ -126,6 +126,8 @@ def cmd_move(args: argparse.Namespace) -> int:
             f"(its role follows), and once you are sure, "
             f"`salestalk tenant drop-copy {args.tenant_id}`"
         )
+    elif result.step == "unfenced":
+        print(f"tenant {args.tenant_id!r} stays in {to}, where its ingests go on")
     elif result.step == "finished":
         print(
             f"tenant {args.tenant_id!r} is served from {to} (the move had switched); its old "
@@ -147,7 +149,14 @@ def cmd_drop_copy(args: argparse.Namespace) -> int:
         print(f"deleted table {table}")
     _refused(result.refusals)
     print(f"{stack_file.path.name}: tenant {args.tenant_id!r} has no copy left in {result.old}")
-    if result.old is Tier.SILO and not result.tables_deleted:
+    kept = [table for table, _ in result.deleted if table not in result.tables_deleted]
+    if result.old is Tier.SILO and kept and not settings.protect_data:
+        print(
+            f"kept {', '.join(kept)}: items that are not the tenant's valid records are still "
+            "there (listed above; never copied, never deleted unseen): look at them, then "
+            "delete the tables by hand"
+        )
+    elif result.old is Tier.SILO and kept:
         print(
             f"its emptied tables leave the stack with `pulumi up -s {settings.stack}` once "
             "`pulumi state unprotect` has released them (the stack protects its data); "

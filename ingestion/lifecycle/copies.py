@@ -268,6 +268,34 @@ class Copier:
 
     # --- delete ---
 
+    def delete_copied(self, old: Tier, serving: Tier) -> list[tuple[str, int]]:
+        """Delete from the old tier each of the tenant's records that the serving tier holds
+        (or holds in a newer version): only what was verified to be there goes. An item under
+        the tenant's keys that is not its valid record, or is not in the serving tier yet,
+        stays (and is reported). (table, items deleted) per kind."""
+        done = []
+        for kind in TENANT_DATA_KINDS:
+            origin, into = self.data(old, kind), self.data(serving, kind)
+            deleted = 0
+            if origin.exists():
+                pairs = (
+                    (origin.kind.key_dict(item), into.kind.to_item(record, *lineage))
+                    for item, record, lineage in self.checked(origin)
+                )
+                for batch in _chunked(pairs, CHUNK):
+                    there = into.store().fetch([into.kind.key_dict(c) for _, c in batch])
+                    copied = [
+                        key
+                        for key, c in batch
+                        if not self._due(into, c, there.get(into.kind.key_of(c)), newer_only=True)
+                    ]
+                    origin.store().delete_batch(copied)
+                    deleted += len(copied)
+                    self.heartbeat()
+                    failpoint("delete:chunk")
+            done.append((origin.name, deleted))
+        return done
+
     def delete_all(self, tier: Tier, only: RecordKind | None = None) -> list[tuple[str, int]]:
         """Delete every item under the tenant's keys in one tier (its own tables' items, or
         its keys in the pool; an item another tenant keyed under its own id is never touched),

@@ -18,8 +18,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ingestion.items import TENANT_DATA_KINDS
+from ingestion.items import TENANT_DATA_KINDS, serialize
 from ingestion.lease import (
+    FENCE_ATTR,
+    OWNER_ATTR,
     Fence,
     Holder,
     LeaseBusyError,
@@ -106,9 +108,9 @@ class TenantLock:
                     if self.clock() > deadline:
                         self.release()
                         raise OperationRefused(
-                            f"{self.operation} of tenant {self.tenant_id!r}: an ingest kept "
-                            f"writing {lease.table_name} for over {self.wait_seconds:.0f} s; "
-                            "nothing was changed: run it again when that ingest is done"
+                            f"{self.operation} of tenant {self.tenant_id!r}: another writer "
+                            f"kept {lease.table_name} for over {self.wait_seconds:.0f} s; "
+                            "nothing was changed: run it again when it is done"
                         ) from None
                     self.ensure()  # keep the leases already taken while this one is awaited
 
@@ -147,7 +149,7 @@ class TenantLock:
         if self.on_wait and not self._told:
             self._told = True
             self.on_wait(
-                f"waiting for the ingest writing tenant {self.tenant_id!r} to finish "
+                f"waiting for the writer of tenant {self.tenant_id!r} to finish "
                 f"({holder.describe()}; at most {self.wait_seconds:.0f} s)"
             )
 
@@ -164,3 +166,49 @@ def remove_fences(client, settings: StackSettings, tenant_id: str, tier: Tier) -
         TableStore(client, table.name, stored).delete_batch([lease_key(stored, tenant_id)])
         removed += 1
     return removed
+
+
+def lift_fences(
+    client,
+    settings: StackSettings,
+    tenant_id: str,
+    tier: Tier,
+    *,
+    owner: str | None = None,
+    say: Callable[[str], None] | None = None,
+) -> int:
+    """Take the move fences off the tenant's tables in one tier, where it is served: those
+    one operation (`owner`) placed, or any a move left where the roster still serves the
+    tenant (a move abandoned by hand after it fenced). How many were lifted."""
+    lifted = 0
+    for kind in TENANT_DATA_KINDS:
+        table = tier_tables(settings, tenant_id, tier)[kind.layout.kind]
+        if describe(client, table.name) is None:
+            continue
+        stored = kind.stored_in(table.layout)
+        condition = "#fence IN (:silo, :pool)"
+        values = {
+            ":silo": {"S": str(Fence.MOVED_TO_SILO)},
+            ":pool": {"S": str(Fence.MOVED_TO_POOL)},
+        }
+        if owner is not None:
+            condition += " AND #owner = :owner"
+            values[":owner"] = {"S": f"fence:{owner}"}
+        try:
+            client.delete_item(
+                TableName=table.name,
+                Key=serialize(lease_key(stored, tenant_id)),
+                ConditionExpression=condition,
+                ExpressionAttributeNames={"#fence": FENCE_ATTR, "#owner": OWNER_ATTR}
+                if owner is not None
+                else {"#fence": FENCE_ATTR},
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            continue
+        lifted += 1
+        if say:
+            say(f"lifted the fence an unfinished move left on {table.name}: its writes go on")
+    return lifted

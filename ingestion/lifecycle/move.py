@@ -22,17 +22,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ingestion.items import TENANT_DATA_KINDS
 from ingestion.lease import Fence
 from ingestion.lifecycle.copies import Copier, Difference, KindCopy
 from ingestion.lifecycle.errors import OperationFailed, OperationRefused
 from ingestion.lifecycle.failpoints import failpoint
-from ingestion.lifecycle.fencing import TenantLock
+from ingestion.lifecycle.fencing import TenantLock, lift_fences
 from ingestion.lifecycle.onboarding import register_tenants
 from ingestion.ownership import Refusals
 from tenancy.provisioner import describe
-from tenancy.roster import Tenant, Tier
-from tenancy.stack_file import StackFile
+from tenancy.roster import RosterError, Tenant, Tier
+from tenancy.stack_file import StackFile, StackFileError
 from tenancy.tables import tier_tables
 
 MOVE_TO, TIER, COPY_LEFT_IN = "moveTo", "tier", "copyLeftIn"  # the roster fields a move sets
@@ -60,9 +59,11 @@ def move(client, stack_file: StackFile, tenant_id: str, to: Tier, *, say: Say) -
     tenant = settings.roster.get(tenant_id)
     current = settings.tier(tenant)
     if current is to:
-        if tenant.copy_left_in is None:
-            raise OperationRefused(f"tenant {tenant_id!r} is already in the {to} tier")
-        return finish(client, stack_file, tenant, say=say)
+        if tenant.copy_left_in is not None:
+            return finish(client, stack_file, tenant, say=say)
+        if tenant.move_to is None and lift_fences(client, settings, tenant_id, to, say=say):
+            return MoveResult("unfenced")  # a move abandoned by hand after it fenced
+        raise OperationRefused(f"tenant {tenant_id!r} is already in the {to} tier")
     if tenant.copy_left_in is not None:
         raise OperationRefused(
             f"tenant {tenant_id!r} still has the copy of its last move in "
@@ -110,11 +111,20 @@ def move(client, stack_file: StackFile, tenant_id: str, to: Tier, *, say: Say) -
         failpoint("move:verified")
         lock.fence(current, moved_to(to))
     failpoint("move:fenced")
-    settings = stack_file.update_tenant(
-        tenant_id,
-        {TIER: str(to), MOVE_TO: None, COPY_LEFT_IN: str(current)},
-        expect={MOVE_TO: str(to)},
-    )
+    try:
+        settings = stack_file.update_tenant(
+            tenant_id,
+            {TIER: str(to), MOVE_TO: None, COPY_LEFT_IN: str(current)},
+            expect={MOVE_TO: str(to)},
+        )
+    except (StackFileError, RosterError, LookupError) as exc:
+        # the roster changed under the move (an entry edited by hand): it still serves the
+        # tenant from `current`, so its writes there must go on
+        lift_fences(client, settings, tenant_id, current, owner=lock.owner)
+        raise OperationFailed(
+            f"the switch was refused ({exc}); the copy is verified but the tenant stays in "
+            f"{current}, where its writes go on; run this command again to switch it"
+        ) from None
     failpoint("move:switched")
     register_tenants(client, settings, [tenant_id])  # tenants-metadata has its tier
     return result
@@ -198,21 +208,19 @@ def drop_copy(client, stack_file: StackFile, tenant_id: str, *, say: Say) -> Dro
                 "copies them; then run this again"
             )
         failpoint("drop-copy:verified")
+        deleted = copier.delete_copied(old, serving)  # only what the serving tier holds
         if old is Tier.SILO and not settings.protect_data:
-            # an unprotected stack's data is disposable: its old tables go, items and all
-            records = {check.kind: check.source_records for check in checks}
-            deleted = []
-            for kind in TENANT_DATA_KINDS:
-                table = tier_tables(settings, tenant_id, old)[kind.layout.kind]
-                deleted.append((table.name, records[kind.plural]))
-                if describe(client, table.name) is not None:
-                    client.delete_table(TableName=table.name)
-                    client.get_waiter("table_not_exists").wait(TableName=table.name)
-                    tables_deleted.append(table.name)
-                    failpoint("drop-copy:table-deleted")
-            lock.forget(old)
-        else:  # the tenant's items go; protected tables stay, emptied, for `pulumi up`
-            deleted = copier.delete_all(old)
+            # an unprotected stack's data is disposable: its old tables go, unless an item the
+            # copy did not carry is still in one (reported above; never deleted unseen)
+            for name, _ in deleted:
+                if refusals.by_table[name] or describe(client, name) is None:
+                    continue
+                client.delete_table(TableName=name)
+                client.get_waiter("table_not_exists").wait(TableName=name)
+                tables_deleted.append(name)
+                failpoint("drop-copy:table-deleted")
+            if len(tables_deleted) == len(deleted):
+                lock.forget(old)
     failpoint("drop-copy:deleted")
     settings = stack_file.update_tenant(
         tenant_id, {COPY_LEFT_IN: None}, expect={COPY_LEFT_IN: str(old)}

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 
@@ -37,15 +38,24 @@ def records(count: int, start: int = 0) -> list:
     return as_source([make_metric(n) for n in range(start, start + count)])
 
 
-def plant_lease(client, *, owner="someone-else", host="elsewhere", pid=1, expires=4e9) -> None:
+def plant_lease(
+    client, *, owner="someone-else", host="elsewhere", pid=1, expires=None, **more
+) -> None:
+    """A lease as a live writer on another host holds it (expiring in 25 s), or with `more`
+    attributes and another `expires` (any type), as a tenant's own role could plant one."""
     item = {
         **lease_key(METRIC, ACME),
         OWNER_ATTR: owner,
         HOST_ATTR: host,
         PID_ATTR: pid,
-        EXPIRES_ATTR: int(expires),
+        EXPIRES_ATTR: int(time.time() + 25) if expires is None else _whole(expires),
+        **more,
     }
     client.put_item(TableName=TABLE, Item=serialize(item))
+
+
+def _whole(value):
+    return int(value) if isinstance(value, float) else value
 
 
 def lease_item(client):
@@ -193,3 +203,22 @@ def test_readers_never_meet_a_lease(tables, settings):
     assert len(reader.all_metrics()) == 50
     assert len(reader.metrics_by_type("operational")) == 50
     assert all(LEASE_KEY not in str(item) for item in sample(tables, TABLE, limit=100))
+
+
+@pytest.mark.parametrize(
+    "planted",
+    [
+        {"expires": 4_000_000_000},  # years ahead: no writer's lease runs that long
+        {"expires": "never"},  # not a number: it never compares as expired
+        {"expires": 4_000_000_000, "leaseFence": "keep out"},  # a fence no operation made
+    ],
+    ids=["far-future", "text-expiry", "unknown-fence"],
+)
+def test_a_lease_no_writer_made_blocks_nobody(tables, settings, planted):
+    """A tenant's role may write its own lease slot: an item that would never expire must not
+    block its ingests, moves or erasure for good."""
+    plant_lease(tables, owner="planted", **planted)
+    writer = TenantWriter(tables, settings, ACME, METRIC, sleep=lambda s: None)
+    writer.lease.wait_seconds = 0
+    report = writer.ingest(records(150))
+    assert report.written == 150

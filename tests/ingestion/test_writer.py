@@ -203,6 +203,7 @@ def test_an_accepted_update_never_overwrites_a_change_made_after_its_read(
             tables.delete_item(TableName=METRICS_TABLE, Key=serialize(METRIC.key_dict(mine.item)))
         else:
             theirs.writer.write([their_update])
+            theirs.lease.release()  # their run ends (every tenant write holds the lease)
         return found
 
     ours.store.fetch = fetch_then_race
