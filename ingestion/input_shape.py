@@ -28,6 +28,8 @@ def mismatch(stream: io.BufferedReader, name: str, kind: RecordKind) -> str | No
     head = stream.peek(SAMPLE_BYTES)[:SAMPLE_BYTES]
     if b"\x00" in head:
         return None  # binary: reading it says so
+    if b"\n" not in head and len(head) == SAMPLE_BYTES:
+        return None  # a first line longer than the look: too long to judge, read it whole
     sample = head[: head.rfind(b"\n") + 1] or head  # whole lines only
     records = []
     try:
@@ -41,6 +43,8 @@ def mismatch(stream: io.BufferedReader, name: str, kind: RecordKind) -> str | No
         return None
     objects = [r.data for r in records if r.error is None and isinstance(r.data, dict)]
     if not objects:
+        if sample.lstrip()[:1] in (b"{", b"["):
+            return None  # JSON that breaks the contract: each record is refused alone
         return _not_json(name, sample, kind)
     if any(_is(kind, data) for data in objects):
         return None

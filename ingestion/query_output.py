@@ -70,10 +70,10 @@ def as_json_lines(records: Sequence[BaseModel]) -> str:
     return "\n".join(record_json(record) for record in records)
 
 
-def record_json(record: BaseModel) -> str:
+def record_json(record: BaseModel, *, ascii_only: bool = True) -> str:
     """One record as JSON in its contract's shape, numbers exactly as stored: what `--jsonl`
     prints, a tenant export holds, and `salestalk ingest` takes back."""
-    return dumps_exact(_exact(record))
+    return dumps_exact(_exact(record), ascii_only=ascii_only)
 
 
 def _exact(record: BaseModel) -> dict[str, Any]:

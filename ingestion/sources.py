@@ -409,17 +409,24 @@ class _ArrayReader:
         return 0, skipped
 
 
-def dumps_exact(value: Any) -> str:
+def dumps_exact(value: Any, *, ascii_only: bool = True) -> str:
     """JSON text for parsed input, numbers exactly as received (Decimal text, not a float).
-    Non-finite numbers, which JSON cannot hold, become text ("NaN", "Infinity")."""
+    Non-finite numbers, which JSON cannot hold, become text ("NaN", "Infinity"). ASCII
+    escapes by default (even a lone surrogate can be written); `ascii_only=False` keeps other
+    characters as they are, for text meant to be read back as UTF-8 at its own size (an
+    emoji escaped is 12 bytes, not 4)."""
     if isinstance(value, Decimal):
         return str(value) if value.is_finite() else json.dumps(str(value))
     if isinstance(value, dict):
-        fields = (f"{json.dumps(str(k))}: {dumps_exact(v)}" for k, v in value.items())
+        fields = (
+            f"{json.dumps(str(k), ensure_ascii=ascii_only)}: "
+            f"{dumps_exact(v, ascii_only=ascii_only)}"
+            for k, v in value.items()
+        )
         return "{" + ", ".join(fields) + "}"
     if isinstance(value, list | tuple):
-        return "[" + ", ".join(dumps_exact(v) for v in value) + "]"
-    return json.dumps(value)  # ASCII escapes: even a lone surrogate can be written
+        return "[" + ", ".join(dumps_exact(v, ascii_only=ascii_only) for v in value) + "]"
+    return json.dumps(value, ensure_ascii=ascii_only)
 
 
 QUARANTINE_DIR_NAME = "quarantine"

@@ -6,6 +6,7 @@ URNs when the roster grows, shrinks or is reordered, and when the table prefix c
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -25,12 +26,13 @@ from tenancy.settings import (
 from tenancy.tables import (
     MESSAGES_LAYOUT,
     METRICS_LAYOUT,
+    TENANT_ID_FIELD,
     TableSpec,
     metadata_table_spec,
     pool_table_specs,
     tenant_table_specs,
 )
-from tenancy.tier_guard import TIER_FIELD, check_tiers, deployed_tier
+from tenancy.tier_guard import TIER_FIELD, check_tiers, deployed_tier, unmoved
 
 TENANT_COMPONENT_TYPE = "salestalk:tenancy:TenantTables"
 # The stack output holding each tenant's component outputs, its tier among them: what the
@@ -219,12 +221,58 @@ def tier_check(settings: StackSettings) -> pulumi.Output[StackSettings]:
     )
 
 
-def _refuse_unmoved_tiers(settings: StackSettings, tenants: Any) -> StackSettings:
+def _refuse_unmoved_tiers(settings: StackSettings, tenants: Any) -> Any:
+    """The settings, or a refusal. A tier that differs from the last deployment with no move
+    in sight may still be a finished move (switched, its old copy dropped, before this
+    `pulumi up`): for those tenants only, `tenants-metadata` is asked where their data is
+    (a move records it at its switch); what it says stands for the deployed tier."""
+    deployed = deployed_from_outputs(tenants)
+    doubtful = unmoved(settings, deployed)
+    if not doubtful:
+        return settings
+    reads = [_registered_tier(settings, tenant_id) for tenant_id in doubtful]
+    return pulumi.Output.all(*reads).apply(
+        lambda tiers: _checked(
+            settings, {**deployed, **_known(dict(zip(doubtful, tiers, strict=True)))}
+        )
+    )
+
+
+def _checked(settings: StackSettings, deployed: Mapping[str, Tier]) -> StackSettings:
     try:
-        check_tiers(settings, deployed_from_outputs(tenants), source=_source())
+        check_tiers(settings, deployed, source=_source())
     except RosterError as exc:
         raise pulumi.RunError(str(exc)) from None
     return settings
+
+
+def _registered_tier(settings: StackSettings, tenant_id: str) -> pulumi.Output[Any]:
+    """The tier `tenants-metadata` records for a tenant (None: it records none)."""
+    read = aws.dynamodb.get_table_item_output(
+        table_name=metadata_table_spec(settings).name,
+        key=json.dumps({TENANT_ID_FIELD: {"S": tenant_id}}),
+        projection_expression="#tier",
+        expression_attribute_names={"#tier": TIER_FIELD},
+    )
+    return read.apply(lambda result: _tier_of(getattr(result, "item", None)))
+
+
+def _tier_of(item: Any) -> str | None:
+    try:
+        return json.loads(item)[TIER_FIELD]["S"] if item else None
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def _known(tiers: Mapping[str, Any]) -> dict[str, Tier]:
+    """The tiers recorded (a tenant without a row, or with no tier in it, keeps the deployed
+    tier its stack's outputs say)."""
+    known = {}
+    for tenant_id, value in tiers.items():
+        tier = deployed_tier(value) if value is not None else None
+        if tier is not None:
+            known[tenant_id] = tier
+    return known
 
 
 def deployed_from_outputs(tenants: Any) -> dict[str, Tier]:

@@ -285,7 +285,7 @@ class StackFile:
                 config[TENANTS] = []
             config[TENANTS].append(tenant.to_config())
 
-        return self._edit(append)
+        return self._edit(append, lambda roster: [*roster, tenant.to_config()])
 
     def update_tenant(
         self,
@@ -302,15 +302,29 @@ class StackFile:
         switches the tier only if the entry still says the tenant is moving.
         """
 
+        def text(value: Any) -> Any:  # a StrEnum (Tier.POOL) as its text: YAML has no enums
+            return str(value) if isinstance(value, str) else value
+
         def update(current: StackFile) -> None:
             entry = current._entry(tenant_id, expect)
             for name, value in changes.items():
                 if value is None:
                     entry.pop(name, None)
-                else:  # a StrEnum (Tier.POOL) as the text it stands for: YAML has no enums
-                    entry[name] = str(value) if isinstance(value, str) else value
+                else:
+                    entry[name] = text(value)
 
-        return self._edit(update)
+        def expected(roster: list[Any]) -> list[Any]:
+            return [
+                {
+                    **{k: v for k, v in entry.items() if changes.get(k, v) is not None},
+                    **{k: text(v) for k, v in changes.items() if v is not None},
+                }
+                if _is_entry_of(entry, tenant_id)
+                else entry
+                for entry in roster
+            ]
+
+        return self._edit(update, expected)
 
     def remove_tenant(
         self, tenant_id: str, expect: Mapping[str, Any] | None = None
@@ -326,18 +340,39 @@ class StackFile:
             _keep_comments_after(entries, index)
             del entries[index]
 
-        return self._edit(remove)
+        return self._edit(
+            remove, lambda roster: [e for e in roster if not _is_entry_of(e, tenant_id)]
+        )
 
-    def _edit(self, change: Callable[[StackFile], None]) -> StackSettings:
+    def _edit(
+        self,
+        change: Callable[[StackFile], None],
+        expected: Callable[[list[Any]], list[Any]],
+    ) -> StackSettings:
         """Apply `change` to the file as it is now, under the lock, and save it if the
-        resulting stack settings are valid. `self.document` becomes the saved document."""
+        resulting stack settings are valid and the file, read back, holds exactly the roster
+        `expected` makes of the one before (a YAML anchor or merge key `<<:` shared between
+        entries could otherwise carry one tenant's change into another's, or make a key
+        impossible to remove). `self.document` becomes the saved document."""
         with _locked(self.path):
             current = type(self)._read(self.stack, self.path)
-            change(current)
+            before = current._roster()
+            try:
+                change(current)
+            except (KeyError, TypeError, AttributeError):
+                raise StackFileError(_shared(current.path.name)) from None
             settings = current.settings()  # RosterError/StackConfigError: nothing written
-            _write_atomically(self.path, current._dump())
+            data = current._dump()
+            text = _decode(data, current.path.name)
+            reread = type(self)(self.stack, self.path, _parse(text, self.path.name))
+            if reread._roster() != expected(before):
+                raise StackFileError(_shared(current.path.name))
+            _write_atomically(self.path, data)
         self.document, self.layout = current.document, current.layout
         return settings
+
+    def _roster(self) -> list[Any]:
+        return _plain(self.config.get(TENANTS), self.path.name) or []
 
     def _entry(self, tenant_id: str, expect: Mapping[str, Any] | None) -> Any:
         """The roster entry of `tenant_id` (ruamel's mapping, for editing in place), after
@@ -364,6 +399,18 @@ class StackFile:
         buffer = io.StringIO()
         _yaml().dump(self.document, buffer)
         return self.layout.file_bytes(buffer.getvalue())
+
+
+def _is_entry_of(entry: Any, tenant_id: str) -> bool:
+    return isinstance(entry, Mapping) and entry.get("tenantId") == tenant_id
+
+
+def _shared(name: str) -> str:
+    return (
+        f"{name}: this edit would change more than its tenant's entry, or cannot be made, "
+        "because entries share fields through a YAML anchor or merge key (`&name`, `<<: *name`):"
+        " write the entries involved out in full, then run it again; nothing was changed"
+    )
 
 
 def _shown(value: Any) -> str:

@@ -49,6 +49,16 @@ def tier_problems(settings: StackSettings, deployed: Mapping[str, Tier]) -> list
     return problems
 
 
+def unmoved(settings: StackSettings, deployed: Mapping[str, Tier]) -> list[str]:
+    """The ids of the tenants `tier_problems` names."""
+    return [
+        tenant.tenant_id
+        for tenant in settings.roster
+        if (old := deployed.get(tenant.tenant_id)) is not None
+        and not _keeps_its_data(settings, tenant, old)
+    ]
+
+
 def check_tiers(settings: StackSettings, deployed: Mapping[str, Tier], source: str) -> None:
     """Raise a RosterError naming every tenant whose tier changed without a move, so that each
     caller reports it as it reports any other roster problem."""
@@ -76,10 +86,7 @@ def _problem(settings: StackSettings, tenant: Tenant, entry: int, old: Tier) -> 
         f"tenant {tenant_id!r} (entry {entry}), field {TIER_FIELD!r}: its data is in {old}, "
         f"but {cause}, so it would be served from {new} without its data. Put "
         f"`{TIER_FIELD}: {old}` in its entry to keep it in {old}; to move it, then run "
-        f"`salestalk tenant move {tenant_id} --to {new}`, which copies its data first. (If a "
-        f"move did switch it and `salestalk tenant drop-copy` ran before this stack's next "
-        f"`pulumi up`, put `copyLeftIn: {old}` back in its entry for one `pulumi up`, then take "
-        "it out again)"
+        f"`salestalk tenant move {tenant_id} --to {new}`, which copies its data first"
     )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,7 +41,7 @@ from tenancy.commands import (
     print_table_result,
     provisioning_errors,
 )
-from tenancy.roster import RosterError, Tier
+from tenancy.roster import TENANT_ID_PATTERN, TENANT_ID_RULE, RosterError, Tier
 from tenancy.stack_file import StackFileError
 from tenancy.tier_guard import TierReadError
 
@@ -165,6 +166,14 @@ def cmd_drop_copy(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _tenant_id(text: str) -> str:
+    """A tenant id as the roster allows one (an erased tenant may be in no roster any more):
+    never a path, never a folder name of the project's."""
+    if not re.fullmatch(TENANT_ID_PATTERN, text):
+        raise argparse.ArgumentTypeError(f"{text!r}: a tenant id {TENANT_ID_RULE}")
+    return text
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     stack_file, settings = load_settings(args)
     target, client = connect(args, stack_file)
@@ -198,6 +207,7 @@ def cmd_erase(args: argparse.Namespace) -> int:
             say=_say,
             export=Path(args.export) if args.export else None,
             without_export=args.without_export,
+            sweep=args.sweep,
         )
         record, path = erasure.run()
     for table, count in {**record.pool_items_deleted, **record.silo_items_deleted}.items():
@@ -217,6 +227,11 @@ def cmd_erase(args: argparse.Namespace) -> int:
         f"{files:,} quarantine files and {record.quarantine_entries_deleted:,} seeding "
         f"quarantine entries are gone; the erasure record is {path}"
     )
+    if not record.swept:
+        print(
+            "not swept: items its role may have written under its pool keys outside the "
+            "tenant index were not looked for (`--sweep` scans the pool for them)"
+        )
     if record.roster_entry_removed:
         print(f"Next: `pulumi up -s {settings.stack}` removes its data-access role")
     return EXIT_OK
@@ -311,7 +326,7 @@ def register_commands(commands: argparse._SubParsersAction) -> None:
             "salestalk tenant export trial-corp-004 --out /secure/trial-corp-004",
         ],
     )
-    export.add_argument("tenant_id", metavar="TENANT", help="the tenant to export")
+    export.add_argument("tenant_id", metavar="TENANT", type=_tenant_id, help="the tenant to export")
     export.add_argument("--out", help="the folder to create (it must not exist)")
     export.add_argument("--json", action="store_true", help="print the manifest as JSON")
     erase = add_command(
@@ -331,12 +346,18 @@ def register_commands(commands: argparse._SubParsersAction) -> None:
             "salestalk tenant erase trial-corp-004 --without-export",
         ],
     )
-    erase.add_argument("tenant_id", metavar="TENANT", help="the tenant to erase")
+    erase.add_argument("tenant_id", metavar="TENANT", type=_tenant_id, help="the tenant to erase")
     erase.add_argument("--export", help="the export folder to check (default: the newest)")
     erase.add_argument(
         "--without-export",
         action="store_true",
         help="erase although no export holds the tenant's data",
+    )
+    erase.add_argument(
+        "--sweep",
+        action="store_true",
+        help="also Scan the whole pool for items under the tenant's keys that its index does "
+        "not list (items its role wrote outside the platform); reads every pooled tenant's items",
     )
     for sub, func in (
         (register_parser, cmd_register),

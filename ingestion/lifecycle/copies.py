@@ -12,6 +12,7 @@ record, so a stored fingerprint (which its writer chose) proves nothing by itsel
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -92,6 +93,24 @@ class Difference:
             + (f" (e.g. {shown})" if shown else "")
             + f", {len(self.extra):,} only in the target"
         )
+
+
+class RecordDigest:
+    """An order-free digest of a tenant's records: the sum, modulo 2**256, of the SHA-256 of
+    each (record key, content hash) pair. Two reads of the same records in any order give the
+    same digest, and a record added, removed or restated changes it, in constant memory."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._sum = 0
+
+    def add(self, record_key: str, content: str) -> None:
+        pair = hashlib.sha256(f"{record_key}\t{content}".encode()).digest()
+        self._sum = (self._sum + int.from_bytes(pair)) % (1 << 256)
+        self.count += 1
+
+    def hexdigest(self) -> str:
+        return f"{self._sum:064x}"
 
 
 class Copier:
@@ -313,13 +332,18 @@ class Copier:
             done.append((data.name, deleted))
         return done
 
-    def count(self, tier: Tier) -> dict[str, int]:
-        """The tenant's valid records per kind in one tier."""
-        counts = {}
+    def census(self, tier: Tier) -> dict[str, tuple[int, str]]:
+        """Per kind, how many of the tenant's records one tier holds and their digest (what
+        an export's manifest says of the records it holds)."""
+        found = {}
         for kind in TENANT_DATA_KINDS:
-            data = self.data(tier, kind)
-            counts[kind.plural] = sum(1 for _ in self.checked(data)) if data.exists() else 0
-        return counts
+            data, digest = self.data(tier, kind), RecordDigest()
+            if data.exists():
+                for _, record, _ in self.checked(data):
+                    content = content_hash(data.kind.record_fields(record))
+                    digest.add(data.kind.record_key(record), content)
+            found[kind.plural] = (digest.count, digest.hexdigest())
+        return found
 
 
 def _is_record(into: TenantData, stored) -> bool:

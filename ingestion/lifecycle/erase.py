@@ -19,18 +19,20 @@ progress file under the state folder says how far it got) and the record counts 
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 from pydantic.alias_generators import to_camel, to_snake
 
-from ingestion.items import TENANT_DATA_KINDS
+from ingestion.items import TENANT_DATA_KINDS, RecordKind
 from ingestion.lease import Fence
 from ingestion.lifecycle.copies import Copier
 from ingestion.lifecycle.errors import OperationRefused
@@ -42,7 +44,7 @@ from ingestion.lifecycle.export import (
 )
 from ingestion.lifecycle.failpoints import failpoint
 from ingestion.lifecycle.fencing import ALL_FENCES, TenantLock, remove_fences
-from ingestion.ownership import Refusals
+from ingestion.seeding import SEED_DIR_NAME
 from ingestion.sources import QUARANTINE_DIR_NAME
 from tenancy.provisioner import describe
 from tenancy.roster import Tier, UnknownTenantError
@@ -64,6 +66,7 @@ class ErasureRecord:
     finished_at: str | None = None
     export: str | None = None  # the export checked first (None: waived, `export_waived`)
     export_waived: bool = False
+    # Counted once, under the fence, before anything is deleted (late index entries added).
     pool_items_deleted: dict[str, int] = field(default_factory=dict)
     silo_items_deleted: dict[str, int] = field(default_factory=dict)
     tables_deleted: list[str] = field(default_factory=list)
@@ -74,6 +77,9 @@ class ErasureRecord:
     quarantine_files_deleted: list[str] = field(default_factory=list)
     quarantine_entries_deleted: int = 0
     refused: dict[str, Any] = field(default_factory=dict)
+    # Whether the pool was also scanned for items under the tenant's keys that the tenant
+    # index does not list (written by its role outside the platform): `erase --sweep`.
+    swept: bool = False
     runs: int = 0
     steps: list[str] = field(default_factory=list)  # the steps finished, in order
 
@@ -102,6 +108,7 @@ class Erasure:
         say: Say,
         export: Path | None = None,
         without_export: bool = False,
+        sweep: bool = False,
     ):
         self.client = client
         self.stack_file = stack_file
@@ -111,6 +118,7 @@ class Erasure:
         self.say = say
         self.export = export
         self.without_export = without_export
+        self.sweep = sweep
         self.progress_path = erasure_dir(state_dir) / f"{tenant_id}.in-progress.json"
         self.record = self._resume()
 
@@ -118,7 +126,7 @@ class Erasure:
         if self.progress_path.is_file():
             data = json.loads(self.progress_path.read_text(encoding="utf-8"))
             return ErasureRecord.from_json(data)
-        return ErasureRecord(self.tenant_id, _now())
+        return ErasureRecord(self.tenant_id, _now(), swept=self.sweep)
 
     def _done(self, step: str) -> None:
         if step not in self.record.steps:
@@ -128,22 +136,22 @@ class Erasure:
 
     def _save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        temporary = path.with_name(path.name + ".tmp")
+        temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
         temporary.write_text(json.dumps(self.record.to_json(), indent=2) + "\n")
         os.replace(temporary, path)
 
     def run(self) -> tuple[ErasureRecord, Path]:
         """Erase the tenant (or finish an erasure a kill interrupted); the record's path."""
-        resumed = bool(self.record.steps)
+        with _one_erasure_at_a_time(self.state_dir, self.tenant_id):
+            return self._run()
+
+    def _run(self) -> tuple[ErasureRecord, Path]:
+        steps = self.record.steps
+        self._check_writes_stopped()  # on a resumed run too: the id may be onboarded again
+        if steps:
+            self.say(f"resuming the erasure of {self.tenant_id!r} after: {', '.join(steps)}")
         self.record.runs += 1
-        if not resumed:
-            self._check_writes_stopped()
-            self._check_export()
-        else:
-            self.say(
-                f"resuming the erasure of {self.tenant_id!r} after: {', '.join(self.record.steps)}"
-            )
-        refusals = Refusals(self.tenant_id)
+        self.record.swept |= self.sweep
         lock = TenantLock(
             self.client,
             self.settings,
@@ -153,21 +161,30 @@ class Erasure:
             takes_fences=ALL_FENCES,
             on_wait=self.say,
         )
-        lock.acquire()
+        lock.acquire()  # the tenant's ingests finish first; from here nothing is written
+        if "checked" not in steps:
+            try:
+                self._check_export()  # under the leases: what is stored cannot change now
+            except BaseException:
+                lock.release()
+                raise
+            self._done("checked")
         lock.fence(Tier.POOL, Fence.ERASED)
         lock.fence(Tier.SILO, Fence.ERASED)
         self._done("fenced")
-        copier = Copier(
-            self.client,
-            self.settings,
-            self.tenant_id,
-            refusals=refusals,
-            operation_id=lock.owner,
-        )
-        for table, count in copier.delete_all(Tier.POOL):
+        copier = Copier(self.client, self.settings, self.tenant_id, operation_id=lock.owner)
+        if "counted" not in steps:
+            self._count(copier)
+            self._done("counted")
+        if "pool items" not in steps:
+            self._delete_pool(copier)
+            self._done("pool items")
+        if "silo" not in steps:
+            self._silo(copier)
+            self._done("silo")
+        late = self._delete_pool(copier)  # an index entry that arrived late (DynamoDB's
+        for table, count in late.items():  # indexes are eventually consistent)
             _add(self.record.pool_items_deleted, table, count)
-        self._done("pool items")
-        self._silo(copier)
         self.record.fences_removed += sum(
             remove_fences(self.client, self.settings, self.tenant_id, tier)
             for tier in (Tier.POOL, Tier.SILO)
@@ -175,7 +192,7 @@ class Erasure:
         self._done("fences")
         self._metadata_and_roster()
         self._quarantine()
-        self.record.refused = refusals.to_json()
+        self.record.refused = copier.refusals.to_json()
         self.record.finished_at = _now()
         stamp = self.record.finished_at.replace("-", "").replace(":", "")
         final = erasure_dir(self.state_dir) / f"{self.tenant_id}-{stamp}.json"
@@ -191,10 +208,16 @@ class Erasure:
         except UnknownTenantError:
             return
         if tenant.status.accepts_writes:
+            started = (
+                f" (an erasure of this id started {self.record.started_at} and never finished: "
+                f"{self.progress_path})"
+                if self.record.steps
+                else ""
+            )
             raise OperationRefused(
                 f"tenant {self.tenant_id!r} is {tenant.status}: set its status to offboarding "
-                f"in {self.stack_file.path.name} (and `pulumi up`, so its role stops writing), "
-                "then erase it"
+                f"(`salestalk roster set-status {self.tenant_id} offboarding`, then `pulumi up`, "
+                f"so its role stops writing), then erase it{started}"
             )
 
     def _check_export(self) -> None:
@@ -203,7 +226,6 @@ class Erasure:
             return
         if self.export is not None:
             folder = self.export
-            manifest = verify_export(folder)
         else:
             found = latest_export(self.state_dir, self.tenant_id)
             if found is None:
@@ -214,19 +236,54 @@ class Erasure:
                     "--without-export"
                 )
             folder, _ = found
+        try:
             manifest = verify_export(folder)
+        except (OSError, ValueError, KeyError) as exc:
+            raise OperationRefused(f"{folder}: not a usable export ({exc})") from None
         if manifest.tenant_id != self.tenant_id:
             raise OperationRefused(f"{folder} is an export of tenant {manifest.tenant_id!r}")
         tier = serving_tier(self.client, self.settings, self.tenant_id)
-        stored = Copier(self.client, self.settings, self.tenant_id).count(tier)
-        if stored != manifest.counts():
+        stored = Copier(self.client, self.settings, self.tenant_id).census(tier)
+        if stored != manifest.census():
+            counts = {kind: count for kind, (count, _) in stored.items()}
             raise OperationRefused(
-                f"the export in {folder} holds {_counts(manifest.counts())}, but "
-                f"{_counts(stored)} are stored now: export again, then erase"
+                f"the export in {folder} holds {_counts(manifest.counts())}, but what is stored "
+                f"now ({_counts(counts)}) is not what it holds (records added or restated "
+                "since): export again, then erase"
             )
         self.record.export = str(folder)
 
     # --- the steps ---
+
+    def _count(self, copier: Copier) -> None:
+        """How many items each step will delete, counted once, under the fence: the record
+        says what was there, whatever kills the steps that delete it."""
+        for table, keys in self._pool_keys(copier):
+            self.record.pool_items_deleted[table] = sum(1 for _ in keys)
+        for kind in TENANT_DATA_KINDS:
+            data = copier.data(Tier.SILO, kind)
+            if data.exists():
+                self.record.silo_items_deleted[data.name] = sum(1 for _ in data.item_keys())
+
+    def _pool_keys(self, copier: Copier):
+        """Per pool table, the keys of the tenant's items: through the tenant index, or with
+        `--sweep` by a Scan of the whole pool table for keys that lead with its id (items
+        its role wrote outside the index as well)."""
+        for kind in TENANT_DATA_KINDS:
+            data = copier.data(Tier.POOL, kind)
+            yield data.name, (data.swept_keys() if self.sweep else data.item_keys())
+
+    def _delete_pool(self, copier: Copier) -> dict[str, int]:
+        deleted = {}
+        for table, keys in self._pool_keys(copier):
+            store = copier.data(Tier.POOL, _kind_of(table)).store()
+            count = 0
+            for batch in _chunks(keys, 100):
+                store.delete_batch(batch)
+                count += len(batch)
+                failpoint("delete:chunk")
+            deleted[table] = count
+        return deleted
 
     def _silo(self, copier: Copier) -> None:
         """Its own tables: deleted whole where the stack lets data go, else emptied."""
@@ -236,16 +293,13 @@ class Erasure:
             if live is None:
                 continue
             if self.settings.protect_data or live.get("DeletionProtectionEnabled"):
-                for table, count in copier.delete_all(Tier.SILO, only=kind):
-                    _add(self.record.silo_items_deleted, table, count)
+                copier.delete_all(Tier.SILO, only=kind)
                 if data.name not in self.record.tables_kept_empty:
                     self.record.tables_kept_empty.append(data.name)
                 continue
-            _add(self.record.silo_items_deleted, data.name, sum(1 for _ in data.item_keys()))
             self.client.delete_table(TableName=data.name)
             self.client.get_waiter("table_not_exists").wait(TableName=data.name)
             self.record.tables_deleted.append(data.name)
-        self._done("silo")
 
     def _metadata_and_roster(self) -> None:
         table = metadata_table_spec(self.settings).name
@@ -254,7 +308,7 @@ class Erasure:
             answer = self.client.delete_item(TableName=table, Key=key, ReturnValues="ALL_OLD")
             self.record.metadata_row_deleted |= bool(answer.get("Attributes"))
         self._done("metadata")
-        if self.tenant_id in self.settings.roster.ids:
+        if self.tenant_id in self.stack_file.settings().roster.ids:
             self.stack_file.remove_tenant(self.tenant_id)
             self.record.roster_entry_removed = True
         self._done("roster")
@@ -275,18 +329,59 @@ class Erasure:
         self._done("quarantine")
 
 
+@contextlib.contextmanager
+def _one_erasure_at_a_time(state_dir: Path, tenant_id: str) -> Iterator[None]:
+    """Two erasures of one tenant from this project folder would share one progress file:
+    the second is refused at once, naming the first."""
+    folder = erasure_dir(state_dir)
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with open(folder / f"{tenant_id}.lock", "a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            holder = lock.read().strip() or "another process"
+            raise OperationRefused(
+                f"another erasure of tenant {tenant_id!r} is running ({holder}): let it finish"
+            ) from None
+        lock.seek(0)
+        lock.truncate()
+        lock.write(f"pid {os.getpid()}")
+        lock.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _kind_of(table: str) -> RecordKind:
+    return next(kind for kind in TENANT_DATA_KINDS if table.endswith(kind.layout.kind))
+
+
+def _chunks(items, size: int):
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 def _drop_entries(path: Path, tenant_id: str) -> int:
     """Rewrite a shared (seeding) quarantine file without the tenant's entries: those read
-    from its seed folder (`.../TENANT/messages.json`). The file is replaced whole."""
-    segment = f"/{tenant_id}/"
+    from its own seed folder (`seed_data/TENANT/messages.json`, the folder named after the
+    tenant directly inside the seed data folder). The file is replaced whole."""
     kept, dropped = [], 0
     with open(path, encoding="utf-8") as stream:
         for line in stream:
             try:
-                source = str(json.loads(line).get("source", ""))
+                source = PurePath(str(json.loads(line).get("source", "")))
             except (ValueError, AttributeError):
-                source = ""
-            if segment in source.replace(os.sep, "/"):
+                source = PurePath()
+            folder = source.parent
+            if folder.name == tenant_id and folder.parent.name == SEED_DIR_NAME:
                 dropped += 1
             else:
                 kept.append(line)

@@ -17,15 +17,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import secrets
 import shutil
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ingestion.items import TENANT_DATA_KINDS
-from ingestion.lifecycle.copies import Copier
-from ingestion.lifecycle.errors import OperationRefused
+from ingestion.items import TENANT_DATA_KINDS, content_hash
+from ingestion.lifecycle.copies import Copier, RecordDigest
+from ingestion.lifecycle.errors import OperationFailed, OperationRefused
 from ingestion.ownership import Refusals
 from ingestion.queries import MetadataReader
 from ingestion.query_output import record_json
@@ -49,6 +51,10 @@ class ExportManifest:
 
     def counts(self) -> dict[str, int]:
         return {kind: entry["records"] for kind, entry in self.files.items()}
+
+    def census(self) -> dict[str, tuple[int, str | None]]:
+        """Per kind, the records it holds and their digest (`copies.RecordDigest`)."""
+        return {kind: (entry["records"], entry.get("digest")) for kind, entry in self.files.items()}
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -86,47 +92,75 @@ def serving_tier(client, settings: StackSettings, tenant_id: str) -> Tier:
 
 
 def export_folder(state_dir: Path, tenant_id: str) -> Path:
+    """A new export's folder: the tenant, the UTC second and a random part (two exports of one
+    tenant in one second get two folders)."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    return state_dir / EXPORTS_DIR_NAME / f"{tenant_id}-{stamp}"
+    return state_dir / EXPORTS_DIR_NAME / f"{tenant_id}-{stamp}-{secrets.token_hex(3)}"
 
 
 def export_tenant(client, settings: StackSettings, tenant_id: str, folder: Path) -> ExportManifest:
     """Write the tenant's records into `folder` (which must not exist yet)."""
-    if folder.exists():
+    if os.path.lexists(folder):  # a dangling symlink too
         raise OperationRefused(f"{folder} exists: an export is written into a new folder")
     tier = serving_tier(client, settings, tenant_id)
     refusals = Refusals(tenant_id)
     copier = Copier(client, settings, tenant_id, refusals=refusals, operation_id="export")
-    partial = folder.with_name(folder.name + ".partial")
-    if partial.exists():  # left by a killed export of the same second
-        shutil.rmtree(partial)
-    partial.mkdir(parents=True, mode=0o700)
-    files = {}
-    for kind in TENANT_DATA_KINDS:
-        name = f"{kind.plural}.jsonl"
-        data = copier.data(tier, kind)
-        digest, records = hashlib.sha256(), 0
-        descriptor = os.open(partial / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as out:
-            if data.exists():
-                for _, record, _ in copier.checked(data):
-                    line = record_json(record) + "\n"
-                    out.write(line)
-                    digest.update(line.encode("utf-8"))
-                    records += 1
-            out.flush()
-            os.fsync(out.fileno())
-        files[kind.plural] = {"file": name, "records": records, "sha256": digest.hexdigest()}
-    manifest = ExportManifest(
-        tenant_id,
-        str(tier),
-        datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        files,
-        refusals.to_json(),
-    )
-    (partial / MANIFEST).write_text(json.dumps(manifest.to_json(), indent=2) + "\n")
-    os.replace(partial, folder)
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        partial = Path(
+            tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".partial", dir=folder.parent)
+        )
+    except OSError as exc:
+        raise OperationRefused(f"cannot write an export into {folder}: {exc.strerror}") from None
+    try:
+        files = {
+            kind.plural: _write_kind(copier, tier, kind, partial) for kind in TENANT_DATA_KINDS
+        }
+        manifest = ExportManifest(
+            tenant_id,
+            str(tier),
+            datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            files,
+            refusals.to_json(),
+        )
+        (partial / MANIFEST).write_text(json.dumps(manifest.to_json(), indent=2) + "\n")
+        if os.path.lexists(folder):
+            raise OperationRefused(f"{folder} appeared while the export was written")
+        os.replace(partial, folder)
+    except OSError as exc:
+        raise OperationFailed(f"the export into {folder} failed: {exc.strerror or exc}") from None
+    finally:
+        if partial.exists():
+            shutil.rmtree(partial, ignore_errors=True)
     return manifest
+
+
+def _write_kind(copier: Copier, tier: Tier, kind, partial: Path) -> dict[str, Any]:
+    """One kind's records as JSON Lines (UTF-8, so that every line is no longer than the
+    record, as `salestalk ingest` measures it), with its count, SHA-256 and digest."""
+    name = f"{kind.plural}.jsonl"
+    data = copier.data(tier, kind)
+    sha, digest = hashlib.sha256(), RecordDigest()
+    descriptor = os.open(partial / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as out:
+        if data.exists():
+            for _, record, _ in copier.checked(data):
+                try:
+                    line = (record_json(record, ascii_only=False) + "\n").encode("utf-8")
+                except UnicodeEncodeError:  # a lone surrogate: only an escape can carry it
+                    line = (record_json(record) + "\n").encode("utf-8")
+                out.write(line)
+                sha.update(line)
+                content = content_hash(data.kind.record_fields(record))
+                digest.add(data.kind.record_key(record), content)
+        out.flush()
+        os.fsync(out.fileno())
+    return {
+        "file": name,
+        "records": digest.count,
+        "sha256": sha.hexdigest(),
+        "digest": digest.hexdigest(),
+    }
 
 
 def latest_export(state_dir: Path, tenant_id: str) -> tuple[Path, ExportManifest] | None:
@@ -134,7 +168,7 @@ def latest_export(state_dir: Path, tenant_id: str) -> tuple[Path, ExportManifest
     root = state_dir / EXPORTS_DIR_NAME
     found = []
     for folder in root.glob(f"{tenant_id}-*") if root.is_dir() else ():
-        if folder.name.endswith(".partial") or not (folder / MANIFEST).is_file():
+        if not (folder / MANIFEST).is_file():
             continue
         try:
             manifest = ExportManifest.read(folder)

@@ -25,7 +25,7 @@ from ingestion.lease import is_lease
 from ingestion.ownership import Refusals, Refused, leads_with, record_of
 from ingestion.store import BATCH_GET_LIMIT, TableStore
 from tenancy.provisioner import describe
-from tenancy.tables import TENANT_INDEX, TenantTable, tenant_shards
+from tenancy.tables import POOL_KEY_SEPARATOR, TENANT_INDEX, TenantTable, tenant_shards
 
 
 def _nothing() -> None:
@@ -89,6 +89,29 @@ class TenantData:
                 else:
                     why = "in the tenant's index under another tenant's key (written by it)"
                     self.refusals.add(Refused(self.name, key, why))
+
+    def swept_keys(self) -> Iterator[dict[str, Any]]:
+        """In a pool table, the primary key of every item whose key leads with the tenant's
+        id, found by a Scan of the whole table: also the items the tenant's role wrote
+        without a tenant index shard, which no index lists (leases left out). The whole pool
+        is read: for an erasure that must leave nothing, not for everyday reads."""
+        if not self.table.layout.pooled:
+            yield from self._silo_keys()
+            return
+        hash_key = self.table.layout.hash_key.name
+        aliases = {f"#k{n}": name for n, name in enumerate(self.kind.key_names())}
+        for item in self._pages(
+            "scan",
+            ConsistentRead=True,
+            FilterExpression="begins_with(#k0, :lead)",
+            ProjectionExpression=", ".join(aliases),
+            ExpressionAttributeNames=aliases,
+            ExpressionAttributeValues=serialize({":lead": f"{self.tenant_id}{POOL_KEY_SEPARATOR}"}),
+        ):
+            if leads_with(self.tenant_id, item.get(hash_key)) and not is_lease(
+                item, self.kind.key_names()
+            ):
+                yield self.kind.key_dict(item)
 
     def _silo_keys(self) -> Iterator[dict[str, Any]]:
         aliases = {f"#k{n}": name for n, name in enumerate(self.kind.key_names())}

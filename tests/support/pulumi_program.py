@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import runpy
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,7 @@ TABLE_TYPE = "aws:dynamodb/table:Table"
 ROLE_TYPE = "aws:iam/role:Role"
 ROLE_POLICY_TYPE = "aws:iam/rolePolicy:RolePolicy"
 COMPONENT_TYPE = "salestalk:tenancy:TenantTables"
+GET_TABLE_ITEM = "aws:dynamodb/getTableItem:getTableItem"
 STACK_REFERENCE_TYPE = "pulumi:pulumi:StackReference"
 ORGANIZATION = "organization"  # the organization of a stack on a DIY (file) backend
 
@@ -55,6 +57,8 @@ class ProgramRun:
     collector_states: set[bool] = field(default_factory=set)  # gc.isenabled() at each resource
     # What each StackReference read asked for (type, name, inputs, id), as the mocks saw it.
     references: list[pulumi.runtime.MockResourceArgs] = field(default_factory=list)
+    # Each tenants-metadata row the program read (the arguments of the provider's call).
+    item_reads: list[dict[str, Any]] = field(default_factory=list)
 
     def of_type(self, typ: str) -> list[Registered]:
         return [r for r in self.resources if r.type == typ]
@@ -69,9 +73,16 @@ class ProgramRun:
 class _Mocks(pulumi.runtime.Mocks):
     """Plays the provider: physical names and ARNs like AWS would return them."""
 
-    def __init__(self, region: str, previous: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        region: str,
+        previous: dict[str, Any] | None = None,
+        registered: dict[str, str] | None = None,
+    ):
         self.region = region
         self.previous = previous or {}
+        self.registered = registered or {}  # tenants-metadata: tenant id -> its recorded tier
+        self.item_reads: list[dict[str, Any]] = []
         self.collector_states: set[bool] = set()
         self.references: list[pulumi.runtime.MockResourceArgs] = []
 
@@ -91,6 +102,12 @@ class _Mocks(pulumi.runtime.Mocks):
         return f"{args.name}-id", outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs):
+        if args.token == GET_TABLE_ITEM:
+            # the provider reading one tenants-metadata row (the tier check's doubtful cases)
+            self.item_reads.append(dict(args.args))
+            tenant_id = json.loads(args.args["key"])["tenantId"]["S"]
+            tier = self.registered.get(tenant_id)
+            return {**args.args, "item": json.dumps({"tier": {"S": tier}}) if tier else ""}
         return {}
 
 
@@ -126,17 +143,21 @@ def run_program(
     region: str = "us-east-1",
     previous: dict[str, Any] | None = None,
     preview: bool = False,
+    registered: dict[str, str] | None = None,
 ):
     """Run __main__.py once, on a fresh event loop, and return what it registered.
 
     `previous`: the stack's outputs from its last deployment (a former run's `exports`), as
-    its StackReference to itself reads them; None for a stack that never deployed. `preview`
+    its StackReference to itself reads them; None for a stack that never deployed.
+    `registered`: the tier tenants-metadata records per tenant, as the provider's read of a
+    row answers it (the tier check asks only for a tenant whose tier differs from `previous`
+    with no move in sight); a tenant without one has no row. `preview`
     runs it as `pulumi preview` does (outputs of new resources unknown). A program
     that fails raises its error (a `pulumi.RunError` for the program's own refusals) with
     `registered` and `references` attached."""
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    mocks = _Mocks(region, previous)
+    mocks = _Mocks(region, previous, registered)
     monitor = _RecordingMonitor(mocks)
     pulumi.runtime.set_mocks(
         mocks,
@@ -169,4 +190,6 @@ def run_program(
         pulumi.runtime.set_all_config({})
         loop.close()
         asyncio.set_event_loop(None)
-    return ProgramRun(monitor.registered, exports, mocks.collector_states, mocks.references)
+    return ProgramRun(
+        monitor.registered, exports, mocks.collector_states, mocks.references, mocks.item_reads
+    )

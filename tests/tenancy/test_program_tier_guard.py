@@ -121,6 +121,37 @@ def test_a_real_move_passes_at_every_step(deployed):
     assert dropped.exports["tenants"][TRIAL]["tier"] == "silo"
 
 
+def test_a_move_finished_between_two_deployments_passes(deployed):
+    """Mark and `pulumi up`, then switch and drop the old copy with no `pulumi up` between:
+    the last outputs still say pool, the entry says silo with no move in sight. The program
+    asks tenants-metadata (the move recorded silo there at its switch) and goes on, keeping
+    the silo tables; it asks for that tenant only."""
+    marked = run_program(
+        with_roster([*local_roster(), trial(moveTo="silo")]), previous=deployed.exports
+    )
+    finished = run_program(
+        with_roster([*local_roster(), trial(tier="silo")]),
+        previous=marked.exports,
+        registered={TRIAL: "silo", "acme-corp-001": "silo"},
+    )
+    assert finished.exports["tenants"][TRIAL]["tier"] == "silo"
+    assert {f"tenant-{TRIAL}-messages", f"tenant-{TRIAL}-metrics"} <= table_names(finished)
+    assert [json.loads(read["key"]) for read in finished.item_reads] == [{"tenantId": {"S": TRIAL}}]
+
+
+@pytest.mark.parametrize("recorded", [None, "pool"], ids=["no row", "row says pool"])
+def test_a_hand_edit_is_refused_when_tenants_metadata_does_not_vouch_for_it(deployed, recorded):
+    """The same roster, but nothing moved the data: tenants-metadata has no row for the
+    tenant, or says where its data still is. Refused, before any tenant resource."""
+    registered = {TRIAL: recorded} if recorded else {}
+    with pytest.raises(pulumi.RunError, match=rf"tenant '{TRIAL}' \(entry 3\), field 'tier'"):
+        run_program(
+            with_roster([*local_roster(), trial(tier="silo")]),
+            previous=deployed.exports,
+            registered=registered,
+        )
+
+
 def test_a_new_tenant_may_start_in_either_tier(deployed):
     newcomers = [
         {**trial(), "tenantId": "newcomer-pooled"},

@@ -52,9 +52,7 @@ def test_a_plan_change_names_the_tenant_the_tiers_the_cause_and_both_ways_out():
         "`tier` and the default of its plan (standard) under `salestalk:planTiers` is now "
         "silo, so it would be served from silo without its data. Put `tier: pool` in its "
         f"entry to keep it in pool; to move it, then run `salestalk tenant move {TRIAL} --to "
-        "silo`, which copies its data first. (If a move did switch it and `salestalk tenant "
-        "drop-copy` ran before this stack's next `pulumi up`, put `copyLeftIn: pool` back in "
-        "its entry for one `pulumi up`, then take it out again)"
+        "silo`, which copies its data first"
     )
 
 
