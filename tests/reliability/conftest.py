@@ -9,6 +9,7 @@ from typing import Any
 
 from ingestion.items import INGEST_ID_ATTR, INGESTED_AT_ATTR
 from tests.ingestion.conftest import all_items
+from tests.ingestion.lifecycle.conftest import trial  # noqa: F401 (a fixture of these tests too)
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
