@@ -320,3 +320,31 @@ def test_a_reingest_neither_measures_nor_serializes_what_it_does_not_write(
     again = ingest(tables, settings, METRIC, [*records, make_metric(500)])
     assert (again.duplicates, again.written) == (150, 1)
     assert made == ["size", "wire"]  # the one new record only
+
+
+@pytest.mark.parametrize("change", ["offboarding", "moved", "removed"])
+def test_an_ingest_asks_the_roster_again_under_its_lease_before_it_writes(
+    tables, settings, change
+):
+    """An ingest that started before a move switched the tenant, or before it was offboarded
+    or erased, may have waited for that very operation's lease: once it holds the lease it
+    reads the roster again, and writes nothing where the tenant no longer takes data."""
+    import dataclasses
+
+    from ingestion.writer import IngestInterruptedError, TenantChangedError
+    from tenancy.roster import Roster, TenantStatus, Tier
+
+    tenant = settings.roster.get(ACME)
+    if change == "offboarding":
+        now = [tenant.model_copy(update={"status": TenantStatus.OFFBOARDING})]
+    elif change == "moved":
+        now = [tenant.model_copy(update={"tier": Tier.POOL, "copy_left_in": Tier.SILO})]
+    else:
+        now = []
+    others = [t for t in settings.roster if t.tenant_id != ACME]
+    later = dataclasses.replace(settings, roster=Roster.model_validate([*now, *others]))
+    writer = TenantWriter(tables, settings, ACME, METRIC, reload=lambda: later)
+    with pytest.raises(IngestInterruptedError) as stopped:
+        writer.ingest(as_source([make_metric(n) for n in range(10)]))
+    assert isinstance(stopped.value.cause, TenantChangedError)
+    assert stopped.value.report.written == 0 and all_items(tables, METRICS_TABLE) == []
