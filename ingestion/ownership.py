@@ -73,12 +73,12 @@ class Refusals:
 
     def summary(self) -> str:
         """One line: `skipped 2 items that are not tenant V's records: t (k='x'): why; ...`."""
-        items = "item" if self.count == 1 else "items"
+        items = "item that is" if self.count == 1 else "items that are"
         listed = "; ".join(refused.describe() for refused in self.shown)
         rest = self.count - len(self.shown)
         more = f"; and {rest:,} more" if rest else ""
         return (
-            f"skipped {self.count:,} {items} that are not tenant {self.tenant_id!r}'s records "
+            f"skipped {self.count:,} {items} not tenant {self.tenant_id!r}'s records "
             f"(never served, copied or counted): {listed}{more}"
         )
 

@@ -110,7 +110,7 @@ def test_the_query_command_skips_the_foreign_item_and_says_so(acme_data, capsys)
     out, err = capsys.readouterr()
     assert status == 0  # the tenant's own records are served
     assert "not yours" not in out and len(out.splitlines()) == 2
-    assert f"skipped 1 item that are not tenant {ACME!r}'s records" in err
+    assert f"skipped 1 item that is not tenant {ACME!r}'s records" in err
     assert "msg-000002" in err and f"it names tenant {TECHSTART!r}" in err
     assert "Traceback" not in err
 

@@ -180,7 +180,7 @@ def test_a_foreign_item_on_an_index_costs_the_victim_nothing(pool, capsys):
     status, out, err = run(capsys, "query", "type", "--tenant", VICTIM, "operational", "--jsonl")
     assert status == EXIT_OK
     assert len(out.splitlines()) == 12
-    assert "warning: skipped 1 item that are not tenant 'acme''s records" in err
+    assert "warning: skipped 1 item that is not tenant 'acme''s records" in err
     assert "it names tenant 'acme-corp'" in err
     status, _, err = run(capsys, "query", "series", "--tenant", VICTIM, "no_such_subject")
     assert status == EXIT_FAILED and "Traceback" not in err

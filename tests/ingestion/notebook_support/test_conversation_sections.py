@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from ingestion.contracts import Message
 from ingestion.notebook_support import conversation_sections
 from ingestion.notebook_support.conversation_sections import ConversationsChoice
+from ingestion.ownership import Refusals, Refused
 from tests.ingestion.conftest import ACME, make_message
 
 
-def choice_of(messages: list[Message]) -> ConversationsChoice:
+def choice_of(messages: list[Message], refused: Refusals | None = None) -> ConversationsChoice:
     """A choice whose reads are already made (no endpoint needed for the printing)."""
     choice = ConversationsChoice(workspace=None, tenant_id=ACME)  # type: ignore[arg-type]
     choice.__dict__["messages"] = messages
     choice.__dict__["sessions"] = sorted({m.session_id for m in messages})
+    choice.__dict__["reader"] = SimpleNamespace(refused=refused or Refusals(ACME))
     return choice
 
 
@@ -37,3 +41,15 @@ def test_a_tenant_without_messages_reads_as_such(capsys):
 def test_one_of_each_is_singular(capsys):
     conversation_sections.overview(choice_of([Message.model_validate(make_message(5))]))
     assert capsys.readouterr().out.startswith(f"{ACME}: 1 session, 1 message; newest message ")
+
+
+def test_items_skipped_as_not_the_tenants_are_said_under_the_overview(capsys):
+    """Another tenant's planted item costs the report nothing but a note (never an error)."""
+    refused = Refusals(ACME)
+    refused.add(Refused("pool-messages", {"tenantMessageId": "x#1"}, "it names tenant 'x'"))
+    conversation_sections.overview(choice_of([Message.model_validate(make_message(5))], refused))
+    out = capsys.readouterr().out.splitlines()
+    assert out[1] == (
+        f"note: skipped 1 item that is not tenant {ACME!r}'s records (never served, copied or "
+        "counted): pool-messages (tenantMessageId='x#1'): it names tenant 'x'"
+    )
