@@ -152,7 +152,7 @@ class Copier:
             reports.append(report)
             if not origin.exists():
                 continue
-            for batch in _chunked(self._restored(origin, into), CHUNK):
+            for batch in chunked(self._restored(origin, into), CHUNK):
                 report.read += len(batch)
                 self._write(into, batch, report, newer_only)
         return reports
@@ -259,7 +259,7 @@ class Copier:
         kind = next(k for k in TENANT_DATA_KINDS if k.plural == kind_name)
         data = self.data(tier, kind)
         keys = list(keys)
-        for batch in _chunked(keys, BATCH_WRITE_LIMIT * 4):
+        for batch in chunked(keys, BATCH_WRITE_LIMIT * 4):
             data.store().delete_batch(batch)
             self.heartbeat()
         return len(keys)
@@ -275,7 +275,7 @@ class Copier:
             differences.append(difference)
             if not origin.exists():
                 continue
-            for batch in _chunked(self._restored(origin, into), CHUNK):
+            for batch in chunked(self._restored(origin, into), CHUNK):
                 difference.source_records += len(batch)
                 there = into.store().fetch([into.kind.key_dict(c) for c in batch])
                 difference.missing += [
@@ -301,7 +301,7 @@ class Copier:
                     (origin.kind.key_dict(item), into.kind.to_item(record, *lineage))
                     for item, record, lineage in self.checked(origin)
                 )
-                for batch in _chunked(pairs, CHUNK):
+                for batch in chunked(pairs, CHUNK):
                     there = into.store().fetch([into.kind.key_dict(c) for _, c in batch])
                     copied = [
                         key
@@ -324,7 +324,7 @@ class Copier:
             data = self.data(tier, kind)
             deleted = 0
             if data.exists():
-                for batch in _chunked(data.item_keys(), BATCH_WRITE_LIMIT * 4):
+                for batch in chunked(data.item_keys(), BATCH_WRITE_LIMIT * 4):
                     data.store().delete_batch(batch)
                     deleted += len(batch)
                     self.heartbeat()
@@ -362,7 +362,9 @@ def _settled(into: TenantData, copy: dict[str, Any], stored: dict[str, Any]) -> 
     return content_hash(into.kind.record_fields(found)) == copy[CONTENT_HASH_ATTR]
 
 
-def _chunked(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+def chunked(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    """Lists of `size` items (the last one shorter) from any iterable, read as they come
+    (`itertools.batched` arrived after Python 3.11)."""
     batch: list[Any] = []
     for item in items:
         batch.append(item)

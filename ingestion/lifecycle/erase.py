@@ -34,7 +34,7 @@ from pydantic.alias_generators import to_camel, to_snake
 
 from ingestion.items import TENANT_DATA_KINDS, RecordKind
 from ingestion.lease import Fence
-from ingestion.lifecycle.copies import Copier
+from ingestion.lifecycle.copies import Copier, chunked
 from ingestion.lifecycle.errors import OperationRefused
 from ingestion.lifecycle.export import (
     EXPORTS_DIR_NAME,
@@ -278,7 +278,7 @@ class Erasure:
         for table, keys in self._pool_keys(copier):
             store = copier.data(Tier.POOL, _kind_of(table)).store()
             count = 0
-            for batch in _chunks(keys, 100):
+            for batch in chunked(keys, 100):
                 store.delete_batch(batch)
                 count += len(batch)
                 failpoint("delete:chunk")
@@ -356,17 +356,6 @@ def _one_erasure_at_a_time(state_dir: Path, tenant_id: str) -> Iterator[None]:
 
 def _kind_of(table: str) -> RecordKind:
     return next(kind for kind in TENANT_DATA_KINDS if table.endswith(kind.layout.kind))
-
-
-def _chunks(items, size: int):
-    batch = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def _drop_entries(path: Path, tenant_id: str) -> int:
