@@ -121,6 +121,7 @@ class Erasure:
         self.sweep = sweep
         self.progress_path = erasure_dir(state_dir) / f"{tenant_id}.in-progress.json"
         self.record = self._resume()
+        self.unfinished = ""  # an earlier erasure of a tenant since onboarded again
 
     def _resume(self) -> ErasureRecord:
         if self.progress_path.is_file():
@@ -146,6 +147,16 @@ class Erasure:
             return self._run()
 
     def _run(self) -> tuple[ErasureRecord, Path]:
+        if "roster" in self.record.steps and self.tenant_id in self.settings.roster.ids:
+            # that erasure had taken the tenant out of the roster: it is back, onboarded again,
+            # and this is a new erasure with every check (the old one's evidence is kept)
+            stale = self.progress_path.with_name(f"{self.tenant_id}.unfinished-{_stamp()}.json")
+            os.replace(self.progress_path, stale)
+            self.unfinished = (
+                f" (an erasure of this id started {self.record.started_at} and never "
+                f"finished: {stale})"
+            )
+            self.record = ErasureRecord(self.tenant_id, _now(), swept=self.sweep)
         steps = self.record.steps
         self._check_writes_stopped()  # on a resumed run too: the id may be onboarded again
         if steps:
@@ -182,8 +193,9 @@ class Erasure:
         if "silo" not in steps:
             self._silo(copier)
             self._done("silo")
-        late = self._delete_pool(copier)  # an index entry that arrived late (DynamoDB's
-        for table, count in late.items():  # indexes are eventually consistent)
+        # an index entry that arrived late (DynamoDB's indexes are eventually consistent)
+        late = self._delete_pool(copier, sweep=False)
+        for table, count in late.items():
             _add(self.record.pool_items_deleted, table, count)
         self.record.fences_removed += sum(
             remove_fences(self.client, self.settings, self.tenant_id, tier)
@@ -194,7 +206,7 @@ class Erasure:
         self._quarantine()
         self.record.refused = copier.refusals.to_json()
         self.record.finished_at = _now()
-        stamp = self.record.finished_at.replace("-", "").replace(":", "")
+        stamp = _stamp()
         final = erasure_dir(self.state_dir) / f"{self.tenant_id}-{stamp}.json"
         self._save(final)
         self.progress_path.unlink(missing_ok=True)
@@ -208,7 +220,7 @@ class Erasure:
         except UnknownTenantError:
             return
         if tenant.status.accepts_writes:
-            started = (
+            started = self.unfinished or (
                 f" (an erasure of this id started {self.record.started_at} and never finished: "
                 f"{self.progress_path})"
                 if self.record.steps
@@ -265,17 +277,18 @@ class Erasure:
             if data.exists():
                 self.record.silo_items_deleted[data.name] = sum(1 for _ in data.item_keys())
 
-    def _pool_keys(self, copier: Copier):
+    def _pool_keys(self, copier: Copier, sweep: bool | None = None):
         """Per pool table, the keys of the tenant's items: through the tenant index, or with
         `--sweep` by a Scan of the whole pool table for keys that lead with its id (items
         its role wrote outside the index as well)."""
+        sweep = self.sweep if sweep is None else sweep
         for kind in TENANT_DATA_KINDS:
             data = copier.data(Tier.POOL, kind)
-            yield data.name, (data.swept_keys() if self.sweep else data.item_keys())
+            yield data.name, (data.swept_keys() if sweep else data.item_keys())
 
-    def _delete_pool(self, copier: Copier) -> dict[str, int]:
+    def _delete_pool(self, copier: Copier, sweep: bool | None = None) -> dict[str, int]:
         deleted = {}
-        for table, keys in self._pool_keys(copier):
+        for table, keys in self._pool_keys(copier, sweep):
             store = copier.data(Tier.POOL, _kind_of(table)).store()
             count = 0
             for batch in chunked(keys, 100):
@@ -393,6 +406,10 @@ def _add(counts: dict[str, int], table: str, count: int) -> None:
 
 def _counts(counts: dict[str, int]) -> str:
     return ", ".join(f"{n:,} {kind}" for kind, n in counts.items())
+
+
+def _stamp() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
 def _now() -> str:
