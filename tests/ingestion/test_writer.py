@@ -323,9 +323,7 @@ def test_a_reingest_neither_measures_nor_serializes_what_it_does_not_write(
 
 
 @pytest.mark.parametrize("change", ["offboarding", "moved", "removed"])
-def test_an_ingest_asks_the_roster_again_under_its_lease_before_it_writes(
-    tables, settings, change
-):
+def test_an_ingest_asks_the_roster_again_under_its_lease_before_it_writes(tables, settings, change):
     """An ingest that started before a move switched the tenant, or before it was offboarded
     or erased, may have waited for that very operation's lease: once it holds the lease it
     reads the roster again, and writes nothing where the tenant no longer takes data."""
