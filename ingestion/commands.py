@@ -28,7 +28,8 @@ from ingestion.input_shape import mismatch
 from ingestion.items import TENANT_DATA_KINDS
 from ingestion.lease import Fence, TenantFencedError
 from ingestion.queries import CrossTenantAccessError, MetadataReader, TenantReader
-from ingestion.query_output import PageTokenError, as_json, as_json_lines, as_table, page
+from ingestion.query_output import write_records
+from ingestion.query_pages import PageTokenError, Query
 from ingestion.schemas import SCHEMA_DIR, write_schemas
 from ingestion.seeding import SEED_DIR_NAME, SeedResult, seed
 from ingestion.sources import (
@@ -304,9 +305,23 @@ def cmd_query(args: argparse.Namespace) -> int:
     tenant = getattr(args, "tenant", None)
     require_tenants(settings, [tenant] if tenant else [])
     target, client = connect(args)
+    style = "json" if args.json else "jsonl" if args.jsonl else "table"
     try:
         reader = args.reader(client, settings, args)
-        records = args.run(reader, args)
+        found = args.run(reader, args)
+        token = None
+        if isinstance(found, Query) and args.limit:
+            page = found.page(args.limit, args.after)
+            records, token = page.records, page.next_token
+        elif isinstance(found, Query):
+            records = found.records(args.after)
+        elif args.after:
+            raise PageTokenError("--after: one record by its id has no pages")
+        else:
+            records = found[: args.limit]
+        shown = write_records(records, style, sys.stdout)  # streamed: `| head` ends the read
+    except PageTokenError as exc:
+        raise CommandError(str(exc)) from None
     except CrossTenantAccessError as exc:
         raise CommandError(str(exc), EXIT_FAILED) from None
     except ValueError as exc:
@@ -317,26 +332,13 @@ def cmd_query(args: argparse.Namespace) -> int:
         raise
     except BotoCoreError as exc:
         raise connection_problem(target, exc) from None
-    try:
-        shown = page(records, args.limit, args.after)
-    except PageTokenError as exc:
-        raise CommandError(str(exc)) from None
-    if args.json:
-        print(as_json(shown.records))  # numbers exactly as stored, never through a float
-    elif args.jsonl:
-        if shown.records:
-            print(as_json_lines(shown.records))
-    elif shown.records:
-        print(as_table(shown.records))
-    if shown.more:
-        print(
-            f"{shown.more:,} more: add --after {shlex.quote(shown.next_token or '')}",
-            file=sys.stderr,
-        )
+    if token:
+        sys.stdout.flush()
+        print(f"more records: add --after {shlex.quote(token)}", file=sys.stderr)
     refused = getattr(reader, "refused", None)
     if refused:  # another tenant's planted item: skipped, and said, never fatal
         print(f"salestalk: warning: {refused.summary()}", file=sys.stderr)
-    if not records:
+    if not shown:
         message, status = _nothing_found(args, client, settings)
         print(message, file=sys.stderr)
         return status
@@ -396,12 +398,12 @@ QUERIES: dict[str, tuple[str, list[tuple[str, dict]], Callable]] = {
     "session": (
         "a session's messages in time order",
         [("session_id", {"metavar": "SESSION_ID", "help": "the session's id"})],
-        lambda r, a: r.session_messages(a.session_id),
+        lambda r, a: r.session_query(a.session_id),
     ),
     "sender": (
         "a sender's messages in time order",
         [("sender_id", {"metavar": "SENDER_ID", "help": "who sent them (a user, the assistant)"})],
-        lambda r, a: r.sender_messages(a.sender_id),
+        lambda r, a: r.sender_query(a.sender_id),
     ),
     "series": (
         "a metric's time series (subject, optional dimension) over a period range",
@@ -409,7 +411,7 @@ QUERIES: dict[str, tuple[str, list[tuple[str, dict]], Callable]] = {
             ("subject", {"help": "what is measured: revenue, arr, customers, ..."}),
             ("--dimension", {"help": "one breakdown of it, e.g. region:us (default: the total)"}),
         ],
-        lambda r, a: r.metric_series(a.subject, dimension=a.dimension, start=a.start, end=a.end),
+        lambda r, a: r.series_query(a.subject, dimension=a.dimension, start=a.start, end=a.end),
     ),
     "type": (
         "metrics of one type (e.g. financial)",
@@ -419,12 +421,12 @@ QUERIES: dict[str, tuple[str, list[tuple[str, dict]], Callable]] = {
                 {"metavar": "METRIC_TYPE", "help": ", ".join(str(t) for t in MetricType)},
             )
         ],
-        lambda r, a: r.metrics_by_type(a.metric_type, start=a.start, end=a.end),
+        lambda r, a: r.type_query(a.metric_type, start=a.start, end=a.end),
     ),
     "dimension": (
         "metrics of one dimension (e.g. region:emea)",
         [("dimension", {"help": "kind:value, e.g. region:us"})],
-        lambda r, a: r.metrics_by_dimension(a.dimension, start=a.start, end=a.end),
+        lambda r, a: r.dimension_query(a.dimension, start=a.start, end=a.end),
     ),
 }
 
@@ -546,9 +548,7 @@ def register_commands(commands: argparse._SubParsersAction) -> None:
     which.add_argument("--status", type=non_empty, help="active, trial, suspended, ...")
     _query_common(
         tenants,
-        lambda r, a: (
-            r.tenants_by_owner(a.owner) if a.owner is not None else r.tenants_by_status(a.status)
-        ),
+        lambda r, a: r.owner_query(a.owner) if a.owner is not None else r.status_query(a.status),
         lambda c, s, a: MetadataReader(c, s),
     )
 
@@ -565,12 +565,16 @@ def _query_common(parser: argparse.ArgumentParser, run: Callable, reader: Callab
         "--jsonl", action="store_true", help="print one JSON record per line (exact), for streams"
     )
     parser.add_argument(
-        "--limit", type=positive, metavar="N", help="at most N records (the rest: see --after)"
+        "--limit",
+        type=positive,
+        metavar="N",
+        help="at most N records, read as one page (the next: see --after)",
     )
     parser.add_argument(
         "--after",
         metavar="TOKEN",
-        help="continue after the record a previous page named (printed when more remain)",
+        help="continue after the last record of a previous page (its token is printed when "
+        "more remain)",
     )
     add_allow_aws_argument(parser)
     parser.set_defaults(func=cmd_query, run=run, reader=reader)

@@ -7,7 +7,7 @@ notebooks. A reader is bound to one tenant and can only name that tenant's table
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr, ConditionExpressionBuilder, Key
@@ -25,6 +25,7 @@ from ingestion.items import (
     series_id,
 )
 from ingestion.ownership import Refusals, Refused, record_of
+from ingestion.query_pages import Query
 from tenancy.roster import TenantStatus
 from tenancy.settings import StackSettings
 from tenancy.tables import (
@@ -67,12 +68,19 @@ class _Reader:
         self,
         table: str,
         kind: RecordKind,
-        key_condition,
+        partition: tuple[str, Any],
         *,
-        index: str | None = None,
+        sort_condition=None,
+        index: IndexSpec | None = None,
         filter_condition=None,
         forward: bool = True,
-    ) -> Iterator[Any]:
+    ) -> Query:
+        """The Query of one partition (of the table, or of `index`), as a `Query` that reads
+        only what its caller takes: iterate it, or ask it for a page."""
+        name, value = partition
+        key_condition = Key(name).eq(value)
+        if sort_condition is not None:
+            key_condition = key_condition & sort_condition
         builder = ConditionExpressionBuilder()
         key_expr = builder.build_expression(key_condition, is_key_condition=True)
         names = dict(key_expr.attribute_name_placeholders)
@@ -83,7 +91,7 @@ class _Reader:
             "ScanIndexForward": forward,
         }
         if index:
-            params["IndexName"] = index
+            params["IndexName"] = index.name
         if filter_condition is not None:
             filter_expr = builder.build_expression(filter_condition)
             params["FilterExpression"] = filter_expr.condition_expression
@@ -91,13 +99,18 @@ class _Reader:
             values.update(filter_expr.attribute_value_placeholders)
         params["ExpressionAttributeNames"] = names
         params["ExpressionAttributeValues"] = serialize(values)
-        pagination = {"PageSize": self.page_size} if self.page_size else {}
-        paginator = self.client.get_paginator("query")
-        for page in paginator.paginate(**params, PaginationConfig=pagination):
-            for item in page.get("Items", []):
-                record = self._record(table, kind, deserialize(item))
-                if record is not None:
-                    yield record
+        key_names = [*kind.key_names()]
+        if index is not None:
+            used = kind.layout.index(index.name) if kind.layout.indexes else index
+            key_names += [k.name for k in (used.hash_key, used.range_key) if k]
+        return Query(
+            self,
+            table,
+            kind,
+            params,
+            tuple(dict.fromkeys(key_names)),
+            (name, serialize({"v": value})["v"]),
+        )
 
 
 def _period_range(start: str | None, end: str | None):
@@ -175,22 +188,25 @@ class TenantReader(_Reader):
 
     def session_messages(self, session_id: str) -> list[Message]:
         """A session's messages in time order (ties by message id)."""
-        return self._messages(SESSION_INDEX, session_id)
+        return _in_time_order(self.session_query(session_id))
 
     def sender_messages(self, sender_id: str) -> list[Message]:
         """A sender's messages in time order (ties by message id)."""
+        return _in_time_order(self.sender_query(sender_id))
+
+    def session_query(self, session_id: str) -> Query:
+        """A session's messages as the index orders them (by timestamp), read as taken."""
+        return self._messages(SESSION_INDEX, session_id)
+
+    def sender_query(self, sender_id: str) -> Query:
+        """A sender's messages as the index orders them (by timestamp), read as taken."""
         return self._messages(SENDER_INDEX, sender_id)
 
-    def _messages(self, index: IndexSpec, value: str) -> list[Message]:
-        name, stored = self.messages.layout.partition_key(value, self.tenant.tenant_id, index)
-        found = self._query(
-            self.own_table(self.messages_table),
-            self.message_kind,
-            Key(name).eq(stored),
-            index=index.name,
+    def _messages(self, index: IndexSpec, value: str) -> Query:
+        partition = self.messages.layout.partition_key(value, self.tenant.tenant_id, index)
+        return self._query(
+            self.own_table(self.messages_table), self.message_kind, partition, index=index
         )
-        # The index orders by timestamp; messages of the same second keep a stable order.
-        return sorted(found, key=lambda m: (m.timestamp, m.message_id))
 
     # --- metrics ---
 
@@ -207,20 +223,27 @@ class TenantReader(_Reader):
         With period bounds, only periods of the bounds' granularity are returned (a range of
         quarters does not include the year's total).
         """
+        return list(self.series_query(subject, dimension=dimension, start=start, end=end))
+
+    def series_query(
+        self,
+        subject: str,
+        *,
+        dimension: str | None = None,
+        start: str | None = None,
+        end: str | None = None,
+    ) -> Query:
+        """`metric_series` as a query read as taken (the table orders it by period)."""
         period_condition, granularity = _period_range(start, end)
-        name, stored = self.metrics.layout.partition_key(
+        partition = self.metrics.layout.partition_key(
             series_id(subject, dimension), self.tenant.tenant_id
         )
-        condition = Key(name).eq(stored)
-        if period_condition is not None:
-            condition = condition & period_condition
-        return list(
-            self._query(
-                self.own_table(self.metrics_table),
-                self.metric_kind,
-                condition,
-                filter_condition=Attr(GRANULARITY_ATTR).eq(granularity) if granularity else None,
-            )
+        return self._query(
+            self.own_table(self.metrics_table),
+            self.metric_kind,
+            partition,
+            sort_condition=period_condition,
+            filter_condition=Attr(GRANULARITY_ATTR).eq(granularity) if granularity else None,
         )
 
     def metric(self, record_key: str) -> Metric | None:
@@ -259,27 +282,41 @@ class TenantReader(_Reader):
     def metrics_by_type(
         self, metric_type: str, *, start: str | None = None, end: str | None = None
     ) -> list[Metric]:
-        return self._metrics_by(METRIC_TYPE_INDEX, metric_type, start, end)
+        return _by_period(self.type_query(metric_type, start=start, end=end))
 
     def metrics_by_dimension(
         self, dimension: str, *, start: str | None = None, end: str | None = None
     ) -> list[Metric]:
+        return _by_period(self.dimension_query(dimension, start=start, end=end))
+
+    def type_query(self, metric_type: str, *, start=None, end=None) -> Query:
+        """Metrics of one type as the index orders them (by period), read as taken."""
+        return self._metrics_by(METRIC_TYPE_INDEX, metric_type, start, end)
+
+    def dimension_query(self, dimension: str, *, start=None, end=None) -> Query:
+        """Metrics of one dimension as the index orders them (by period), read as taken."""
         return self._metrics_by(DIMENSION_INDEX, dimension, start, end)
 
-    def _metrics_by(self, index: IndexSpec, value, start, end) -> list[Metric]:
+    def _metrics_by(self, index: IndexSpec, value, start, end) -> Query:
         period_condition, granularity = _period_range(start, end)
-        name, stored = self.metrics.layout.partition_key(value, self.tenant.tenant_id, index)
-        condition = Key(name).eq(stored)
-        if period_condition is not None:
-            condition = condition & period_condition
-        found = self._query(
+        partition = self.metrics.layout.partition_key(value, self.tenant.tenant_id, index)
+        return self._query(
             self.own_table(self.metrics_table),
             self.metric_kind,
-            condition,
-            index=index.name,
+            partition,
+            sort_condition=period_condition,
+            index=index,
             filter_condition=Attr(GRANULARITY_ATTR).eq(granularity) if granularity else None,
         )
-        return sorted(found, key=lambda m: (m.period, m.subject, m.dimension or ""))
+
+
+def _in_time_order(messages: Iterable[Message]) -> list[Message]:
+    # The index orders by timestamp; messages of the same second keep a stable order.
+    return sorted(messages, key=lambda m: (m.timestamp, m.message_id))
+
+
+def _by_period(metrics: Iterable[Metric]) -> list[Metric]:
+    return sorted(metrics, key=lambda m: (m.period, m.subject, m.dimension or ""))
 
 
 class MetadataReader(_Reader):
@@ -293,9 +330,15 @@ class MetadataReader(_Reader):
         return self._get(self.table, TENANT, {METADATA_LAYOUT.hash_key.name: tenant_id})
 
     def tenants_by_owner(self, owner_email: str) -> list[TenantRecord]:
-        return self._by(OWNER_EMAIL_INDEX, owner_email)
+        return list(self.owner_query(owner_email))
 
     def tenants_by_status(self, status: str) -> list[TenantRecord]:
+        return list(self.status_query(status))
+
+    def owner_query(self, owner_email: str) -> Query:
+        return self._by(OWNER_EMAIL_INDEX, owner_email)
+
+    def status_query(self, status: str) -> Query:
         return self._by(STATUS_INDEX, status)
 
     def all_tenants(self) -> list[TenantRecord]:
@@ -303,10 +346,8 @@ class MetadataReader(_Reader):
         found = [t for status in TenantStatus for t in self.tenants_by_status(status.value)]
         return sorted(found, key=lambda t: t.tenant_id)
 
-    def _by(self, index: IndexSpec, value: str) -> list[TenantRecord]:
-        return list(
-            self._query(self.table, TENANT, Key(index.hash_key.name).eq(value), index=index.name)
-        )
+    def _by(self, index: IndexSpec, value: str) -> Query:
+        return self._query(self.table, TENANT, (index.hash_key.name, value), index=index)
 
 
 def frame(records: Iterable[Any], columns: Sequence[str] | None = None):

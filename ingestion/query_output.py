@@ -12,62 +12,64 @@ from __future__ import annotations
 import json
 import shutil
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TextIO
 
 from pydantic import BaseModel
 
 from ingestion.contracts import unix_seconds_fields
-from ingestion.items import KINDS, RecordKind
 from ingestion.sources import dumps_exact
 
 MIN_COLUMN = 8  # a column is never cut narrower than this
 TIME_FIELDS = unix_seconds_fields()  # shown as UTC dates
 
 
-class PageTokenError(ValueError):
-    pass
+# Rows a table is laid out on at once: a long listing is printed in blocks as it is read, each
+# block aligned as the first one unless its columns differ (it then says its own header).
+TABLE_BLOCK = 500
 
 
-@dataclass(frozen=True)
-class Page:
-    records: list[BaseModel]
-    more: int  # records after this page
-    next_token: str | None  # what `--after` takes to continue
+def write_records(records: Iterable[BaseModel], style: str, out: TextIO) -> int:
+    """Write records as they come (`json`: one array; `jsonl`: one a line; `table`: blocks of
+    TABLE_BLOCK rows that fit the terminal), so that a long read starts printing at once and
+    a reader that stops early (`| head`) ends the read; how many were written."""
+    written = 0
+    if style == "table":
+        block: list[BaseModel] = []
+        layout: _Layout | None = None
+        for record in records:
+            block.append(record)
+            written += 1
+            if len(block) == TABLE_BLOCK:
+                layout = _write_block(block, layout, out)
+                block = []
+        if block:
+            _write_block(block, layout, out)
+        return written
+    if style == "json":
+        out.write("[")
+    for record in records:
+        if style == "json":
+            out.write(", " if written else "")
+            out.write(record_json(record))
+        else:
+            out.write(record_json(record) + "\n")
+        written += 1
+    if style == "json":
+        out.write("]\n")
+    return written
 
 
-def kind_of(record: BaseModel) -> RecordKind:
-    return next(kind for kind in KINDS.values() if isinstance(record, kind.model))
-
-
-def page(records: Sequence[BaseModel], limit: int | None, after: str | None) -> Page:
-    """At most `limit` records, starting after the record whose key is `after`. Tokens are
-    record keys, not positions: records stored meanwhile do not shift a page."""
-    start = 0
-    if after is not None:
-        keys = [kind_of(record).record_key(record) for record in records]
-        try:
-            start = keys.index(after) + 1
-        except ValueError:
-            raise PageTokenError(
-                f"--after {after!r}: no such record in this query's results (was it removed?)"
-            ) from None
-    end = len(records) if limit is None else min(len(records), start + limit)
-    shown = list(records[start:end])
-    more = len(records) - end
-    token = kind_of(shown[-1]).record_key(shown[-1]) if more and shown else None
-    return Page(shown, more, token)
-
-
-def as_json(records: Sequence[BaseModel]) -> str:
-    return dumps_exact([_exact(record) for record in records])
-
-
-def as_json_lines(records: Sequence[BaseModel]) -> str:
-    return "\n".join(record_json(record) for record in records)
+def _write_block(block: list[BaseModel], layout: _Layout | None, out: TextIO) -> _Layout:
+    rows = [_readable(record) for record in block]
+    if layout is None or not layout.holds(rows):
+        layout = _Layout.of(rows, shutil.get_terminal_size((120, 24)).columns)
+        out.write("\n".join(layout.header()) + "\n")
+    out.write("\n".join(layout.line(row) for row in rows) + "\n")
+    return layout
 
 
 def record_json(record: BaseModel, *, ascii_only: bool = True) -> str:
@@ -83,26 +85,55 @@ def _exact(record: BaseModel) -> dict[str, Any]:
 def as_table(records: Sequence[BaseModel], width: int | None = None) -> str:
     """An aligned table no wider than the terminal (`width` columns): the widest columns give
     way, their cells ending in `…`. Columns with one value on every row are named above it."""
-    width = width or shutil.get_terminal_size((120, 24)).columns
     rows = [_readable(record) for record in records]
-    columns = list(dict.fromkeys(name for row in rows for name in row))
-    same = {}
-    if len(rows) > 1:
-        for name in columns:
-            values = {row.get(name, "") for row in rows}
-            if len(values) == 1 and values != {""}:
-                same[name] = values.pop()
-    shown = [name for name in columns if name not in same]
-    cells = [[row.get(name, "") for name in shown] for row in rows]
-    widths = [max(len(name), *(len(line[i]) for line in cells)) for i, name in enumerate(shown)]
-    _fit(widths, width)
-    lines = []
-    if same:
-        said = "; ".join(f"{name}: {value}" for name, value in same.items())
-        lines += textwrap.wrap(said, width, break_on_hyphens=False)
-    lines.append(_line(shown, widths))
-    lines += [_line(line, widths) for line in cells]
-    return "\n".join(lines)
+    layout = _Layout.of(rows, width or shutil.get_terminal_size((120, 24)).columns)
+    return "\n".join([*layout.header(), *(layout.line(row) for row in rows)])
+
+
+@dataclass
+class _Layout:
+    """How a block of rows is shown: the columns, their widths, and the values every row
+    shares (said once, above the table)."""
+
+    shown: list[str]
+    widths: list[int]
+    same: dict[str, str]
+    width: int
+
+    @classmethod
+    def of(cls, rows: list[dict[str, str]], width: int) -> _Layout:
+        columns = list(dict.fromkeys(name for row in rows for name in row))
+        same = {}
+        if len(rows) > 1:
+            for name in columns:
+                values = {row.get(name, "") for row in rows}
+                if len(values) == 1 and values != {""}:
+                    same[name] = values.pop()
+        shown = [name for name in columns if name not in same]
+        cells = [[row.get(name, "") for name in shown] for row in rows]
+        widths = [max(len(name), *(len(line[i]) for line in cells)) for i, name in enumerate(shown)]
+        _fit(widths, width)
+        return cls(shown, widths, same, width)
+
+    def holds(self, rows: list[dict[str, str]]) -> bool:
+        """Whether these rows show fully under this layout: no other columns, and the same
+        values where the header says every row has one."""
+        known = set(self.shown) | set(self.same)
+        return all(
+            set(row) <= known and all(row.get(k, "") == v for k, v in self.same.items())
+            for row in rows
+        )
+
+    def header(self) -> list[str]:
+        lines = []
+        if self.same:
+            said = "; ".join(f"{name}: {value}" for name, value in self.same.items())
+            lines += textwrap.wrap(said, self.width, break_on_hyphens=False)
+        lines.append(_line(self.shown, self.widths))
+        return lines
+
+    def line(self, row: dict[str, str]) -> str:
+        return _line([row.get(name, "") for name in self.shown], self.widths)
 
 
 def _fit(widths: list[int], total: int) -> None:

@@ -85,12 +85,12 @@ def test_pages_continue_where_the_last_one_stopped(capsys, stored):
         status, out, err = run(capsys, *argv)
         assert status == 0
         seen += [record["period"] for record in json.loads(out)]
-        if "more: add --after" not in err:
+        if "more records: add --after" not in err:
             break
         after = ["--after", err.split("--after ", 1)[1].strip().strip("'")]
     assert seen == [m["period"] for m in stored["metrics"][:12]]
     status, _, err = run(capsys, "query", "series", "--tenant", ACME, "revenue", "--after", "x")
-    assert status == 2 and "no such record" in err
+    assert status == 2 and "not a page token of this query" in err
 
 
 def test_json_lines_are_exact_records_one_per_line(capsys, stored):
