@@ -117,13 +117,17 @@ def _progress_bar(
         return (lambda done: None), (lambda: None)
     from tqdm import tqdm
 
+    # the bar draws in place with carriage returns: it writes past the terminal-safe
+    # wrapper (which would show them as `\u000d`); what it writes is the command's own text
+    terminal = getattr(sys.stderr, "raw", sys.stderr)
+
     try:
         info = os.fstat(stream.fileno())
         size = info.st_size if stat.S_ISREG(info.st_mode) else None
     except (OSError, ValueError, AttributeError):
         size = None
     if size is None:
-        bar = tqdm(desc=description, unit=" records", file=sys.stderr)
+        bar = tqdm(desc=description, unit=" records", file=terminal)
 
         def update(done: int) -> None:
             bar.update(done - bar.n)
@@ -131,7 +135,7 @@ def _progress_bar(
         return update, bar.close
 
     bar = tqdm(
-        desc=description, total=size, unit="B", unit_scale=True, unit_divisor=1024, file=sys.stderr
+        desc=description, total=size, unit="B", unit_scale=True, unit_divisor=1024, file=terminal
     )
 
     def update_bytes(done: int) -> None:
@@ -184,6 +188,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     except OSError as exc:  # the quarantine file cannot be written, the input cannot be read
         raise CommandError(f"{exc.filename or args.file}: {exc.strerror or exc}") from None
     except IngestInterruptedError as exc:
+        if close is not None:
+            close()  # the bar ends before the message, and is not drawn again after it
+            close = None
         if isinstance(exc.cause, InputFileError) and not exc.report.received:
             raise CommandError(str(exc.cause)) from None  # unreadable from the start
         _report(args, exc.report, error=str(exc))
@@ -212,6 +219,13 @@ def _reloaded(stack: str) -> Callable[[], StackSettings]:
 
 def _interruption(target, exc: IngestInterruptedError, client, settings) -> str:
     cause = exc.cause
+    if isinstance(cause, KeyboardInterrupt):
+        report = exc.report
+        return (
+            f"interrupted after {report.handled:,} records ({report.written:,} written, "
+            f"{report.duplicates:,} duplicates); every record reported written is stored: "
+            "run the same command again to resume"
+        )
     if isinstance(cause, TenantChangedError):
         return f"{exc} The roster now says where the tenant's data goes, if anywhere."
     if isinstance(cause, TenantFencedError):

@@ -90,6 +90,12 @@ class TerminalSafeStream:
     def __init__(self, stream):
         self._stream = stream
 
+    @property
+    def raw(self):
+        """The stream itself, for output the command draws (a progress bar's carriage
+        returns), never for data."""
+        return self._stream
+
     def write(self, text: str) -> int:
         self._stream.write(for_terminal(text))
         return len(text)

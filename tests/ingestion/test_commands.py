@@ -238,9 +238,46 @@ def test_a_progress_bar_on_a_terminal_and_none_in_a_pipe(tables, tmp_path, endpo
     assert process.wait() == 0
     text = output.decode()
     # tqdm's bar on the terminal: a file's size is known, so it has a total, a rate and the
-    # records read so far
+    # records read so far; it draws in place (carriage returns, never shown escaped)
     bar = r"acme-corp-001 metrics: 100%\|.*\| ([\d.]+k)/\1 \[.*B/s, 300 records\]"
     assert re.search(bar, text), text
+    assert "\r" in text and "\\u000d" not in text
 
     piped = subprocess.run(argv, capture_output=True, text=True, env=env)
     assert piped.returncode == 0 and "records]" not in piped.stderr and "%|" not in piped.stderr
+
+
+def test_ctrl_c_on_a_terminal_says_once_how_far_the_ingest_got(tables, tmp_path, endpoint_url):
+    """Through a pseudo-terminal, as a person runs it: the bar draws in place, Ctrl-C ends
+    it, and one line says how far the ingest got and to run it again (exit 130)."""
+    import signal
+    import time
+
+    path = write_jsonl(tmp_path / "m.jsonl", [make_metric(n) for n in range(20_000)])
+    argv = [sys.executable, "-m", "tenancy.cli", "ingest", "metrics", "--tenant", ACME, path]
+    env = {**os.environ, "AWS_ENDPOINT_URL_DYNAMODB": endpoint_url}
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+    process = subprocess.Popen(argv, stdout=follower, stderr=follower, env=env)
+    os.close(follower)
+    output, interrupted = b"", False
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        output += chunk
+        if not interrupted and b"records]" in output:  # the bar is drawing: Ctrl-C
+            process.send_signal(signal.SIGINT)
+            interrupted = True
+    assert process.wait() == 130, output.decode()
+    text = output.decode()
+    said = text.split("salestalk: error: ", 1)[1]
+    assert said.startswith("interrupted after ") and "run the same command again" in said
+    assert text.count("interrupted after ") == 1
+    assert "cannot reach DynamoDB" not in text and "Traceback" not in text
+    assert "records]" not in said  # the bar is not drawn again after the message
+    assert "\\u000d" not in text
