@@ -23,7 +23,6 @@ from ingestion.commands import (
 from ingestion.seeding import prepare_stack
 from tenancy.cli.common import (
     EXIT_FAILED,
-    CommandError,
     add_allow_aws_argument,
     add_command,
     add_stack_argument,
@@ -67,36 +66,33 @@ def cmd_up(args: argparse.Namespace) -> int:
     finally:
         quarantine.close()
     print_seed_result(prepared.seeded)
-    pages = [] if args.skip_notebooks else _render(project, args, settings.roster.ids, step)
+    rendered = None if args.skip_notebooks else _render(project, args, settings.roster.ids, step)
     step(f"done in {time.monotonic() - started:.0f} s")
     print(f"  stack {args.stack!r}: {len(settings.roster)} tenants, {table_count(settings)} tables")
-    for page in pages:
+    for page in rendered.pages if rendered else []:
         print(f"  report: {page}")
+    if rendered and rendered.failed:
+        count = len(rendered.failed)
+        print(f"  {count} report{'s' if count > 1 else ''} failed (said above, with the log)")
     _print_next_steps(port)
+    if rendered and rendered.failed:
+        return EXIT_FAILED
     return exit_status(prepared.seeded.total())
 
 
-def _render(project: Path, args: argparse.Namespace, tenant_ids, step) -> list[Path]:
-    from papermill.exceptions import PapermillExecutionError
-
+def _render(project: Path, args: argparse.Namespace, tenant_ids, step):
     from ingestion.notebook_support.html_reports import REPORT_DIR_NAME, render_reports
 
     out_dir = Path(args.reports) if args.reports else project / REPORT_DIR_NAME
     step(f"notebooks, executed headless into {out_dir}")
-    try:
-        return render_reports(
-            project,
-            args.stack,
-            tenant_ids,
-            out_dir,
-            progress=lambda n, total, run: print(f"  ({n}/{total}) {run.describe()}", flush=True),
-        )
-    except PapermillExecutionError as exc:
-        raise CommandError(
-            f"a notebook failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue} "
-            f"(the executed notebook, with the traceback, is in {out_dir})",
-            EXIT_FAILED,
-        ) from None
+
+    def progress(n: int, total: int, run) -> None:
+        print(f"  ({n}/{total}) {run.describe()}", flush=True)
+
+    rendered = render_reports(project, args.stack, tenant_ids, out_dir, progress=progress)
+    for failed in rendered.failed:  # said as it happens, once: the others go on
+        print(f"  {failed.describe()}", file=sys.stderr, flush=True)
+    return rendered
 
 
 def _print_next_steps(port: int) -> None:

@@ -141,17 +141,66 @@ def execute(run: NotebookRun, out_dir: Path, timeout: int = 300) -> tuple[Path, 
     return executed, page
 
 
+@dataclass(frozen=True)
+class FailedRun:
+    """A notebook that did not make its report: which, for which tenant, why, and where the
+    whole story is (the executed notebook with its traceback, and a log of the error)."""
+
+    run: NotebookRun
+    reason: str
+    log: Path
+
+    def describe(self) -> str:
+        tenant = self.run.parameters.get("tenant_id")
+        who = f" for tenant {tenant}" if tenant else ""
+        return f"{self.run.notebook.stem}{who} failed: {self.reason} (log: {self.log})"
+
+
+@dataclass
+class Rendered:
+    pages: list[Path]
+    failed: list[FailedRun]
+
+
 def render_reports(
     project_dir: Path,
     stack: str,
     tenant_ids: Iterable[str],
     out_dir: Path,
     progress: Callable[[int, int, NotebookRun], None] | None = None,
-) -> list[Path]:
+    timeout: int = 300,
+) -> Rendered:
+    """Every report of the stack; one notebook that fails (an error in a cell, a cell that
+    runs out of time, a dead kernel) is noted with its log and the others are still made."""
     runs = planned_runs(project_dir, stack, list(tenant_ids))
-    pages = []
+    rendered = Rendered([], [])
     for number, run in enumerate(runs, start=1):
         if progress:
             progress(number, len(runs), run)
-        pages.append(execute(run, out_dir)[1])
-    return pages
+        try:
+            rendered.pages.append(execute(run, out_dir, timeout)[1])
+        except Exception as exc:
+            rendered.failed.append(_failed(run, exc, out_dir))
+    return rendered
+
+
+def _failed(run: NotebookRun, exc: Exception, out_dir: Path) -> FailedRun:
+    import traceback
+
+    reason = _reason(exc)
+    log = out_dir / f"{run.name}.log"
+    with contextlib.suppress(OSError):
+        out_dir.mkdir(parents=True, exist_ok=True)
+        text = "".join(traceback.format_exception(exc))
+        log.write_text(f"{run.describe()}\n{reason}\n\n{text}", encoding="utf-8")
+    return FailedRun(run, reason, log)
+
+
+def _reason(exc: Exception) -> str:
+    """One line: the cell's error for a cell that failed, else the exception's own words."""
+    ename, evalue = getattr(exc, "ename", None), getattr(exc, "evalue", None)
+    if ename:
+        cell = getattr(exc, "exec_count", None)
+        return f"{ename}: {evalue}" + (f" in cell {cell}" if cell else "")
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__

@@ -54,3 +54,28 @@ def test_the_main_job_refuses_a_remote_endpoint(project, capsys, monkeypatch):
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", "http://dynamodb.internal.example:8000")
     assert main(["up"]) == 2
     assert "a local engine runs on this machine's loopback" in capsys.readouterr().err
+
+
+def test_a_notebook_that_fails_is_one_line_and_the_other_reports_are_written(project, capsys):
+    """One tenant's conversations report fails in a cell: `up` says so in one line naming
+    the notebook, the tenant and the log, writes every other report, ends with its summary,
+    and exits 1."""
+    import nbformat
+
+    folder, _ = project
+    path = folder / "notebooks" / "03_conversations.ipynb"
+    notebook = nbformat.read(path, as_version=4)
+    at = next(n for n, c in enumerate(notebook.cells) if "parameters" in c.metadata.get("tags", []))
+    failing = "if tenant_id == 'techstart-inc-002':\n    raise RuntimeError('this report broke')"
+    notebook.cells.insert(at + 1, nbformat.v4.new_code_cell(failing))
+    nbformat.write(notebook, path)
+
+    assert main(["up"]) == 1
+    out, err = capsys.readouterr()
+    (line,) = [text for text in err.splitlines() if "failed" in text]
+    assert "03_conversations for tenant techstart-inc-002 failed: RuntimeError" in line
+    log = folder / "reports" / "03_conversations-techstart-inc-002.log"
+    assert f"(log: {log})" in line and "this report broke" in log.read_text()
+    assert "[5/5] done in" in out and "1 report failed (said above, with the log)" in out
+    pages = sorted(p.name for p in (folder / "reports").glob("*.html"))
+    assert len(pages) == 4 and "03_conversations-acme-corp-001.html" in pages
