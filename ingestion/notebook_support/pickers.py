@@ -15,12 +15,14 @@ import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ingestion.notebook_support.conversation_sections import ConversationsChoice
 from ingestion.notebook_support.metric_sections import MetricsChoice
 from ingestion.notebook_support.workspace import Workspace
 
 # Set by Jupyter's server in the environment of every kernel it starts (papermill and
 # nbclient do not): the sign that someone is there to pick.
 JUPYTER_SESSION_ENV = "JPY_SESSION_NAME"
+PICKABLE_SESSIONS = 500  # sessions a list offers: the newest the bounded read found
 
 
 def interactive_default(interactive: bool | None) -> bool:
@@ -133,6 +135,52 @@ def metrics_picker(
     tenant.observe(on_tenant, names="value")
     focus.observe(on_focus, names="value")
     shown.observe(on_shown, names="value")
+    return picker
+
+
+def conversations_picker(
+    workspace: Workspace,
+    tenant_id: str,
+    sessions: Sequence[str] | None = None,
+    interactive: bool | None = None,
+) -> Picker:
+    """Tenant and sessions, starting from the notebook's parameters: the newest sessions a
+    bounded read finds, or the ones `sessions` names; in JupyterLab, any of those found."""
+    choice = ConversationsChoice(workspace, tenant_id, sessions)
+    if not interactive_default(interactive):
+        return Picker(choice)
+    import ipywidgets
+
+    tenant = ipywidgets.Dropdown(
+        options=list(workspace.settings.roster.ids), value=tenant_id, description="tenant"
+    )
+    shown = ipywidgets.SelectMultiple(description="sessions", rows=8)
+    picker = Picker(choice, [tenant, shown])
+    updating = []  # set while the list is refilled, so that refilling is not a pick
+
+    def refill(current: ConversationsChoice) -> None:
+        updating.append(True)
+        try:
+            found = current.sample.sessions[:PICKABLE_SESSIONS]
+            shown.options = list(dict.fromkeys([*current.sessions, *found]))
+            shown.value = tuple(current.sessions)
+        finally:
+            updating.pop()
+
+    def on_tenant(change) -> None:
+        current = ConversationsChoice(workspace, change["new"])
+        refill(current)
+        picker.redraw(current)
+
+    def on_sessions(change) -> None:
+        if not updating and change["new"]:
+            current = ConversationsChoice(workspace, picker.choice.tenant_id, list(change["new"]))
+            current.__dict__["sample"] = picker.choice.sample  # the same read, not again
+            picker.redraw(current)
+
+    refill(choice)
+    tenant.observe(on_tenant, names="value")
+    shown.observe(on_sessions, names="value")
     return picker
 
 

@@ -8,6 +8,7 @@ data-access roles are not allowed to Scan (tenancy/access_policy.py).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -88,12 +89,24 @@ def sample(client, table: str, limit: int = 3) -> list[dict[str, Any]]:
     return list(scan(client, table, limit=limit))
 
 
-def last_write(client, table: str) -> pd.Timestamp | None:
+# Items a table's last write is looked for in: the overview costs a bounded read per table,
+# however many items the table holds.
+LAST_WRITE_SAMPLE = 5_000
+
+
+def last_write(client, table: str, limit: int = LAST_WRITE_SAMPLE) -> pd.Timestamp | str | None:
     """When an ingest last wrote to the table: the newest `ingestedAt` of its items (read by
-    Scan, projecting that one attribute). DynamoDB keeps no such time per table."""
-    items = scan(client, table, projection=INGESTED_AT_ATTR)
-    times = [i[INGESTED_AT_ATTR] for i in items if INGESTED_AT_ATTR in i]
-    return pd.Timestamp(max(times)) if times else None
+    Scan, projecting that one attribute; DynamoDB keeps no such time per table). A table with
+    more than `limit` items is not read whole: what the items read say is a lower bound, and
+    the text says so."""
+    items = list(scan(client, table, limit=limit + 1, projection=INGESTED_AT_ATTR))
+    times = [i[INGESTED_AT_ATTR] for i in items[:limit] if INGESTED_AT_ATTR in i]
+    if not times:
+        return None
+    newest = pd.Timestamp(max(times))
+    if len(items) <= limit:
+        return newest
+    return f"{newest:%Y-%m-%d %H:%M} or later ({limit:,} items read)"
 
 
 def sample_view(items: list[dict[str, Any]]) -> pd.DataFrame:
@@ -125,14 +138,44 @@ def _field_order(name: str) -> tuple[int, int, str]:
 HASH_SHOWN = 16  # characters of a content hash a sample shows: enough to tell two apart
 
 
-def sessions(
-    client, settings: StackSettings, tenant_id: str, refusals: Refusals | None = None
-) -> list[str]:
-    """The ids of a tenant's conversation sessions, sorted: read from its own messages table,
-    or from its items in the pool through the tenant index (`ingestion.lifecycle`), each
-    item checked as the reader checks it (the ones skipped go into `refusals`)."""
+# Messages read to find a tenant's newest sessions: what a report costs, whatever the tenant
+# holds (a tenant with fewer is read whole, and its sessions are exact).
+SESSION_SAMPLE = 5_000
+
+
+@dataclass(frozen=True)
+class SessionSample:
+    """A tenant's sessions, newest first (by their latest message), as a bounded read of its
+    messages found them: all of them when `complete`."""
+
+    sessions: list[str]
+    read: int
+    complete: bool
+
+
+def recent_sessions(
+    client,
+    settings: StackSettings,
+    tenant_id: str,
+    refusals: Refusals | None = None,
+    limit: int = SESSION_SAMPLE,
+) -> SessionSample:
+    """The sessions of at most `limit` of the tenant's messages, newest first: read from its
+    own messages table, or from its items in the pool through the tenant index
+    (`ingestion.lifecycle`), each item checked as the reader checks it (the ones skipped go
+    into `refusals`). DynamoDB keeps no order of a tenant's messages across sessions, so a
+    larger tenant's newest sessions are those of the messages read."""
     tenant = settings.roster.get(tenant_id)
     table = tenant_tables(settings, tenant)[MESSAGES_LAYOUT.kind]
     refusals = refusals if refusals is not None else Refusals(tenant_id)
     data = TenantData.of(client, table, MESSAGE, refusals)
-    return sorted({record.session_id for _, record in data.records()})
+    latest: dict[str, int] = {}
+    read, complete = 0, True
+    for _, record in data.records():
+        if read == limit:
+            complete = False
+            break
+        read += 1
+        latest[record.session_id] = max(latest.get(record.session_id, 0), record.timestamp)
+    newest = sorted(latest, key=lambda s: (-latest[s], s))
+    return SessionSample(newest, read, complete)

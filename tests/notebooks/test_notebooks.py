@@ -293,3 +293,54 @@ def test_every_notebook_reads_a_pooled_tenant_as_a_siloed_one(endpoint_url, tmp_
     text, images, _ = run("03_conversations", tmp_path, tenant_id=tenant)
     assert f"{tenant}: 2 sessions, 4 messages; newest message 2026-01-21 10:00 UTC" in text
     assert "MISSING" not in text and images == 1
+
+
+LARGE_MESSAGES = 12_000  # over 1,200 sessions: more than a report's bounded read of 5,000
+
+
+def test_a_tenant_with_many_sessions_still_gets_a_report(tmp_path, monkeypatch):
+    """The conversations report of a tenant with 12,000 messages: the newest sessions of a
+    bounded read, said to be so; `sessions` shows others, a long one in part."""
+    from ingestion.items import MESSAGE
+    from ingestion.notebook_support.conversation_sections import (
+        MESSAGES_PER_SESSION,
+        SHOWN_SESSIONS,
+    )
+    from ingestion.notebook_support.table_inventory import SESSION_SAMPLE
+    from ingestion.notebook_support.workspace import open_workspace
+    from ingestion.sources import SourceRecord
+    from ingestion.writer import TenantWriter, WriteMode
+    from tenancy.local.endpoint import LocalEndpoint
+    from tests.ingestion.conftest import make_message
+
+    port = free_port()
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", f"http://127.0.0.1:{port}")
+    tenant = "acme-corp-001"
+    try:
+        workspace = open_workspace("local", project_dir=PROJECT_DIR)
+        records = [make_message(n, tenant) for n in range(LARGE_MESSAGES)]
+        # one long conversation, the newest of all
+        records += [
+            make_message(
+                LARGE_MESSAGES + n, tenant, sessionId="sess-long", timestamp=1_770_000_000 + n
+            )
+            for n in range(MESSAGES_PER_SESSION + 50)
+        ]
+        TenantWriter(
+            workspace.client, workspace.settings, tenant, MESSAGE, mode=WriteMode.BATCH
+        ).ingest(SourceRecord(f"item {n}", data=r) for n, r in enumerate(records, start=1))
+        text, images, page = run("03_conversations", tmp_path, tenant_id=tenant)
+        assert f"the newest {SHOWN_SESSIONS} sessions among the " in text
+        assert f"found in {SESSION_SAMPLE:,} of its messages (a bounded read" in text
+        assert page.stat().st_size < 3_000_000 and images == 1
+
+        chosen, _, _ = run(
+            "03_conversations",
+            tmp_path / "chosen",
+            tenant_id=tenant,
+            sessions=["sess-00007", "sess-long"],
+        )
+        assert f"{tenant}: 2 sessions, {10 + MESSAGES_PER_SESSION} messages" in chosen
+        assert "; 1 session shown in part (the first 200 messages)" in chosen
+    finally:
+        LocalEndpoint(PROJECT_DIR / ".salestalk", port=port).stop()

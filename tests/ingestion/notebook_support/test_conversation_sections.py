@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from ingestion.contracts import Message
-from ingestion.notebook_support import conversation_sections
+from ingestion.notebook_support import conversation_sections, table_inventory
 from ingestion.notebook_support.conversation_sections import ConversationsChoice
 from ingestion.ownership import Refusals, Refused
 from tests.ingestion.conftest import ACME, make_message
@@ -14,8 +14,9 @@ from tests.ingestion.conftest import ACME, make_message
 def choice_of(messages: list[Message], refused: Refusals | None = None) -> ConversationsChoice:
     """A choice whose reads are already made (no endpoint needed for the printing)."""
     choice = ConversationsChoice(workspace=None, tenant_id=ACME)  # type: ignore[arg-type]
-    choice.__dict__["messages"] = messages
+    choice.__dict__["read"] = conversation_sections.SessionsRead(messages, [])
     choice.__dict__["sessions"] = sorted({m.session_id for m in messages})
+    choice.__dict__["sample"] = table_inventory.SessionSample(choice.sessions, len(messages), True)
     choice.__dict__["reader"] = SimpleNamespace(refused=refused or Refusals(ACME))
     return choice
 

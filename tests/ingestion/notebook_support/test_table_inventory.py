@@ -43,3 +43,22 @@ def test_a_field_missing_from_one_item_is_blank_not_none():
     partial = {k: v for k, v in STORED.items() if k != "classification"}
     view = sample_view([STORED, partial])
     assert view.loc["classification.intent"].tolist() == ["renewal_risk", ""]
+
+
+def test_a_large_tables_last_write_is_a_bounded_read_said_as_such(tables, settings):
+    """The overview reads at most a sample of a table for its last write: a table with more
+    items says its time is a lower bound; a table read whole says the time itself."""
+    import pandas as pd
+
+    from ingestion.items import METRIC
+    from ingestion.notebook_support.table_inventory import last_write
+    from ingestion.writer import TenantWriter, WriteMode
+    from tests.ingestion.conftest import ACME, as_source, make_metric
+
+    TenantWriter(tables, settings, ACME, METRIC, mode=WriteMode.BATCH).ingest(
+        as_source([make_metric(n) for n in range(30)])
+    )
+    table = f"tenant-{ACME}-metrics"
+    assert isinstance(last_write(tables, table, limit=100), pd.Timestamp)
+    bounded = last_write(tables, table, limit=10)
+    assert isinstance(bounded, str) and bounded.endswith(" or later (10 items read)")
