@@ -30,9 +30,10 @@ BENCHMARKS = {
     "memory": "peak memory: 200,000 records vs 20,000 (lines, array), 1 GB of bad lines",
     "pool_scale": "pooled tier: the program and provisioning at 1,000 and 10,000 tenants",
     "pool_data": "pooled tier: a pooled tenant's ingest and queries beside a siloed one's",
+    "scale": "the sizes users have: 1,000,000 messages, --limit, a pooled whole read, up",
 }
 # What a full run measures on Amazon's DynamoDB Local too, beside the embedded server.
-ON_BOTH_ENGINES = ("ingest", "pool_data")
+ON_BOTH_ENGINES = ("ingest", "pool_data", "scale")
 PACKAGES = ("boto3", "botocore", "moto", "pydantic", "pulumi", "pulumi-aws", "werkzeug")
 HISTORY = Path(__file__).with_name("HISTORY.md")
 

@@ -70,7 +70,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     step(f"done in {time.monotonic() - started:.0f} s")
     print(f"  stack {args.stack!r}: {len(settings.roster)} tenants, {table_count(settings)} tables")
     for page in rendered.pages if rendered else []:
-        print(f"  report: {page}")
+        print(f"  report: {page} ({rendered.seconds[page]:.0f} s)")
     if rendered and rendered.failed:
         count = len(rendered.failed)
         print(f"  {count} report{'s' if count > 1 else ''} failed (said above, with the log)")

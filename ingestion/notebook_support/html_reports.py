@@ -9,8 +9,9 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -160,6 +161,7 @@ class FailedRun:
 class Rendered:
     pages: list[Path]
     failed: list[FailedRun]
+    seconds: dict[Path, float] = field(default_factory=dict)  # each page's notebook, run
 
 
 def render_reports(
@@ -177,8 +179,11 @@ def render_reports(
     for number, run in enumerate(runs, start=1):
         if progress:
             progress(number, len(runs), run)
+        started = time.perf_counter()
         try:
-            rendered.pages.append(execute(run, out_dir, timeout)[1])
+            page = execute(run, out_dir, timeout)[1]
+            rendered.pages.append(page)
+            rendered.seconds[page] = time.perf_counter() - started
         except Exception as exc:
             rendered.failed.append(_failed(run, exc, out_dir))
     return rendered
