@@ -51,7 +51,7 @@ POOLED = 1_000  # other pooled tenants beside the one read whole
 POOLED_ITEMS = 100  # messages each of them holds, and the one read
 QUICK_POOLED = 20
 LARGE_TENANT = 100_000  # in the roster of the main job
-QUICK_LARGE_TENANT = 2_000
+QUICK_LARGE_TENANT = 6_000  # past the 5,000 messages 03 reads to find sessions
 TENANT = "acme-corp-001"
 SENDER = "user-3"
 
