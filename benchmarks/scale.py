@@ -40,6 +40,7 @@ from ingestion.ownership import Refusals
 from ingestion.queries import TenantReader
 from ingestion.sources import SourceRecord
 from ingestion.writer import TenantWriter, WriteMode
+from tenancy.local.dynamodb_local import HEAP_ENV
 from tenancy.provisioner import Provisioner
 from tenancy.settings import StackSettings
 from tenancy.stack_file import StackFile
@@ -276,6 +277,8 @@ def _main_job(quick: bool) -> tuple[list[list[Any]], list[Target]]:
 
 
 def run(quick: bool = False) -> Result:
+    # an in-memory DynamoDB Local holds a million messages and their indexes on its heap
+    os.environ.setdefault(HEAP_ENV, "8g")
     rows: list[list[Any]] = []
     targets: list[Target] = []
     for part in (_ingests, _limited_query, _pooled_read, _main_job):

@@ -29,7 +29,10 @@ PACKAGE_ENGINE_DIR = "package/lib/dynamodb_local_2026-01-16"
 ENGINE_DIR_ENV = "SALESTALK_DYNAMODB_LOCAL_DIR"
 JAR = "DynamoDBLocal.jar"
 MIN_JAVA = 17
-HEAP = "-Xmx512m"  # its default heap is a quarter of the machine; 512 MB serves the test suite
+# Its default heap is a quarter of the machine; 512 MB serves the test suite. An in-memory
+# engine holds every item on its heap: a million-message tenant wants gigabytes.
+HEAP_ENV = "SALESTALK_DYNAMODB_LOCAL_HEAP"
+DEFAULT_HEAP = "512m"
 
 
 class EngineUnavailableError(RuntimeError):
@@ -134,7 +137,7 @@ def launch(state_dir: Path, port: int, data_dir: Path | None) -> Launch:
     return Launch(
         argv=[
             shutil.which("java") or "java",
-            HEAP,
+            f"-Xmx{os.environ.get(HEAP_ENV) or DEFAULT_HEAP}",
             "-Djava.library.path=./DynamoDBLocal_lib",
             "-jar",
             JAR,
