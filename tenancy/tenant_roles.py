@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
 
 from tenancy.access_policy import (
     assume_role_policy,
@@ -132,7 +133,7 @@ def serves_iam(iam) -> bool:
     """True when the endpoint answers IAM (DynamoDB Local answers nothing but DynamoDB)."""
     try:
         iam.list_roles(MaxItems=1)
-    except (ClientError, BotoCoreError):
+    except (ClientError, BotoCoreError, ResponseParserError):  # a DynamoDB error, not XML
         return False
     return True
 

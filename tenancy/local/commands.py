@@ -75,9 +75,9 @@ def start_local_endpoint(
     try:
         started, status = endpoint.start()
     except EndpointError as exc:
+        _say_ended(endpoint)
         raise CommandError(str(exc), EXIT_USAGE) from None
-    for ended in endpoint.ended_leftovers:
-        print(f"ended {ended}, left running by a LocalStack that was killed")
+    _say_ended(endpoint)
     if started:
         print(f"started {ENGINE_NAMES[endpoint.engine]}: {status.describe()}")
         if endpoint.engine is Engine.DYNAMODB_LOCAL:
@@ -95,18 +95,29 @@ def start_local_endpoint(
     return endpoint
 
 
+def _say_ended(endpoint: LocalEndpoint) -> None:
+    for ended in endpoint.ended_leftovers:
+        print(f"ended {ended}, left running by a LocalStack that was killed")
+
+
 def cmd_local_stop(args: argparse.Namespace) -> int:
     endpoint = _endpoint(args)
     before = endpoint.status()
     # What an in-memory engine holds is counted first: the stop discards it.
     held = _contents(args, before.url) if before.state is EndpointState.OURS else None
     stopped, before = endpoint.stop()
-    for ended in endpoint.ended_leftovers:
-        print(f"ended {ended}, left running by a LocalStack that was killed")
+    _say_ended(endpoint)
     if not stopped:
         print(f"nothing to stop: {before.describe()}")
         return EXIT_OK
-    if before.data_dir:
+    if before.data_dir and before.engine is Engine.LOCALSTACK:
+        kept = (
+            f"its DynamoDB tables and items are kept in {before.data_dir}; its IAM roles and "
+            "the tables' tags, backup and encryption settings are not (LocalStack's open-source "
+            "runtime keeps only its DynamoDB Local's files): after the next start, "
+            "`salestalk provision` puts them back"
+        )
+    elif before.data_dir:
         kept = f"its data is kept in {before.data_dir} (start it again to have it back)"
     else:
         kept = f"{held or 'its tables and items'} were in memory and are discarded"

@@ -224,6 +224,7 @@ def port_problem(port: int) -> str | None:
     """Why LocalStack's DynamoDB Local could not listen on its port (it binds every interface)."""
     wanted = dynamodb_port(port)
     with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as a server binds it
         try:
             probe.bind(("", wanted))
         except OSError:
@@ -259,7 +260,8 @@ def launch(state_dir: Path, port: int, data_dir: Path | None, host: str) -> Laun
     env = {
         "OVERRIDE_IN_DOCKER": "0",  # host mode even inside a container
         "FILESYSTEM_ROOT": str(folder.resolve()),
-        "GATEWAY_LISTEN": f"{host}:{port}",  # loopback only
+        "GATEWAY_LISTEN": f"{host}:{port}",  # loopback only, which only hypercorn honours:
+        "GATEWAY_SERVER": "hypercorn",  # the default (twisted) listens on every IPv4 interface
         "LOCALSTACK_HOST": f"localhost:{port}",
         "SERVICES": ",".join(SERVICES),
         "EAGER_SERVICE_LOADING": "1",  # every service ready before the port is said to be

@@ -36,7 +36,7 @@ def iam(endpoint_url) -> Iterator:
     """The session endpoint's IAM; the roles a test makes there are deleted after it."""
     client = local_iam_client(Target(endpoint_url, REGION, engine_name()))
     if not serves_iam(client):
-        yield None
+        yield client  # DynamoDB Local: nothing to clean up
         return
     before = {role["RoleName"] for role in client.list_roles()["Roles"]}
     yield client
@@ -54,6 +54,11 @@ def provisioned(dynamodb, settings):
     return dynamodb
 
 
+def _needs_iam(iam) -> None:
+    if not serves_iam(iam):
+        pytest.skip(f"{engine_name()} serves no IAM (its note is tested instead)")
+
+
 def _by_table_name(document: str | dict) -> dict:
     """A policy with each table ARN cut to `table/NAME`: the account and region the mocks
     give differ from the endpoint's, the tables they name must not."""
@@ -63,7 +68,7 @@ def _by_table_name(document: str | dict) -> dict:
 
 def test_an_endpoint_without_iam_gets_a_note_and_no_roles(provisioned, settings, iam):
     results, note = provision_roles(provisioned, iam, settings)
-    if iam is not None:
+    if serves_iam(iam):
         assert note is None and len(results) == len(settings.roster)
     else:  # DynamoDB Local: the note is what provisioning prints
         assert (results, note) == ([], NO_IAM_NOTE)
@@ -72,8 +77,7 @@ def test_an_endpoint_without_iam_gets_a_note_and_no_roles(provisioned, settings,
 
 
 def test_roles_made_on_the_endpoint_equal_the_programs(provisioned, settings, iam):
-    if iam is None:
-        pytest.skip(f"{engine_name()} serves no IAM (the note is tested above)")
+    _needs_iam(iam)
     run = run_program(local_config())
     declared = {r.name: r.inputs for r in run.of_type(ROLE_TYPE)}
     declared_policies = {r.name: r.inputs for r in run.of_type(ROLE_POLICY_TYPE)}
@@ -95,8 +99,7 @@ def test_roles_made_on_the_endpoint_equal_the_programs(provisioned, settings, ia
 
 
 def test_a_second_run_changes_nothing_and_a_tampered_role_is_repaired(provisioned, settings, iam):
-    if iam is None:
-        pytest.skip(f"{engine_name()} serves no IAM")
+    _needs_iam(iam)
     provision_roles(provisioned, iam, settings)
     again, _ = provision_roles(provisioned, iam, settings)
     assert {r.outcome for r in again} == {RoleOutcome.UNCHANGED}
@@ -125,8 +128,7 @@ def test_a_second_run_changes_nothing_and_a_tampered_role_is_repaired(provisione
 def test_a_tenant_that_leaves_the_roster_loses_its_role_and_others_roles_are_kept(
     provisioned, settings, iam
 ):
-    if iam is None:
-        pytest.skip(f"{engine_name()} serves no IAM")
+    _needs_iam(iam)
     provision_roles(provisioned, iam, settings)
     # A role of another stack, named like a tenant role: never ours to delete.
     other = dataclasses.replace(settings, stack="other", table_prefix="other")
@@ -146,8 +148,7 @@ def test_a_tenant_that_leaves_the_roster_loses_its_role_and_others_roles_are_kep
 
 
 def test_a_role_of_the_same_name_owned_elsewhere_is_never_adopted(provisioned, settings, iam):
-    if iam is None:
-        pytest.skip(f"{engine_name()} serves no IAM")
+    _needs_iam(iam)
     tenant = next(iter(settings.roster))
     name = physical_role_name(settings, tenant.tenant_id)
     iam.create_role(
@@ -161,8 +162,7 @@ def test_a_role_of_the_same_name_owned_elsewhere_is_never_adopted(provisioned, s
 
 
 def test_a_moving_tenants_role_reaches_both_tiers(provisioned, settings, iam):
-    if iam is None:
-        pytest.skip(f"{engine_name()} serves no IAM")
+    _needs_iam(iam)
     tenant = next(iter(settings.roster))
     to = Tier.POOL if settings.tier(tenant) is Tier.SILO else Tier.SILO
     moved = tenant.model_copy(update={"move_to": to})
