@@ -146,12 +146,16 @@ def _contents(args: argparse.Namespace, url: str) -> str | None:
 
 
 def cmd_local_install(args: argparse.Namespace) -> int:
-    from tenancy.local import dynamodb_local, localstack
+    from tenancy.local import dynamodb_local, localstack, ministack
 
     try:
         if Engine(args.engine) is Engine.LOCALSTACK:
             folder = localstack.install(state_dir())
             print(f"LocalStack {localstack.RUNTIME_VERSION} is installed in {folder}")
+        elif Engine(args.engine) is Engine.MINISTACK:
+            folder = ministack.install(state_dir())
+            print(f"MiniStack {ministack.VERSION} is installed in {folder}")
+            return EXIT_OK  # it needs no Java
         else:
             folder = dynamodb_local.install(state_dir())
             print(f"DynamoDB Local is installed in {folder}")
@@ -219,13 +223,14 @@ def register_commands(commands: argparse._SubParsersAction) -> None:
                 choices=[str(e) for e in Engine],
                 default=str(Engine.MOTO),
                 help="moto (default: in memory), dynamodb-local (Amazon's engine, Java; data "
-                "kept under .salestalk/dynamodb-local/) or localstack (DynamoDB, IAM, STS and "
-                "KMS; its state kept under .salestalk/localstack/)",
+                "kept under .salestalk/dynamodb-local/), localstack (DynamoDB, IAM, STS and "
+                "KMS; its state kept under .salestalk/localstack/) or ministack (the same "
+                "services, pure Python; state under .salestalk/ministack/)",
             )
             sub.add_argument(
                 "--in-memory",
                 action="store_true",
-                help="dynamodb-local and localstack: keep nothing on disk",
+                help="dynamodb-local, localstack and ministack: keep nothing on disk",
             )
         sub.set_defaults(func=func)
     install_parser = add_command(
@@ -236,9 +241,10 @@ def register_commands(commands: argparse._SubParsersAction) -> None:
     )
     install_parser.add_argument(
         "--engine",
-        choices=[str(Engine.DYNAMODB_LOCAL), str(Engine.LOCALSTACK)],
+        choices=[str(Engine.DYNAMODB_LOCAL), str(Engine.LOCALSTACK), str(Engine.MINISTACK)],
         default=str(Engine.DYNAMODB_LOCAL),
         help="localstack: its pinned runtime in a Python 3.13 environment of its own, with "
-        "DynamoDB Local and the machine's Java placed so that it downloads nothing",
+        "DynamoDB Local and the machine's Java placed so that it downloads nothing; "
+        "ministack: pinned, in an environment of its own (pip only, no Java)",
     )
     install_parser.set_defaults(func=cmd_local_install)

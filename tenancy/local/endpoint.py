@@ -57,18 +57,21 @@ class Engine(StrEnum):
     MOTO = "moto"  # the embedded default: pure Python, in memory, started in about a second
     DYNAMODB_LOCAL = "dynamodb-local"  # Amazon's own engine (Java): fidelity, data kept on disk
     LOCALSTACK = "localstack"  # LocalStack's runtime: DynamoDB Local plus IAM, STS and KMS
+    MINISTACK = "ministack"  # a pure-Python LocalStack drop-in: DynamoDB, IAM, STS, KMS
 
 
 ENGINE_NAMES = {
     Engine.MOTO: "embedded moto server",
     Engine.DYNAMODB_LOCAL: "Amazon DynamoDB Local",
     Engine.LOCALSTACK: "LocalStack",
+    Engine.MINISTACK: "MiniStack",
 }
 # What identifies each engine's process in its command line (a pid file can outlive it).
 ENGINE_MARKERS = {
     Engine.MOTO: b"tenancy.local.moto_server",
     Engine.DYNAMODB_LOCAL: b"DynamoDBLocal.jar",
     Engine.LOCALSTACK: b"localstack.runtime.main",
+    Engine.MINISTACK: b"ministack",
 }
 
 
@@ -139,6 +142,10 @@ class LocalEndpoint:
             from tenancy.local.localstack import data_dir
 
             return data_dir(self.state_dir, self.port)
+        if self.engine is Engine.MINISTACK:
+            from tenancy.local.ministack import data_dir
+
+            return data_dir(self.state_dir, self.port)
         return self.state_dir / str(self.engine)
 
     def _running(self) -> tuple[int, Engine, Path | None] | None:
@@ -179,7 +186,7 @@ class LocalEndpoint:
         return EndpointStatus(EndpointState.FOREIGN, self.url)
 
     def _launch(self) -> Launch:
-        from tenancy.local import dynamodb_local, localstack
+        from tenancy.local import dynamodb_local, localstack, ministack
 
         try:
             if self.engine is Engine.DYNAMODB_LOCAL:
@@ -187,6 +194,8 @@ class LocalEndpoint:
             if self.engine is Engine.LOCALSTACK:
                 self._end_leftovers()
                 return localstack.launch(self.state_dir, self.port, self.data_dir, HOST)
+            if self.engine is Engine.MINISTACK:
+                return ministack.launch(self.state_dir, self.port, self.data_dir, HOST)
         except dynamodb_local.EngineUnavailableError as exc:
             raise EndpointError(str(exc)) from None
         if importlib.util.find_spec("moto") is None:

