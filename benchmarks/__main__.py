@@ -31,7 +31,10 @@ BENCHMARKS = {
     "pool_scale": "pooled tier: the program and provisioning at 1,000 and 10,000 tenants",
     "pool_data": "pooled tier: a pooled tenant's ingest and queries beside a siloed one's",
     "scale": "the sizes users have: 1,000,000 messages, --limit, a pooled whole read, up",
+    "engines": "the local engines side by side: fidelity, speed, memory, start-up, install",
 }
+# Benchmarks that start every engine themselves (run once, whatever --engine says).
+EVERY_ENGINE = ("engines",)
 # What a full run measures on Amazon's DynamoDB Local too, beside the embedded server.
 ON_BOTH_ENGINES = ("ingest", "pool_data", "scale")
 PACKAGES = ("boto3", "botocore", "moto", "pydantic", "pulumi", "pulumi-aws", "werkzeug")
@@ -176,7 +179,8 @@ def main(argv: list[str] | None = None) -> int:
         harness.ENGINE = choice
         print(f"== {name} on {choice.describe()}: {BENCHMARKS[name]}", flush=True)
         result = importlib.import_module(f"benchmarks.{name}").run(quick=args.quick)
-        result.title = f"{result.title}, on {choice.describe()}"
+        if name not in EVERY_ENGINE:
+            result.title = f"{result.title}, on {choice.describe()}"
         results.append(result)
         for row in result.rows:
             print("   " + " | ".join(_cell(value) for value in row), flush=True)
@@ -207,7 +211,10 @@ def _plan(args) -> list[tuple[str, harness.EngineChoice]]:
         return [(name, harness.EngineChoice(url=args.endpoint)) for name in names]
     if args.engine:
         engines = [Engine(e) for e in args.engine]
-        return [(n, harness.EngineChoice(e)) for e in engines for n in names]
+        once = [(n, harness.EngineChoice()) for n in names if n in EVERY_ENGINE]
+        return once + [
+            (n, harness.EngineChoice(e)) for e in engines for n in names if n not in EVERY_ENGINE
+        ]
     plan = [(name, harness.EngineChoice(Engine.MOTO)) for name in names]
     plan += [
         (name, harness.EngineChoice(Engine.DYNAMODB_LOCAL))

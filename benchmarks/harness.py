@@ -31,6 +31,7 @@ from tenancy.local.endpoint import ENGINE_NAMES, Engine, LocalEndpoint
 
 REGION = "us-east-1"
 PROJECT_DIR = Path(__file__).resolve().parents[1]
+PROJECT_STATE = PROJECT_DIR / ".salestalk"
 
 
 @dataclass(frozen=True)
@@ -111,8 +112,8 @@ _SERVER_PIDS: dict[str, int] = {}
 
 @dataclass
 class EngineChoice:
-    """Which engine the benchmarks run on: one started per benchmark (moto or DynamoDB Local,
-    in memory, in its own process), or an endpoint given from outside."""
+    """Which engine the benchmarks run on: one started per benchmark (any `salestalk local`
+    engine, in memory, in its own process), or an endpoint given from outside."""
 
     engine: Engine = Engine.MOTO
     url: str | None = None  # an endpoint from outside: not started, not stopped
@@ -132,12 +133,11 @@ def endpoint() -> Iterator[str]:
         yield ENGINE.url
         return
     with tempfile.TemporaryDirectory(prefix="salestalk-bench-") as folder:
-        if ENGINE.engine is Engine.DYNAMODB_LOCAL:
-            from tenancy.local.dynamodb_local import install
-
-            install(PROJECT_DIR / ".salestalk")
-            _link_engine(Path(folder))
-        server = LocalEndpoint(Path(folder), port=free_port(), engine=ENGINE.engine, in_memory=True)
+        install_engine(ENGINE.engine)
+        (Path(folder) / "engines").symlink_to(PROJECT_STATE / "engines")  # the project's installs
+        server = LocalEndpoint(
+            Path(folder), port=_port_for(ENGINE.engine), engine=ENGINE.engine, in_memory=True
+        )
         _, status = server.start()
         _SERVER_PIDS[server.url] = status.pid
         try:
@@ -147,23 +147,75 @@ def endpoint() -> Iterator[str]:
             _SERVER_PIDS.pop(server.url, None)
 
 
-def _link_engine(state_dir: Path) -> None:
-    """Let a scratch state folder use the project's installed DynamoDB Local."""
-    from tenancy.local.dynamodb_local import installed_dir
+def install_engine(engine: Engine) -> None:
+    """Install an engine the project fetches (cached after the first time)."""
+    from tenancy.local import dynamodb_local, localstack, ministack
 
-    target = installed_dir(state_dir)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.symlink_to(installed_dir(PROJECT_DIR / ".salestalk"))
+    installers = {
+        Engine.DYNAMODB_LOCAL: dynamodb_local.install,
+        Engine.LOCALSTACK: localstack.install,
+        Engine.MINISTACK: ministack.install,
+    }
+    if engine in installers:
+        (PROJECT_STATE / "engines").mkdir(parents=True, exist_ok=True)
+        installers[engine](PROJECT_STATE)
+
+
+def _port_for(engine: Engine) -> int:
+    port = free_port()
+    if engine is Engine.LOCALSTACK:  # its DynamoDB Local takes the next port too
+        from tenancy.local.localstack import port_problem
+
+        while port_problem(port):
+            port = free_port()
+    return port
 
 
 def server_cpu_seconds(url: str) -> float:
-    """CPU time the embedded server behind `url` has used so far (Linux; 0 elsewhere): with the
-    client's own CPU time it tells which side a measurement waited for."""
-    try:
-        fields = Path(f"/proc/{_SERVER_PIDS[url]}/stat").read_text().rsplit(")", 1)[1].split()
-    except (KeyError, OSError):
+    """CPU time the engine behind `url` has used so far, its children included (LocalStack's
+    DynamoDB Local); Linux, 0 elsewhere. With the client's own CPU time it tells which side a
+    measurement waited for."""
+    if url not in _SERVER_PIDS:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in engine_pids(_SERVER_PIDS[url]):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def server_rss_bytes(url: str) -> int:
+    """Resident memory of the engine behind `url` now, its children included (Linux)."""
+    total = 0
+    for pid in engine_pids(_SERVER_PIDS.get(url, 0)):
+        try:
+            pages = int(Path(f"/proc/{pid}/statm").read_text().split()[1])
+        except OSError:
+            continue
+        total += pages * resource.getpagesize()
+    return total
+
+
+def engine_pids(pid: int) -> list[int]:
+    """A process and all its descendants, from procfs."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo += children.get(current, [])
+    return found
 
 
 def reset(url: str) -> None:

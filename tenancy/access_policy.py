@@ -132,3 +132,13 @@ def _pool_statements(pool_table_arns: Sequence[str], tenant_id: str, writable: b
             "Resource": resources,
         },
     ]
+
+
+def role_name(tenant_id: str) -> str:
+    """The tenant role's logical name in the program (Pulumi adds a suffix to the physical
+    name); `salestalk provision` names the role it makes this way on a local endpoint."""
+    return f"{tenant_id}-data-access"
+
+
+def role_description(tenant_id: str, tier: str) -> str:
+    return f"Data access to tenant {tenant_id}'s data only ({tier})"

@@ -25,7 +25,7 @@ from tenancy.cli.common import (
     load_stack,
     stack_settings,
 )
-from tenancy.connection import Target
+from tenancy.connection import RealAwsRefusedError, Target, local_iam_client
 from tenancy.endpoint_features import describe_setting
 from tenancy.provisioner import (
     Outcome,
@@ -35,6 +35,7 @@ from tenancy.provisioner import (
 )
 from tenancy.roster import Plan, RosterError, TenantStatus, Tier, parse_roster
 from tenancy.table_status import TableStatus, table_statuses
+from tenancy.tenant_roles import RoleOutcome, RoleOwnershipError, RoleResult
 from tenancy.tier_guard import TierReadError, check_deployed_tiers
 
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ def provisioning_errors(target: Target) -> Iterator[None]:
     error (2, nothing changed), a table that cannot be made right a failure (1)."""
     try:
         yield
-    except OwnershipError as exc:
+    except (OwnershipError, RoleOwnershipError) as exc:
         raise CommandError(str(exc), EXIT_USAGE) from None
     except ProvisionError as exc:
         raise CommandError(str(exc), EXIT_FAILED) from None
@@ -66,7 +67,16 @@ def print_table_result(result: TableResult) -> TableResult:
     return result
 
 
-def print_provisioning_summary(results: list[TableResult], notes: list[str]) -> None:
+def print_role_result(result: RoleResult) -> RoleResult:
+    if result.outcome is not RoleOutcome.UNCHANGED:
+        detail = f": {'; '.join(result.changes)}" if result.changes else ""
+        print(f"  {result.outcome:<9} role {result.name}{detail}")
+    return result
+
+
+def print_provisioning_summary(
+    results: list[TableResult], notes: list[str], roles: list[RoleResult] = ()
+) -> None:
     for note in notes:
         print(f"  note      {note}")
     counts = {outcome: sum(r.outcome is outcome for r in results) for outcome in Outcome}
@@ -77,6 +87,19 @@ def print_provisioning_summary(results: list[TableResult], notes: list[str]) -> 
         )
     else:
         print(f"nothing to change: all {len(results)} tables match their definitions")
+    if roles:
+        done = {outcome: sum(r.outcome is outcome for r in roles) for outcome in RoleOutcome}
+        print(
+            "roles: " + ", ".join(f"{count} {outcome}" for outcome, count in done.items() if count)
+        )
+
+
+def iam_client(target: Target):
+    """The local endpoint's IAM, where `provision` makes the tenant roles (None on AWS)."""
+    try:
+        return local_iam_client(target)
+    except RealAwsRefusedError as exc:
+        raise CommandError(str(exc)) from None
 
 
 def cmd_tables(args: argparse.Namespace) -> int:

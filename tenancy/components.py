@@ -14,7 +14,12 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from tenancy.access_policy import assume_role_policy, tenant_data_policy
+from tenancy.access_policy import (
+    assume_role_policy,
+    role_description,
+    role_name,
+    tenant_data_policy,
+)
 from tenancy.pulumi_internals import configured_keys
 from tenancy.roster import RosterError, Tenant, Tier
 from tenancy.settings import (
@@ -30,6 +35,7 @@ from tenancy.tables import (
     TableSpec,
     metadata_table_spec,
     pool_table_specs,
+    tenant_role_tags,
     tenant_table_specs,
 )
 from tenancy.tier_guard import TIER_FIELD, check_tiers, deployed_tier, unmoved
@@ -157,16 +163,15 @@ class TenantTables(pulumi.ComponentResource):
                 pool_arns=arns[len(silo_arns) :],
             )
         )
-        tags = {**silo_specs[MESSAGES_LAYOUT.kind].tags, "tier": str(tier)}
         self.data_access_role = aws.iam.Role(
-            f"{name}-data-access",
+            role_name(name),
             assume_role_policy=assume_role_policy(),
-            description=f"Data access to tenant {tenant.tenant_id}'s data only ({tier})",
-            tags=tags,
+            description=role_description(tenant.tenant_id, tier),
+            tags=tenant_role_tags(settings, tenant),
             opts=pulumi.ResourceOptions(parent=self),
         )
         aws.iam.RolePolicy(
-            f"{name}-data-access",
+            role_name(name),
             role=self.data_access_role.name,
             policy=policy,
             opts=pulumi.ResourceOptions(parent=self),

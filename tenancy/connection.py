@@ -10,6 +10,7 @@ file's test credentials are only ever sent to a local endpoint.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import ipaddress
 import json
@@ -364,3 +365,30 @@ def dynamodb_client(target: Target, *, allow_aws: bool = False):
     elif target.endpoint_url:
         kwargs["endpoint_url"] = target.endpoint_url
     return boto3.session.Session().client("dynamodb", **kwargs)
+
+
+IAM_ENDPOINT_ENV = "AWS_ENDPOINT_URL_IAM"
+
+
+def local_iam_client(target: Target, environ: Mapping[str, str] | None = None):
+    """An IAM client for a local target, or None for real AWS (where `pulumi up` makes the
+    roles). A local engine serves IAM on its one port (LocalStack, MiniStack, moto), so IAM
+    goes where DynamoDB goes unless AWS_ENDPOINT_URL_IAM names another local endpoint."""
+    if not target.is_local:
+        return None
+    environ = os.environ if environ is None else environ
+    url = environ.get(IAM_ENDPOINT_ENV) or target.endpoint_url
+    iam_target = dataclasses.replace(target, endpoint_url=url, source=IAM_ENDPOINT_ENV)
+    if not iam_target.is_local:
+        raise RealAwsRefusedError(
+            f"refusing to make roles at {iam_target.describe()}: {IAM_ENDPOINT_ENV} must name "
+            "a local endpoint (against AWS, `pulumi up` makes the roles)"
+        )
+    return boto3.session.Session().client(
+        "iam",
+        region_name=target.region,
+        config=client_config(),
+        endpoint_url=url,
+        aws_access_key_id=target.local_access_key or "test",
+        aws_secret_access_key=target.local_secret_key or "test",
+    )

@@ -477,6 +477,12 @@ def tenant_table_specs(settings: StackSettings, tenant: Tenant | str) -> dict[st
     return specs
 
 
+def tenant_role_tags(settings: StackSettings, tenant: Tenant) -> dict[str, str]:
+    """The tags of a tenant's data-access role: its tables' owner tags, and its tier."""
+    tags = next(iter(tenant_table_specs(settings, tenant).values())).tags
+    return {**tags, "tier": str(settings.tier(tenant))}
+
+
 def pool_table_specs(settings: StackSettings) -> dict[str, TableSpec]:
     """The stack's pool tables keyed by kind. Every stack has them, pooled tenants or not, so
     that the last tenant moving out of the pool never takes the tables (and the copy a move

@@ -66,6 +66,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "needs(feature): the test needs this control-plane feature of the engine"
     )
+    config.addinivalue_line(
+        "markers",
+        "moto_diverges(why): the embedded moto server does otherwise than DynamoDB (xfail there)",
+    )
 
 
 def engine_name() -> str:
@@ -89,6 +93,11 @@ def engine_features():
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
+    if engine_name() == EMBEDDED_ENGINE:
+        for mark in item.iter_markers("moto_diverges"):
+            # A known divergence of the embedded engine from DynamoDB, kept visible: strict, so
+            # the day moto (or a fix) does what DynamoDB does, the mark must go.
+            item.add_marker(pytest.mark.xfail(reason=mark.args[0], strict=True))
     for mark in item.iter_markers("needs"):
         (feature,) = mark.args
         if not engine_features().supports(feature):

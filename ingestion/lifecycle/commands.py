@@ -37,7 +37,9 @@ from tenancy.cli.common import (
     state_dir,
 )
 from tenancy.commands import (
+    iam_client,
     print_provisioning_summary,
+    print_role_result,
     print_table_result,
     provisioning_errors,
 )
@@ -80,10 +82,18 @@ def _refused(refusals: Refusals | None) -> None:
 def cmd_provision(args: argparse.Namespace) -> int:
     stack_file, settings = load_settings(args)
     target, client = connect(args, stack_file)
+    iam = iam_client(target)
     print(f"provisioning stack {settings.stack!r} at {target.describe()}")
     with provisioning_errors(target), operation_errors(target, client, settings):
-        onboarded = onboard(client, settings, stack_file.path.name, on_table=print_table_result)
-    print_provisioning_summary(onboarded.tables, onboarded.notes)
+        onboarded = onboard(
+            client,
+            settings,
+            stack_file.path.name,
+            on_table=print_table_result,
+            iam=iam,
+            on_role=print_role_result,
+        )
+    print_provisioning_summary(onboarded.tables, onboarded.notes, onboarded.roles)
     print(f"tenants-metadata: {_registered(onboarded.registered)}")
     return EXIT_OK
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ingestion.ingest_report import IngestReport
 from ingestion.items import TENANT
@@ -28,6 +28,7 @@ from ingestion.writer import (
 from tenancy.provisioner import Provisioner, TableResult
 from tenancy.settings import StackSettings
 from tenancy.tables import all_table_specs, metadata_table_spec
+from tenancy.tenant_roles import RoleResult, provision_roles
 from tenancy.tier_guard import check_deployed_tiers
 
 
@@ -39,6 +40,7 @@ class Onboarded:
     tables: list[TableResult]
     notes: list[str]
     registered: IngestReport
+    roles: list[RoleResult] = field(default_factory=list)
 
 
 def register_tenants(
@@ -81,8 +83,11 @@ def onboard(
     source: str,
     *,
     on_table: Callable[[TableResult], object] | None = None,
+    iam=None,
+    on_role: Callable[[RoleResult], object] | None = None,
 ) -> Onboarded:
-    """Check the tiers, make every table of the roster, register every tenant."""
+    """Check the tiers, make every table of the roster, then (given a local endpoint's IAM)
+    every tenant's role and policy, and register every tenant."""
     check_deployed_tiers(client, settings, source)
     provisioner = Provisioner(client)
     tables = []
@@ -90,4 +95,6 @@ def onboard(
         tables.append(result)
         if on_table:
             on_table(result)
-    return Onboarded(tables, provisioner.notes(), register_tenants(client, settings))
+    roles, note = provision_roles(client, iam, settings, on_role)
+    notes = provisioner.notes() + ([note] if note else [])
+    return Onboarded(tables, notes, register_tenants(client, settings), roles)

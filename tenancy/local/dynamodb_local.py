@@ -19,7 +19,7 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ENGINE_VERSION = "3.3.0"
@@ -111,8 +111,11 @@ def java_problem() -> str | None:
 
 @dataclass(frozen=True)
 class Launch:
+    """How to start an engine's process: its command line, folder and added environment."""
+
     argv: list[str]
     cwd: Path
+    env: dict[str, str] = field(default_factory=dict)
 
 
 def launch(state_dir: Path, port: int, data_dir: Path | None) -> Launch:

@@ -23,11 +23,13 @@ from enum import StrEnum
 from pathlib import Path
 
 from tenancy.connection import Answer, Probe, answers, probe
+from tenancy.local.dynamodb_local import Launch
 from tenancy.local.port_holder import port_holder
 
 HOST = "127.0.0.1"  # loopback only: the endpoint accepts any credentials and must not be reachable
 DEFAULT_PORT = 4566
-START_TIMEOUT_SECONDS = 30.0
+START_TIMEOUT_SECONDS = 90.0  # LocalStack on a busy machine; the others answer in seconds
+STOP_TIMEOUT_SECONDS = 30.0  # LocalStack saves its state and stops its children first
 
 
 def endpoint_url(port: int = DEFAULT_PORT) -> str:
@@ -54,16 +56,22 @@ class Engine(StrEnum):
 
     MOTO = "moto"  # the embedded default: pure Python, in memory, started in about a second
     DYNAMODB_LOCAL = "dynamodb-local"  # Amazon's own engine (Java): fidelity, data kept on disk
+    LOCALSTACK = "localstack"  # LocalStack's runtime: DynamoDB Local plus IAM, STS and KMS
+    MINISTACK = "ministack"  # a pure-Python LocalStack drop-in: DynamoDB, IAM, STS, KMS
 
 
 ENGINE_NAMES = {
     Engine.MOTO: "embedded moto server",
     Engine.DYNAMODB_LOCAL: "Amazon DynamoDB Local",
+    Engine.LOCALSTACK: "LocalStack",
+    Engine.MINISTACK: "MiniStack",
 }
 # What identifies each engine's process in its command line (a pid file can outlive it).
 ENGINE_MARKERS = {
     Engine.MOTO: b"tenancy.local.moto_server",
     Engine.DYNAMODB_LOCAL: b"DynamoDBLocal.jar",
+    Engine.LOCALSTACK: b"localstack.runtime.main",
+    Engine.MINISTACK: b"ministack",
 }
 
 
@@ -124,10 +132,21 @@ class LocalEndpoint:
         self.url = endpoint_url(port)
         self.pid_file = state_dir / f"endpoint-{port}.pid"
         self.log_file = state_dir / f"{self.engine}-{port}.log"
+        self.ended_leftovers: list[str] = []  # processes a killed engine left, ended by us
 
     @property
     def data_dir(self) -> Path | None:
-        return None if self.in_memory else self.state_dir / str(self.engine)
+        if self.in_memory:
+            return None
+        if self.engine is Engine.LOCALSTACK:
+            from tenancy.local.localstack import data_dir
+
+            return data_dir(self.state_dir, self.port)
+        if self.engine is Engine.MINISTACK:
+            from tenancy.local.ministack import data_dir
+
+            return data_dir(self.state_dir, self.port)
+        return self.state_dir / str(self.engine)
 
     def _running(self) -> tuple[int, Engine, Path | None] | None:
         """Our process on this port (pid, engine, data folder), if it is still alive."""
@@ -166,29 +185,49 @@ class LocalEndpoint:
             return EndpointStatus(EndpointState.OURS, self.url, pid, log, engine, data_dir)
         return EndpointStatus(EndpointState.FOREIGN, self.url)
 
-    def _command(self) -> tuple[list[str], Path | None]:
-        if self.engine is Engine.DYNAMODB_LOCAL:
-            from tenancy.local.dynamodb_local import EngineUnavailableError, launch
+    def _launch(self) -> Launch:
+        from tenancy.local import dynamodb_local, localstack, ministack
 
-            try:
-                how = launch(self.state_dir, self.port, self.data_dir)
-            except EngineUnavailableError as exc:
-                raise EndpointError(str(exc)) from None
-            return how.argv, how.cwd
+        try:
+            if self.engine is Engine.DYNAMODB_LOCAL:
+                return dynamodb_local.launch(self.state_dir, self.port, self.data_dir)
+            if self.engine is Engine.LOCALSTACK:
+                self._end_leftovers()
+                return localstack.launch(self.state_dir, self.port, self.data_dir, HOST)
+            if self.engine is Engine.MINISTACK:
+                return ministack.launch(self.state_dir, self.port, self.data_dir, HOST)
+        except dynamodb_local.EngineUnavailableError as exc:
+            raise EndpointError(str(exc)) from None
         if importlib.util.find_spec("moto") is None:
             raise EndpointError(
                 "the embedded endpoint needs the `local` extra: "
                 "pip install -e '.[local]' (or '.[notebooks]', which includes it)"
             )
-        return [
-            sys.executable,
-            "-m",
-            "tenancy.local.moto_server",
-            "-H",
-            HOST,
-            "-p",
-            str(self.port),
-        ], None
+        argv = [sys.executable, "-m", "tenancy.local.moto_server", "-H", HOST, "-p", str(self.port)]
+        return Launch(argv=argv, cwd=Path.cwd())
+
+    def _ready(self) -> bool:
+        if not answers(self.url):
+            return False
+        if self.engine is Engine.LOCALSTACK:  # its gateway answers before IAM, STS and KMS do
+            from tenancy.local.localstack import ready
+
+            return ready(self.url)
+        return True
+
+    def _end_leftovers(self) -> list[str]:
+        """End the DynamoDB Local a killed LocalStack of ours left running; what was ended.
+
+        It would hold the port the next LocalStack's DynamoDB Local wants, and that
+        LocalStack would report DynamoDB running while talking to the leftover."""
+        from tenancy.local.localstack import leftovers
+
+        ended = []
+        for leftover in leftovers(self.state_dir):
+            _terminate(leftover.pid, timeout=5.0)  # its data (if on disk) is closed cleanly
+            ended.append(leftover.describe())
+        self.ended_leftovers += ended
+        return ended
 
     def start(self, timeout: float = START_TIMEOUT_SECONDS) -> tuple[bool, EndpointStatus]:
         """Start the engine unless something answers already; returns (started, status)."""
@@ -197,12 +236,13 @@ class LocalEndpoint:
             raise EndpointError(f"{current.holder}: {ANOTHER_PORT}")
         if current.state is not EndpointState.DOWN:
             return False, current
-        argv, cwd = self._command()
+        how = self._launch()
         self.state_dir.mkdir(parents=True, exist_ok=True)
         with self.log_file.open("wb") as log:  # this run's log only: a failure shows its own
             process = subprocess.Popen(
-                argv,
-                cwd=cwd,
+                how.argv,
+                cwd=how.cwd,
+                env={**os.environ, **how.env},
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -211,7 +251,7 @@ class LocalEndpoint:
         data = str(self.data_dir.resolve()) if self.data_dir else ""
         self.pid_file.write_text(f"{process.pid} {self.engine} {data}\n")
         deadline = time.monotonic() + timeout
-        while not answers(self.url):
+        while not self._ready():
             if process.poll() is not None:
                 self.pid_file.unlink(missing_ok=True)
                 raise EndpointError(
@@ -226,24 +266,32 @@ class LocalEndpoint:
             time.sleep(0.2)
         return True, self.status()
 
-    def stop(self, timeout: float = 10.0) -> tuple[bool, EndpointStatus]:
+    def stop(self, timeout: float = STOP_TIMEOUT_SECONDS) -> tuple[bool, EndpointStatus]:
         """Stop our engine (an endpoint we did not start is left alone); (stopped, status):
         the status from before the stop, which says where its data was."""
         before = self.status()
         running = self._running()
         if running is None:
+            self._end_leftovers()
             return False, before
         pid = running[0]
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while _alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if _alive(pid):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+        _terminate(pid, timeout)  # LocalStack stops its DynamoDB Local on SIGTERM
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)  # whatever is left of its process group
         self.pid_file.unlink(missing_ok=True)
+        self._end_leftovers()
         return True, before
+
+
+def _terminate(pid: int, timeout: float) -> None:
+    """SIGTERM, then SIGKILL if it has not ended within `timeout` seconds."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
 
 
 def _runs(pid: int, marker: bytes) -> bool:
@@ -267,7 +315,16 @@ def _alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """Ended but not reaped: an orphan whose new parent (a container's first process, say)
+    never collects it. It holds no port and no file any more."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def _tail(path: Path, lines: int = 20) -> str:

@@ -1,0 +1,223 @@
+"""The local engines side by side, in one run: which should be the embedded default.
+
+For each engine `salestalk local start` can run (the embedded moto server with the project's
+fixes, MiniStack, Amazon's DynamoDB Local, LocalStack), each started afresh in memory:
+
+- fidelity: the platform's own engine checks (`tests/tenancy/local/test_engine_fidelity.py`,
+  the divergences an independent conformance suite found), run against it by pytest;
+- start-up: from launch to serving every service the platform uses;
+- first ingest and re-ingest of the same metric records through the platform's writer
+  (default leased mode), records per second;
+- a query on a global secondary index of a table of `QUERY_ITEMS` messages (one sender's
+  first page of 100), median of 5;
+- the engine's resident memory (its child processes included) once it holds them;
+- what it needs installed, and the disk its installation takes.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks import data, harness
+from benchmarks.harness import (
+    PROJECT_DIR,
+    PROJECT_STATE,
+    Result,
+    Target,
+    client,
+    endpoint,
+    per_second,
+    server_rss_bytes,
+)
+from benchmarks.scale import messages
+from ingestion.items import MESSAGE, METRIC
+from ingestion.queries import TenantReader
+from ingestion.sources import SourceRecord
+from ingestion.writer import TenantWriter
+from tenancy.local.endpoint import ENGINE_NAMES, Engine, LocalEndpoint
+from tenancy.provisioner import Provisioner
+from tenancy.stack_file import StackFile
+from tenancy.tables import all_table_specs
+
+FULL = {"ingest": 20_000, "query_items": 100_000}
+QUICK = {"ingest": 300, "query_items": 1_000}
+TENANT = "acme-corp-001"
+FIDELITY_TESTS = PROJECT_DIR / "tests" / "tenancy" / "local" / "test_engine_fidelity.py"
+NEEDS = {
+    Engine.MOTO: "pip (the project's own environment)",
+    Engine.MINISTACK: "pip (an environment of its own: it pins botocore)",
+    Engine.DYNAMODB_LOCAL: "npm (its pinned package) and Java 17",
+    Engine.LOCALSTACK: "pip into a Python 3.13 environment, DynamoDB Local and Java 17",
+}
+INSTALLS = {
+    Engine.MINISTACK: "ministack-*",
+    Engine.DYNAMODB_LOCAL: "dynamodb-local-*",
+    Engine.LOCALSTACK: "localstack-*",
+}
+
+
+def _metrics(count: int) -> list[SourceRecord]:
+    return [
+        SourceRecord(f"line {n + 1}", data=row)
+        for n, row in enumerate(data.records("metric", count))
+    ]
+
+
+def _fidelity(url: str) -> tuple[int, int]:
+    """(passed, failed) of the engine checks against the endpoint (skips are neither)."""
+    env = {
+        **os.environ,
+        "SALESTALK_TEST_ENDPOINT": url,
+        "SALESTALK_TEST_ENGINE": harness.ENGINE.describe(),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(FIDELITY_TESTS)],
+        cwd=PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    summary = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
+    counts = {word: 0 for word in ("passed", "failed")}
+    for part in summary.replace("=", "").split(","):
+        fields = part.split()
+        if len(fields) >= 2 and fields[1] in counts:
+            counts[fields[1]] = int(fields[0])
+    return counts["passed"], counts["failed"]
+
+
+def _startup(engine: Engine) -> float:
+    """Seconds from launch to serving, on a port of its own (the median of 3 starts)."""
+    import tempfile
+
+    times = []
+    for _ in range(3):
+        with tempfile.TemporaryDirectory(prefix="salestalk-bench-") as folder:
+            (Path(folder) / "engines").symlink_to(PROJECT_STATE / "engines")
+            server = LocalEndpoint(
+                Path(folder), port=harness._port_for(engine), engine=engine, in_memory=True
+            )
+            started = time.perf_counter()
+            server.start()
+            times.append(time.perf_counter() - started)
+            server.stop()
+    return statistics.median(times)
+
+
+def _installed_mb(engine: Engine) -> float:
+    pattern = INSTALLS.get(engine)
+    if pattern is None:
+        return 0.0
+    total = 0
+    for folder in (PROJECT_STATE / "engines").glob(pattern):
+        for path in folder.rglob("*"):
+            if path.is_file() and not path.is_symlink():
+                total += path.stat().st_size
+    if engine is Engine.LOCALSTACK:  # it runs the DynamoDB Local installed for that engine
+        total += _installed_mb(Engine.DYNAMODB_LOCAL) * 1e6
+    return total / 1e6
+
+
+def _measure(engine: Engine, sizes: dict[str, int]) -> dict[str, Any]:
+    harness.ENGINE = harness.EngineChoice(engine)
+    harness.install_engine(engine)
+    figures: dict[str, Any] = {"startup": _startup(engine), "installed": _installed_mb(engine)}
+    settings = StackFile.load("local", PROJECT_DIR).settings()
+    with endpoint() as url:
+        figures["fidelity"] = _fidelity(url)
+        dynamodb = client(url)
+        Provisioner(dynamodb).apply(all_table_specs(settings))
+        records = _metrics(sizes["ingest"])
+        for phase in ("first", "again"):
+            writer = TenantWriter(dynamodb, settings, TENANT, METRIC)
+            started = time.perf_counter()
+            report = writer.ingest(iter(records))
+            figures[phase] = per_second(len(records), time.perf_counter() - started)
+            expected = len(records) if phase == "first" else 0
+            assert report.written == expected, (engine, phase, report.written)
+        TenantWriter(dynamodb, settings, TENANT, MESSAGE).ingest(
+            messages(sizes["query_items"], TENANT)
+        )
+        reader = TenantReader(dynamodb, settings, TENANT)
+        times = []
+        for _ in range(5):
+            started = time.perf_counter()
+            page = reader.sender_query("user-3").page(100)  # one Query on the SenderIndex
+            times.append(time.perf_counter() - started)
+            assert len(page.records) == 100
+        figures["gsi_ms"] = statistics.median(times) * 1000
+        figures["rss"] = server_rss_bytes(url) / 1e6
+    return figures
+
+
+def run(quick: bool = False) -> Result:
+    sizes = QUICK if quick else FULL
+    chosen = harness.ENGINE
+    measured: dict[Engine, dict[str, Any]] = {}
+    try:
+        for engine in (Engine.MOTO, Engine.MINISTACK, Engine.DYNAMODB_LOCAL, Engine.LOCALSTACK):
+            measured[engine] = _measure(engine, sizes)
+    finally:
+        harness.ENGINE = chosen
+    rows = []
+    for engine, f in measured.items():
+        passed, failed = f["fidelity"]
+        rows.append(
+            [
+                ENGINE_NAMES[engine],
+                f"{passed} of {passed + failed}",
+                round(f["startup"], 1),
+                round(f["first"]),
+                round(f["again"]),
+                round(f["gsi_ms"], 1),
+                round(f["rss"]),
+                NEEDS[engine],
+                round(f["installed"]),
+            ]
+        )
+    moto = measured[Engine.MOTO]
+    targets = []
+    for engine, f in measured.items():
+        passed, failed = f["fidelity"]
+        name = ENGINE_NAMES[engine]
+        targets.append(Target(f"{name}: engine checks failed", failed, 0, True))
+        targets.append(
+            Target(
+                f"{name}: first ingest vs the moto server",
+                round(f["first"] / moto["first"], 2),
+                1.0,
+                False,
+                "x",
+            )
+        )
+    return Result(
+        title="Local engines side by side",
+        method=(
+            f"Each engine started afresh in memory on loopback; its fidelity is the platform's "
+            f"engine checks run against it; ingests are {sizes['ingest']:,} metric records "
+            f"through the platform's writer (default leased mode), first and again; the index "
+            f"query is one sender's first page of 100 on a table of {sizes['query_items']:,} "
+            f"messages (median of 5); memory is the engine's resident size (children included) "
+            f"holding them; start-up is the median of 3 starts."
+        ),
+        columns=[
+            "engine",
+            "engine checks passed",
+            "start-up, s",
+            "first ingest, records/s",
+            "re-ingest, records/s",
+            "index query, ms",
+            "memory, MB",
+            "needs",
+            "installed, MB",
+        ],
+        rows=rows,
+        targets=targets,
+    )
