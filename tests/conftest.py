@@ -141,11 +141,44 @@ def delete_tables(client, names) -> None:
 
 @pytest.fixture
 def endpoint_url() -> Iterator[str]:
-    """The session's endpoint; the tables a test creates are deleted after it."""
-    client = session_client()
-    before = table_names(client)
+    """The session's endpoint; the tables and roles a test creates are deleted after it."""
+    client, iam = session_client(), session_iam()
+    before, roles_before = table_names(client), role_names(iam)
     yield os.environ[ENDPOINT_ENV]
     delete_tables(client, table_names(client) - before)
+    delete_roles(iam, role_names(iam) - roles_before)
+
+
+_iam: list = []
+
+
+def session_iam():
+    """The session endpoint's IAM (`provision` makes tenant roles there), or None if it
+    serves none (DynamoDB Local)."""
+    if not _iam:
+        from tenancy.connection import local_iam_client
+        from tenancy.tenant_roles import serves_iam
+
+        iam = local_iam_client(Target(os.environ[ENDPOINT_ENV], REGION, engine_name()))
+        _iam.append(iam if serves_iam(iam) else None)
+    return _iam[0]
+
+
+def role_names(iam) -> set[str]:
+    if iam is None:
+        return set()
+    return {
+        role["RoleName"]
+        for page in iam.get_paginator("list_roles").paginate()
+        for role in page["Roles"]
+    }
+
+
+def delete_roles(iam, names) -> None:
+    for name in names:
+        for policy in iam.list_role_policies(RoleName=name)["PolicyNames"]:
+            iam.delete_role_policy(RoleName=name, PolicyName=policy)
+        iam.delete_role(RoleName=name)
 
 
 @pytest.fixture
