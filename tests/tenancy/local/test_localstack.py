@@ -121,12 +121,12 @@ def _children(pid: int) -> list[int]:
 
 
 def test_a_held_dynamodb_port_is_named_before_anything_starts():
-    port = free_port()
     with socket.socket() as holder:
-        holder.bind(("127.0.0.1", port + 1))
+        holder.bind(("127.0.0.1", 0))  # a port we hold for certain: LocalStack's port + 1
         holder.listen()
-        problem = localstack.port_problem(port)
-    assert problem is not None and f"port {port + 1}" in problem and "--port" in problem
+        held = holder.getsockname()[1]
+        problem = localstack.port_problem(held - 1)
+    assert problem is not None and f"port {held}," in problem and "--port" in problem
 
 
 def test_a_python_that_is_not_313_is_never_used(monkeypatch):
