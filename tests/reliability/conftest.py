@@ -33,20 +33,37 @@ def write_jsonl(path: Path, records: list[dict[str, Any]]) -> Path:
     return path
 
 
+WAIT_FOR_ENV = "SALESTALK_TEST_WAIT_FOR"  # a file the CLI process waits for, imported
+
+
 def salestalk(
     *args: str, endpoint: str, env: dict[str, str] | None = None, **kwargs
 ) -> subprocess.Popen:
-    """The CLI in its own process, pointed at `endpoint` (`env`: more variables)."""
+    """The CLI in its own process, pointed at `endpoint` (`env`: more variables). With
+    WAIT_FOR_ENV set in `env`, the process imports the CLI, then waits for that file to exist
+    before it runs the command: a start that takes no time, at the moment a test chooses."""
     env = {**os.environ, "AWS_ENDPOINT_URL_DYNAMODB": endpoint, **(env or {})}
     kwargs.setdefault("cwd", PROJECT_DIR)
+    start = ["-c", _WAIT_THEN_RUN] if WAIT_FOR_ENV in env else ["-m", "tenancy.cli"]
     return subprocess.Popen(
-        [sys.executable, "-m", "tenancy.cli", *args],
+        [sys.executable, *start, *args],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         **kwargs,
     )
+
+
+_WAIT_THEN_RUN = f"""
+import os, pathlib, sys, time
+from tenancy.cli.app import main
+go = os.environ.pop({WAIT_FOR_ENV!r}, None)
+deadline = time.monotonic() + 300
+while go and not pathlib.Path(go).exists() and time.monotonic() < deadline:
+    time.sleep(0.005)
+sys.exit(main(sys.argv[1:]))
+"""
 
 
 def item_count(client, table: str, tenant_id: str = "acme-corp-001") -> int:

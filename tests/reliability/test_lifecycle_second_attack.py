@@ -6,6 +6,7 @@ each now a test of the promise it broke, on the embedded engine and on DynamoDB 
 
 from __future__ import annotations
 
+import fcntl
 import json
 import shutil
 import signal
@@ -28,7 +29,7 @@ from tenancy.stack_file import StackFile
 from tests.conftest import session_client
 from tests.ingestion.conftest import ACME, as_source, make_message, make_metric
 from tests.ingestion.lifecycle.conftest import TRIAL, add_trial, ingest, provision, run
-from tests.reliability.conftest import salestalk
+from tests.reliability.conftest import WAIT_FOR_ENV, salestalk
 from tests.reliability.test_lifecycle_attacks import keyed_under, plant
 from tests.reliability.test_processes import finish
 from tests.support.pulumi_program import TABLE_TYPE, run_program
@@ -592,6 +593,20 @@ def test_F14_a_move_refused_at_the_switch_leaves_the_serving_tier_fenced(
 # --- F15: two erasures of one tenant run at once: erase's fences exclude nobody of its kind ---
 
 
+def _lock_held(path: Path) -> bool:
+    """Whether another process holds the erasure lock on `path` (flock, as erase takes it)."""
+    try:
+        with open(path) as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(lock, fcntl.LOCK_UN)
+            return False
+    except FileNotFoundError:
+        return False
+
+
 def test_F15_two_erasures_of_one_tenant_run_together_and_corrupt_the_record(
     trial, state, endpoint_url, project_copy
 ):
@@ -609,13 +624,20 @@ def test_F15_two_erasures_of_one_tenant_run_together_and_corrupt_the_record(
     offboarding(TRIAL)
     env = {"SALESTALK_PROJECT_DIR": str(project_copy)}
     argv = ("tenant", "erase", TRIAL, "--without-export")
+    go = project_copy / "second-may-start"
+    # The second is started first and waits, imported, for the word: on a loaded machine a
+    # cold start takes longer than the first's whole erasure, which would then not overlap.
+    second = salestalk(*argv, endpoint=endpoint_url, env={**env, WAIT_FOR_ENV: str(go)})
     first = salestalk(*argv, endpoint=endpoint_url, env=env)
-    time.sleep(1.0)  # the first has fenced and is deleting
-    second = salestalk(*argv, endpoint=endpoint_url, env=env)
+    deadline = time.monotonic() + 120
+    while not _lock_held(state / "erasures" / f"{TRIAL}.lock"):  # the first is erasing
+        assert first.poll() is None and time.monotonic() < deadline, finish(first)
+        time.sleep(0.01)
+    go.touch()
     outcomes = [finish(first), finish(second)]
     assert keyed_under(trial, TRIAL) == []
     records = [json.loads(p.read_text()) for p in (state / "erasures").glob(f"{TRIAL}-*.json")]
-    assert [o[0] for o in outcomes] == [0, 2]
+    assert [o[0] for o in outcomes] == [0, 2], outcomes
     assert "another erasure of tenant 'initech-004' is running" in outcomes[1][2]
     assert not any("Traceback" in err for _, _, err in outcomes)
     assert not list((state / "erasures").glob("*.in-progress.json"))
