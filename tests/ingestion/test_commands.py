@@ -218,14 +218,21 @@ def test_query_commands_print_tables_or_json(capsys, tables):
     assert status == 2 and "month 13 does not exist" in err
 
 
-def test_a_progress_bar_on_a_terminal_and_none_in_a_pipe(tables, tmp_path, endpoint_url):
-    path = write_jsonl(tmp_path / "m.jsonl", [make_metric(n) for n in range(300)])
-    argv = [sys.executable, "-m", "tenancy.cli", "ingest", "metrics", "--tenant", ACME, path]
-    env = {**os.environ, "AWS_ENDPOINT_URL_DYNAMODB": endpoint_url}
+def _on_a_terminal(argv: list, env: dict) -> tuple[subprocess.Popen, int]:
+    """The command run on a pseudo-terminal of 100 columns: (its process, the terminal's
+    leader end, from which a test reads what a person would see)."""
     leader, follower = pty.openpty()
     fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
     process = subprocess.Popen(argv, stdout=follower, stderr=follower, env=env)
     os.close(follower)
+    return process, leader
+
+
+def test_a_progress_bar_on_a_terminal_and_none_in_a_pipe(tables, tmp_path, endpoint_url):
+    path = write_jsonl(tmp_path / "m.jsonl", [make_metric(n) for n in range(300)])
+    argv = [sys.executable, "-m", "tenancy.cli", "ingest", "metrics", "--tenant", ACME, path]
+    env = {**os.environ, "AWS_ENDPOINT_URL_DYNAMODB": endpoint_url}
+    process, leader = _on_a_terminal(argv, env)
     output = b""
     while True:
         try:
@@ -256,10 +263,7 @@ def test_ctrl_c_on_a_terminal_says_once_how_far_the_ingest_got(tables, tmp_path,
     path = write_jsonl(tmp_path / "m.jsonl", [make_metric(n) for n in range(20_000)])
     argv = [sys.executable, "-m", "tenancy.cli", "ingest", "metrics", "--tenant", ACME, path]
     env = {**os.environ, "AWS_ENDPOINT_URL_DYNAMODB": endpoint_url}
-    leader, follower = pty.openpty()
-    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
-    process = subprocess.Popen(argv, stdout=follower, stderr=follower, env=env)
-    os.close(follower)
+    process, leader = _on_a_terminal(argv, env)
     output, interrupted = b"", False
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
