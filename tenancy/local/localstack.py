@@ -119,10 +119,13 @@ def install(state_dir: Path, log=print) -> Path:
             f"3.11 or 3.12): install it (pyenv install 3.13) or set {PYTHON_ENV} to one"
         )
     engine = dynamodb_local.install(state_dir)  # LocalStack runs this very DynamoDB Local
-    log(f"installing LocalStack {RUNTIME_VERSION} with {python} (about 500 MB, a minute or two)")
-    isolated_env.install_env(target, python, REQUIREMENTS, "LocalStack")
-    _place_packages(_lib(state_dir), engine)
-    isolated_env.mark_installed(target, RUNTIME_VERSION)
+    with isolated_env.install_lock(target):
+        if is_installed(state_dir):  # another command installed it while this one waited
+            return target
+        log(f"installing LocalStack {RUNTIME_VERSION} with {python} (about 500 MB, a minute)")
+        isolated_env.install_env(target, python, REQUIREMENTS, "LocalStack")
+        _place_packages(_lib(state_dir), engine)
+        isolated_env.mark_installed(target, RUNTIME_VERSION)
     return target
 
 
@@ -281,7 +284,8 @@ class Leftover:
 
 def leftovers(state_dir: Path) -> list[Leftover]:
     """DynamoDB Local processes of our LocalStack whose LocalStack is gone (killed with
-    SIGKILL, say): nothing else would ever stop them."""
+    SIGKILL, say): nothing else would ever stop them. With a shared SALESTALK_ENGINES_DIR, those
+    of every project sharing it."""
     marker = str(installed_dir(state_dir).resolve()).encode()
     roots = str((state_dir / "localstack").resolve()).encode()
     found = []

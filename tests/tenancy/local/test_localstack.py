@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -20,34 +19,8 @@ import pytest
 from tenancy.connection import answers
 from tenancy.local import localstack
 from tenancy.local.endpoint import EndpointState, Engine, LocalEndpoint
-from tests.support.ports import free_port
+from tests.support.ports import free_port, listening, listening_addresses
 from tests.tenancy.local.test_endpoint import PROJECT_STATE
-
-
-def _listening(port: int) -> bool:
-    with socket.socket() as probe:
-        return probe.connect_ex(("127.0.0.1", port)) == 0
-
-
-def _listening_addresses(port: int) -> set[str]:
-    addresses = set()
-    for table in ("tcp", "tcp6"):
-        for line in Path(f"/proc/net/{table}").read_text().splitlines()[1:]:
-            local, state = line.split()[1], line.split()[3]
-            if state == "0A" and local.endswith(f":{port:04X}"):
-                addresses.add(local.rsplit(":", 1)[0])
-    return addresses
-
-
-def test_the_noop_agent_is_a_java_agent_a_jre_runs(tmp_path):
-    if shutil.which("java") is None:
-        pytest.skip("no Java on this machine: the agent is only ever run by LocalStack's Java")
-    jar = tmp_path / localstack.AGENT_JAR
-    jar.write_bytes(localstack.noop_agent_jar())
-    ran = subprocess.run(
-        ["java", f"-javaagent:{jar}", "-version"], capture_output=True, text=True, check=False
-    )
-    assert ran.returncode == 0, ran.stderr
 
 
 def _fake_leftover(state_dir: Path, port: int) -> subprocess.Popen:
@@ -148,10 +121,8 @@ def installed() -> Path:
 
 
 def test_localstack_serves_four_services_survives_a_sigkill_and_stops_clean(tmp_path, installed):
-    state = tmp_path / ".salestalk"
-    target = localstack.installed_dir(state)
-    target.parent.mkdir(parents=True)
-    target.symlink_to(installed)  # a scratch state folder using the project's install
+    state = tmp_path / ".salestalk"  # a scratch state folder using the project's install
+    assert localstack.installed_dir(state) == installed
     port = free_port()
     while localstack.port_problem(port):  # its DynamoDB Local takes the next port too
         port = free_port()
@@ -173,7 +144,7 @@ def test_localstack_serves_four_services_survives_a_sigkill_and_stops_clean(tmp_
         identity = session.client("sts", endpoint_url=endpoint.url).get_caller_identity()
         assert identity["Account"]
         assert "Keys" in session.client("kms", endpoint_url=endpoint.url).list_keys()
-        assert _listening_addresses(port) == {"0100007F"}  # 127.0.0.1 only, never 0.0.0.0
+        assert listening_addresses(port) == {"0100007F"}  # 127.0.0.1 only, never 0.0.0.0
 
         os.kill(status.pid, signal.SIGKILL)  # its DynamoDB Local stays, holding port + 1
         deadline = time.monotonic() + 10
@@ -187,5 +158,5 @@ def test_localstack_serves_four_services_survives_a_sigkill_and_stops_clean(tmp_
         assert dynamodb.list_tables()["TableNames"] == []  # not the leftover's tables
     finally:
         endpoint.stop()
-    assert not _listening(port) and not _listening(port + 1)
+    assert not listening(port) and not listening(port + 1)
     assert localstack.leftovers(state) == []

@@ -12,9 +12,8 @@ import pytest
 from tenancy.connection import answers
 from tenancy.local import ministack
 from tenancy.local.endpoint import EndpointState, Engine, LocalEndpoint
-from tests.support.ports import free_port
+from tests.support.ports import free_port, listening, listening_addresses
 from tests.tenancy.local.test_endpoint import PROJECT_STATE
-from tests.tenancy.local.test_localstack import _listening, _listening_addresses
 
 
 @pytest.fixture(scope="module")
@@ -24,11 +23,9 @@ def installed() -> Path:
 
 
 def _state(tmp_path: Path, installed: Path) -> Path:
-    state = tmp_path / ".salestalk"
-    target = ministack.installed_dir(state)
-    target.parent.mkdir(parents=True)
-    target.symlink_to(installed)  # a scratch state folder using the project's install
-    return state
+    """A scratch state folder (it uses the project's install: SALESTALK_ENGINES_DIR)."""
+    assert ministack.installed_dir(tmp_path / ".salestalk") == installed
+    return tmp_path / ".salestalk"
 
 
 def _session():
@@ -43,7 +40,7 @@ def test_ministack_serves_four_services_on_loopback_and_stops_clean(tmp_path, in
     try:
         started, status = endpoint.start()
         assert started and status.engine is Engine.MINISTACK and status.data_dir is None
-        assert _listening_addresses(endpoint.port) == {"0100007F"}  # never 0.0.0.0
+        assert listening_addresses(endpoint.port) == {"0100007F"}  # never 0.0.0.0
         session = _session()
         assert session.client("dynamodb", endpoint_url=endpoint.url).list_tables()
         assert session.client("iam", endpoint_url=endpoint.url).list_roles()["Roles"] == []
@@ -51,7 +48,7 @@ def test_ministack_serves_four_services_on_loopback_and_stops_clean(tmp_path, in
         assert "Keys" in session.client("kms", endpoint_url=endpoint.url).list_keys()
     finally:
         stopped, _ = endpoint.stop()
-    assert stopped and not _listening(endpoint.port) and not answers(endpoint.url)
+    assert stopped and not listening(endpoint.port) and not answers(endpoint.url)
     assert endpoint.status().state is EndpointState.DOWN
 
 
