@@ -1,6 +1,6 @@
 """`salestalk up`, the main job: a fresh clone to a stack worth looking at, in one command.
 
-It starts the embedded endpoint, makes the stack ready (`ingestion.seeding.prepare_stack`, the
+It starts the default local engine, makes the stack ready (`ingestion.seeding.prepare_stack`, the
 same function the notebooks' workspace calls) and executes the notebooks headless into HTML
 reports. It belongs to no single layer: it composes the local engines, the stack's tables, the
 data path and the notebook support, and only it does.
@@ -47,7 +47,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     def step(text: str) -> None:
         print(f"\n[{next(step_number)}/{steps}] {text}", flush=True)
 
-    step(f"embedded DynamoDB endpoint on port {port}")
+    step(f"local DynamoDB engine on port {port}")
     start_local_endpoint(port)
     target, client = connect(args, stack_file)
     quarantine = new_quarantine(None, "seed")
@@ -115,9 +115,9 @@ def register_commands(commands: argparse._SubParsersAction) -> None:
         commands,
         "up",
         help="the main job: start the endpoint, provision, seed, render the notebooks as HTML",
-        description="Set up everything on this machine, idempotently: the embedded DynamoDB "
-        "endpoint on the stack's port, every table of the roster, the demo data, and one HTML "
-        "report per tenant and notebook.",
+        description="Set up everything on this machine, idempotently: the default local "
+        "engine (MiniStack, installed on first use) on the stack's port, every table of the "
+        "roster, the demo data, and one HTML report per tenant and notebook.",
         examples=["salestalk up", "salestalk up --skip-notebooks", "salestalk up --reports /tmp/r"],
     )
     add_stack_argument(up)

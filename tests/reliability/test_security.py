@@ -20,6 +20,7 @@ from tenancy.local.endpoint import embedded
 from tenancy.settings import StackSettings
 from tenancy.stack_file import StackFile
 from tests.ingestion.conftest import ACME, TECHSTART, all_items, as_source, make_message
+from tests.support.ports import listening, listening_addresses
 from tests.support.pulumi_program import ROLE_POLICY_TYPE, ROLE_TYPE, TABLE_TYPE, run_program
 from tests.support.stacks import THIRD_TENANT, local_config, local_roster, with_roster
 
@@ -111,9 +112,14 @@ def test_notebooks_refuse_real_aws(monkeypatch):
         open_workspace("local")
 
 
-def test_the_in_process_endpoint_binds_to_loopback_only():
-    with embedded(port=0) as url:
-        assert url.startswith("http://127.0.0.1:")
+def test_the_test_suites_engine_binds_to_loopback_only(tmp_path):
+    """The engine the suite starts for itself accepts any credentials: nothing off this
+    machine may reach it."""
+    with embedded(tmp_path / ".salestalk") as url:
+        port = int(url.rsplit(":", 1)[1])
+        assert url == f"http://127.0.0.1:{port}"
+        assert listening_addresses(port) == {"0100007F"}  # 127.0.0.1, never 0.0.0.0
+    assert not listening(port)
 
 
 SECRET_PATTERNS = {

@@ -1,4 +1,5 @@
-"""`salestalk local start|stop|status`: a real background moto server on a free port."""
+"""`salestalk local start|stop|status`: a real background engine (the default, MiniStack) on a
+free port."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from tenancy.cli.common import STATE_DIR_NAME
 from tenancy.connection import answers
 from tenancy.local.endpoint import EndpointState, Engine, LocalEndpoint
 from tenancy.stack_file import find_project_dir
-from tests.support.ports import free_port
+from tests.support.ports import free_port, listening_addresses
 
 
 @pytest.fixture
@@ -28,13 +29,14 @@ def test_start_is_idempotent_and_stop_ends_it(endpoint):
     started, status = endpoint.start()
     assert started and status.state is EndpointState.OURS and answers(endpoint.url)
     pid = status.pid
-    assert endpoint.pid_file.read_text().split() == [str(pid), "moto"]
+    kept = str(endpoint.data_dir.resolve())  # the default keeps its state across a restart
+    assert endpoint.pid_file.read_text().split() == [str(pid), "ministack", kept]
 
     started_again, again = endpoint.start()
     assert not started_again and again.pid == pid
 
     stopped, before = endpoint.stop()
-    assert stopped and before.pid == pid and before.data_dir is None  # moto keeps nothing
+    assert stopped and before.pid == pid and str(before.data_dir) == kept
     assert endpoint.status().state is EndpointState.DOWN
     assert not answers(endpoint.url) and not endpoint.pid_file.exists()
     with pytest.raises(ProcessLookupError):
@@ -44,15 +46,7 @@ def test_start_is_idempotent_and_stop_ends_it(endpoint):
 
 def test_binds_to_loopback_only(endpoint):
     endpoint.start()
-    pid = endpoint.status().pid
-    listening = Path(f"/proc/{pid}/net/tcp").read_text().splitlines()[1:]
-    hex_port = f"{endpoint.port:04X}"
-    local_addresses = {
-        line.split()[1].split(":")[0]
-        for line in listening
-        if line.split()[1].endswith(f":{hex_port}") and line.split()[3] == "0A"
-    }
-    assert local_addresses == {"0100007F"}  # 127.0.0.1, never 0.0.0.0
+    assert listening_addresses(endpoint.port) == {"0100007F"}  # 127.0.0.1, never 0.0.0.0
 
 
 def test_an_endpoint_already_answering_is_used_and_never_stopped(tmp_path):
@@ -66,7 +60,7 @@ def test_an_endpoint_already_answering_is_used_and_never_stopped(tmp_path):
 
 def test_a_stale_pid_file_is_ignored(endpoint):
     endpoint.state_dir.mkdir(parents=True)
-    endpoint.pid_file.write_text(f"{os.getpid()} moto\n")  # alive, but not a moto server
+    endpoint.pid_file.write_text(f"{os.getpid()} ministack\n")  # alive, but not the engine
     assert endpoint.status().state is EndpointState.DOWN
     assert not endpoint.pid_file.exists()
 
@@ -88,7 +82,6 @@ def test_dynamodb_local_keeps_its_tables_across_a_stop_and_start(tmp_path):
     port = free_port()
     local = LocalEndpoint(tmp_path, port=port, engine=Engine.DYNAMODB_LOCAL)
     try:
-        monkey_engines(tmp_path)
         started, status = local.start()
         assert started and status.engine is Engine.DYNAMODB_LOCAL
         client = dynamodb_client(Target(local.url, "us-east-1", "test"))
@@ -107,16 +100,6 @@ def test_dynamodb_local_keeps_its_tables_across_a_stop_and_start(tmp_path):
         assert item == {"id": {"S": "survives"}}
     finally:
         local.stop()
-
-
-def monkey_engines(state_dir: Path) -> None:
-    """Let a scratch state folder use the project's installed engine."""
-    from tenancy.local.dynamodb_local import installed_dir
-
-    target = installed_dir(state_dir)
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.symlink_to(installed_dir(PROJECT_STATE))
 
 
 PROJECT_STATE = find_project_dir(Path(__file__).parent) / STATE_DIR_NAME  # the project's own
