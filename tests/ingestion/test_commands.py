@@ -1,4 +1,4 @@
-"""`salestalk seed`, `ingest` and `query` end to end against moto's server over HTTP."""
+"""`salestalk seed`, `ingest` and `query` end to end against the session's engine over HTTP."""
 
 from __future__ import annotations
 

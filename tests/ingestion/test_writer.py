@@ -1,4 +1,4 @@
-"""Idempotent writes against moto's server over HTTP: duplicates, conflicts, isolation."""
+"""Idempotent writes against the session's engine over HTTP: duplicates, conflicts, isolation."""
 
 from __future__ import annotations
 

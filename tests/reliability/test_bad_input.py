@@ -2,7 +2,7 @@
 
 Every malformed record is rejected: the rejection names its field and a reason, the record is
 quarantined as it was received, and it is counted. Every valid record lands, and nothing else
-does. The test runs the CLI in-process against the session's moto server.
+does. The test runs the CLI in-process against the session's engine.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""Fault injection around a real boto3 client talking to moto's server.
+"""Fault injection around a real boto3 client talking to the session's engine.
 
-moto never throttles and never returns UnprocessedItems, so the faults DynamoDB produces are
+No local engine throttles or returns UnprocessedItems, so the faults DynamoDB produces are
 made here, at the two layers where they happen:
 
 - item level (`FaultyClient`): a share of the items of BatchWriteItem / BatchGetItem requests

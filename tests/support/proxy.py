@@ -1,6 +1,6 @@
 """A TCP proxy on loopback that can vanish and come back, to take an endpoint away mid-run.
 
-moto keeps its data in memory, so restarting the server itself would lose the tables; putting
+The test engine keeps its data in memory, so restarting it would lose the tables; putting
 this proxy between the client and the server makes "the endpoint goes away" real (connections
 dropped, new ones refused) while the data survives for the re-run.
 """

@@ -1,4 +1,4 @@
-"""The tenancy commands end to end, against the session's moto server over HTTP."""
+"""The tenancy commands end to end, against the session's engine over HTTP."""
 
 from __future__ import annotations
 

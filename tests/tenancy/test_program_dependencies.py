@@ -56,7 +56,7 @@ def test_the_program_reaches_no_library_of_an_extra():
     reached = distributions_reached()
     assert {"pulumi", "pulumi-aws", "pydantic"} <= reached
     assert reached & only_in_extras == set()
-    for library in ("moto", "pandas", "matplotlib", "papermill", "jupyterlab", "pytest"):
+    for library in ("pandas", "matplotlib", "papermill", "jupyterlab", "pytest"):
         assert library in only_in_extras  # each is declared in an extra, not for the program
 
 

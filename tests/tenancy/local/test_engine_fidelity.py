@@ -2,10 +2,11 @@
 conformance checks for the operations it uses.
 
 Each test is a behaviour of real DynamoDB (its documented limits and errors) where some local
-engine has been seen to differ: an independent conformance suite found the embedded moto server
-accepting 26 items a batch, answering HTTP 500 to a bad index update, keeping numbers as sent,
-and more. Every engine the project runs (the embedded server, DynamoDB Local, LocalStack) runs
-these: an engine that differs fails here, not in a user's ingest.
+engine has been seen to differ: an independent conformance suite found moto's server (the
+project's default engine until these checks retired it) accepting 26 items a batch, answering
+HTTP 500 to a bad index update, keeping numbers as sent, and more. Every engine the project runs
+(MiniStack, DynamoDB Local, LocalStack) runs these, and `python -m benchmarks --only engines`
+scores each engine on them: an engine that differs fails here, not in a user's ingest.
 """
 
 from __future__ import annotations
@@ -63,7 +64,6 @@ def _count(dynamodb, table: str) -> int:
 # --- BatchWriteItem ---------------------------------------------------------------------------
 
 
-@pytest.mark.moto_diverges("moto writes all 26")
 def test_a_batch_of_26_writes_is_refused_whole(dynamodb, table):
     with pytest.raises(ClientError) as refused:
         dynamodb.batch_write_item(RequestItems={table: [_put(n) for n in range(26)]})
@@ -71,7 +71,6 @@ def test_a_batch_of_26_writes_is_refused_whole(dynamodb, table):
     assert _count(dynamodb, table) == 0
 
 
-@pytest.mark.moto_diverges("moto writes both, the last one winning")
 def test_a_batch_naming_one_key_twice_is_refused_whole(dynamodb, table):
     with pytest.raises(ClientError) as refused:
         dynamodb.batch_write_item(RequestItems={table: [_put(1, "same"), _put(2, "same")]})
@@ -82,7 +81,6 @@ def test_a_batch_naming_one_key_twice_is_refused_whole(dynamodb, table):
 # --- CreateTable and UpdateTable --------------------------------------------------------------
 
 
-@pytest.mark.moto_diverges("moto answers HTTP 500")
 def test_adding_an_index_that_exists_is_a_validation_error(dynamodb, table):
     with pytest.raises(ClientError) as refused:
         dynamodb.update_table(
@@ -93,7 +91,6 @@ def test_adding_an_index_that_exists_is_a_validation_error(dynamodb, table):
     assert _error(refused) == ("ValidationException", 400)
 
 
-@pytest.mark.moto_diverges("moto answers HTTP 500")
 def test_removing_an_index_that_does_not_exist_is_a_client_error(dynamodb, table):
     with pytest.raises(ClientError) as refused:
         dynamodb.update_table(
@@ -104,7 +101,6 @@ def test_removing_an_index_that_does_not_exist_is_a_client_error(dynamodb, table
     assert status == 400 and code in ("ValidationException", "ResourceNotFoundException")
 
 
-@pytest.mark.moto_diverges("moto makes the table")
 def test_two_indexes_of_one_name_are_refused_and_no_table_is_kept(dynamodb):
     name = f"fidelity-{uuid.uuid4().hex[:12]}"
     with pytest.raises(ClientError) as refused:
@@ -119,7 +115,6 @@ def test_two_indexes_of_one_name_are_refused_and_no_table_is_kept(dynamodb):
     assert name not in dynamodb.list_tables()["TableNames"]
 
 
-@pytest.mark.moto_diverges("moto makes the table")
 @pytest.mark.parametrize("name", ["ab", "has space", "x" * 256, "slash/in/name"])
 def test_an_invalid_table_name_is_refused_and_no_table_is_kept(dynamodb, name):
     with pytest.raises(ClientError) as refused:
@@ -133,7 +128,6 @@ def test_an_invalid_table_name_is_refused_and_no_table_is_kept(dynamodb, name):
     assert name not in dynamodb.list_tables()["TableNames"]
 
 
-@pytest.mark.moto_diverges("moto lists tables in creation order")
 def test_tables_are_listed_in_name_order(dynamodb):
     suffix = uuid.uuid4().hex[:8]
     names = [f"fidelity-z-{suffix}", f"fidelity-a-{suffix}", f"fidelity-m-{suffix}"]
@@ -155,7 +149,6 @@ def test_tables_are_listed_in_name_order(dynamodb):
 # --- TransactWriteItems -----------------------------------------------------------------------
 
 
-@pytest.mark.moto_diverges("moto runs the second transaction")
 def test_a_reused_client_request_token_with_another_payload_is_refused(dynamodb, table):
     token = uuid.uuid4().hex
     put = {"Put": {"TableName": table, "Item": {"pk": {"S": "first"}}}}
@@ -167,7 +160,6 @@ def test_a_reused_client_request_token_with_another_payload_is_refused(dynamodb,
     assert "Item" not in dynamodb.get_item(TableName=table, Key={"pk": {"S": "second"}})
 
 
-@pytest.mark.moto_diverges("moto writes it")
 def test_a_transaction_over_4_mb_is_refused_whole(dynamodb, table):
     big = "x" * 390_000  # each item under 400 KB; eleven of them over the 4 MB a transaction may be
     items = [
@@ -183,7 +175,6 @@ def test_a_transaction_over_4_mb_is_refused_whole(dynamodb, table):
 # --- Reads ------------------------------------------------------------------------------------
 
 
-@pytest.mark.moto_diverges("moto refuses the expression")
 def test_a_projection_may_name_a_list_element_and_a_nested_field(dynamodb, table):
     item = {
         "pk": {"S": "projected"},
@@ -203,7 +194,6 @@ def test_a_projection_may_name_a_list_element_and_a_nested_field(dynamodb, table
 # --- Numbers ----------------------------------------------------------------------------------
 
 
-@pytest.mark.moto_diverges("moto keeps numbers as sent")
 @pytest.mark.parametrize(
     ("sent", "stored"),
     [("1.0", "1"), ("00042", "42"), ("-0", "0"), ("1.50", "1.5"), ("1E+2", "100")],
@@ -214,7 +204,6 @@ def test_numbers_come_back_in_their_canonical_form(dynamodb, table, sent, stored
     assert got["Item"]["n"] == {"N": stored}
 
 
-@pytest.mark.moto_diverges("moto stores it")
 def test_a_number_of_39_significant_digits_is_refused(dynamodb, table):
     with pytest.raises(ClientError) as refused:
         dynamodb.put_item(TableName=table, Item={"pk": {"S": "long"}, "n": {"N": "1" * 39}})
@@ -225,7 +214,6 @@ def test_a_number_of_39_significant_digits_is_refused(dynamodb, table):
 # --- Tags -------------------------------------------------------------------------------------
 
 
-@pytest.mark.moto_diverges("moto keeps both values")
 @pytest.mark.needs(Feature.TAGS)
 def test_tagging_a_key_again_replaces_its_value(dynamodb, table):
     arn = dynamodb.describe_table(TableName=table)["Table"]["TableArn"]
