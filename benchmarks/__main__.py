@@ -20,7 +20,7 @@ from pathlib import Path
 
 from benchmarks import harness
 from benchmarks.harness import PROJECT_DIR, Result, format_number
-from tenancy.local.endpoint import Engine
+from tenancy.local.endpoint import DEFAULT_ENGINE, Engine
 
 BENCHMARKS = {
     "ingest": "issue items 1-3: ingestion throughput against two baselines, requests, re-ingest",
@@ -35,9 +35,9 @@ BENCHMARKS = {
 }
 # Benchmarks that start every engine themselves (run once, whatever --engine says).
 EVERY_ENGINE = ("engines",)
-# What a full run measures on Amazon's DynamoDB Local too, beside the embedded server.
+# What a full run measures on Amazon's DynamoDB Local too, beside the default engine.
 ON_BOTH_ENGINES = ("ingest", "pool_data", "scale")
-PACKAGES = ("boto3", "botocore", "moto", "pydantic", "pulumi", "pulumi-aws", "werkzeug")
+PACKAGES = ("boto3", "botocore", "pydantic", "pulumi", "pulumi-aws")
 HISTORY = Path(__file__).with_name("HISTORY.md")
 
 
@@ -62,7 +62,17 @@ def machine() -> list[tuple[str, str]]:
         ("memory", memory),
         ("python", f"{platform.python_implementation()} {platform.python_version()}"),
         ("libraries", versions),
+        ("engines", _engine_versions()),
     ]
+
+
+def _engine_versions() -> str:
+    from tenancy.local import dynamodb_local, localstack, ministack
+
+    return (
+        f"MiniStack {ministack.VERSION}, Amazon DynamoDB Local {dynamodb_local.ENGINE_VERSION}, "
+        f"LocalStack {localstack.RUNTIME_VERSION}"
+    )
 
 
 def _version(package: str) -> str:
@@ -115,14 +125,15 @@ def render(results: list[Result], seconds: float, quick: bool, measured: datetim
         "## Reproduce",
         "",
         "```bash",
-        "python3 -m venv .venv && .venv/bin/pip install -q -c .ci/constraints.txt -e '.[local]' "
+        "python3 -m venv .venv && .venv/bin/pip install -q -c .ci/constraints.txt -e . "
         "&& .venv/bin/python -m benchmarks",
         "```",
         "",
         "`--only NAME` runs one benchmark (" + ", ".join(BENCHMARKS) + "); `--quick` runs "
         "tiny sizes to check the benchmarks themselves (the test suite does); either writes a "
         "report only to the file `--output FILE` names, never over this one. Each benchmark "
-        "starts its own embedded server on a free port; nothing else needs to run.",
+        "starts its own engine (MiniStack unless `--engine` says) on a free port, installing it "
+        "on first use; nothing else needs to run.",
         "",
     ]
     return "\n".join(lines)
@@ -150,7 +161,8 @@ def main(argv: list[str] | None = None) -> int:
         action="append",
         choices=[str(e) for e in Engine],
         help="run on this engine (repeatable; started by the benchmark, in memory). Default: "
-        f"every benchmark on moto, and {', '.join(ON_BOTH_ENGINES)} on dynamodb-local too",
+        f"every benchmark on {DEFAULT_ENGINE}, and {', '.join(ON_BOTH_ENGINES)} on "
+        "dynamodb-local too",
     )
     parser.add_argument(
         "--endpoint", metavar="URL", help="run on this endpoint instead (it must be empty)"
@@ -215,7 +227,7 @@ def _plan(args) -> list[tuple[str, harness.EngineChoice]]:
         return once + [
             (n, harness.EngineChoice(e)) for e in engines for n in names if n not in EVERY_ENGINE
         ]
-    plan = [(name, harness.EngineChoice(Engine.MOTO)) for name in names]
+    plan = [(name, harness.EngineChoice(DEFAULT_ENGINE)) for name in names]
     plan += [
         (name, harness.EngineChoice(Engine.DYNAMODB_LOCAL))
         for name in names

@@ -1,8 +1,9 @@
-"""What every benchmark shares: a fresh embedded endpoint, counted requests, peak memory, and
+"""What every benchmark shares: a fresh local engine, counted requests, peak memory, and
 the shape of a result (a table of figures plus the targets it was held to).
 
-Each benchmark gets its own moto server process, as `salestalk local start` runs it: the
-client and the server never share an interpreter (or its lock), as with a real endpoint.
+Each benchmark gets its own engine process (the default, MiniStack, unless `--engine` names
+another), as `salestalk local start` runs it: the client and the server never share an
+interpreter (or its lock), as with a real endpoint.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from botocore.config import Config
 
 from tenancy.connection import Target as Endpoint
 from tenancy.connection import dynamodb_client
-from tenancy.local.endpoint import ENGINE_NAMES, Engine, LocalEndpoint
+from tenancy.local.dynamodb_local import engines_dir
+from tenancy.local.endpoint import DEFAULT_ENGINE, ENGINE_NAMES, Engine, LocalEndpoint
 
 REGION = "us-east-1"
 PROJECT_DIR = Path(__file__).resolve().parents[1]
@@ -115,7 +117,7 @@ class EngineChoice:
     """Which engine the benchmarks run on: one started per benchmark (any `salestalk local`
     engine, in memory, in its own process), or an endpoint given from outside."""
 
-    engine: Engine = Engine.MOTO
+    engine: Engine = DEFAULT_ENGINE
     url: str | None = None  # an endpoint from outside: not started, not stopped
 
     def describe(self) -> str:
@@ -134,7 +136,7 @@ def endpoint() -> Iterator[str]:
         return
     with tempfile.TemporaryDirectory(prefix="salestalk-bench-") as folder:
         install_engine(ENGINE.engine)
-        (Path(folder) / "engines").symlink_to(PROJECT_STATE / "engines")  # the project's installs
+        (Path(folder) / "engines").symlink_to(engines_dir(PROJECT_STATE))  # the project's installs
         server = LocalEndpoint(
             Path(folder), port=_port_for(ENGINE.engine), engine=ENGINE.engine, in_memory=True
         )
@@ -156,9 +158,8 @@ def install_engine(engine: Engine) -> None:
         Engine.LOCALSTACK: localstack.install,
         Engine.MINISTACK: ministack.install,
     }
-    if engine in installers:
-        (PROJECT_STATE / "engines").mkdir(parents=True, exist_ok=True)
-        installers[engine](PROJECT_STATE)
+    engines_dir(PROJECT_STATE).mkdir(parents=True, exist_ok=True)
+    installers[engine](PROJECT_STATE)
 
 
 def _port_for(engine: Engine) -> int:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
+from benchmarks import harness
 from benchmarks.harness import RequestCounter, Result, Target, client, endpoint, timed
 from tenancy.provisioner import Outcome, Provisioner, TableResult
 from tenancy.roster import Plan
@@ -129,8 +130,8 @@ def run(quick: bool = False) -> Result:
         "there?), CreateTable, DescribeTable until ACTIVE, UpdateContinuousBackups "
         "(point-in-time recovery is not part of CreateTable). Every missing table's CreateTable "
         "is sent before any is waited for, 50 at a time: on real DynamoDB, where a table with "
-        "two indexes takes seconds to become ACTIVE, they are built side by side. On moto a "
-        "table is ACTIVE at once, so the wait never sleeps here.",
+        "two indexes takes seconds to become ACTIVE, they are built side by side. On a local "
+        "engine a table is ACTIVE at once, so the wait never sleeps here.",
     ]
     targets = [
         Target("first run: tables created", created, tables, at_most=False),
@@ -147,11 +148,11 @@ def run(quick: bool = False) -> Result:
         f"A roster of {tenants} generated, valid tenants is built into `StackSettings` the way "
         "a stack file is read (`StackSettings.from_values`), and all its tables "
         f"({tables}: metadata, the two pool tables, and messages and metrics per siloed "
-        "tenant) are provisioned with `Provisioner(client).apply` on a fresh embedded moto "
-        "server in its own process, over HTTP. The same specs are then applied again (the "
-        "no-op). Each run is timed once (wall clock); requests are counted per HTTP attempt "
-        "by operation with botocore's `before-send` hook. The provisioner's own report "
-        "(`TableResult.outcome`, `changes`, `warnings`) says whether the re-run changed "
+        "tenant) are provisioned with `Provisioner(client).apply` on a fresh "
+        f"{harness.ENGINE.describe()} in its own process, over HTTP. The same specs are then "
+        "applied again (the no-op). Each run is timed once (wall clock); requests are counted "
+        "per HTTP attempt by operation with botocore's `before-send` hook. The provisioner's "
+        "own report (`TableResult.outcome`, `changes`, `warnings`) says whether the re-run changed "
         "anything."
     )
     return Result(

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from benchmarks import harness
 from benchmarks.harness import PROJECT_DIR, RequestCounter, Result, Target, client, endpoint, timed
 from ingestion.contracts import MetricType
 from ingestion.items import MESSAGE, METRIC, RecordKind
@@ -36,7 +37,8 @@ FIRST_YEAR = 2015  # monthly periods from 2015-01
 RANGE = ("2020-01", "2020-12")  # the period range of the ranged patterns: 12 months
 MONTHS_IN_RANGE = 12
 # Repetitions stop early once a pattern has used this much time (at least one run): the slowest
-# pattern on moto takes seconds per call, and its median needs no five runs to be stable.
+# pattern on a local engine may take seconds per call, and its median needs no five runs to be
+# stable.
 REPEAT_BUDGET_SECONDS = 5.0
 # The queried metric type is used by the first group of series only; later groups cycle
 # through the other types, so "all financial metrics" does not grow with the table.
@@ -243,8 +245,8 @@ class ReadCounter:
     """Items DynamoDB read for the requests sent: a Query's `ScannedCount` (the items of its
     key range, before any filter), 1 for a GetItem that found its item.
 
-    moto computes ScannedCount as DynamoDB defines it, so the figure is the key-range size a
-    real table would read, not the work moto does to find it.
+    The local engines compute ScannedCount as DynamoDB defines it, so the figure is the
+    key-range size a real table would read, not the work the engine does to find it.
     """
 
     def __init__(self, dynamodb_client):
@@ -428,7 +430,7 @@ def _result(
 def _method(scale: Scale, tenant_id: str) -> str:
     (small_msg, large_msg), (small_met, large_met) = scale.messages, scale.metrics
     return (
-        "On a fresh embedded moto server (its own process, over HTTP) the local stack is "
+        f"On a fresh {harness.ENGINE.describe()} (its own process, over HTTP) the local stack is "
         f"provisioned and tenant `{tenant_id}` is bulk loaded with the platform's writer "
         "(`TenantWriter`, `WriteMode.BATCH`) in two steps: *small* = "
         f"{small_msg:,} messages and {small_met:,} metrics, then *large* = {large_msg:,} and "
@@ -477,10 +479,11 @@ def _notes(
         if not moved
         else "Requests or items read CHANGED with the table size for: " + ", ".join(moved)
     )
-    moto_verdict = (
-        "so on moto query time grows with the table although requests and items read do not"
+    verdict = (
+        "so query time grows with the table although requests and items read do not: the "
+        "engine walks more than the key range"
         if query_growth > 2 * get_growth
-        else "at these sizes the walk is too small to show in the times"
+        else "query time follows the result, not the table, as on DynamoDB"
     )
     all_small, all_large = all_metrics
     all_time = _ratio(all_large.median_ms, all_small.median_ms)
@@ -490,17 +493,13 @@ def _notes(
         f"{invariance}, with the table {growth:.0f} times larger. Items read equal items "
         "returned: each query reads its own key range and nothing else. Requests follow the "
         f"result at one page per {PAGE_ITEMS} items (on DynamoDB a result that fills its last "
-        "page exactly costs one more, empty, request; moto leaves it out). `all_metrics` is one "
-        f"query per metric type ({len(MetricType)}), so its requests grow with the metrics it "
-        f"returns: {all_small.requests} requests for {all_small.items:,}, "
+        "page exactly costs one more, empty, request; some local engines leave it out). "
+        f"`all_metrics` is one query per metric type ({len(MetricType)}), so its requests "
+        f"grow with the metrics it returns: {all_small.requests} requests for {all_small.items:,}, "
         f"{all_large.requests} for {all_large.items:,}.",
-        "Times on moto are not DynamoDB's. moto 5 answers every Query, on the table key as "
-        "well as on a GSI, by walking all of the table's items to keep those of the key, then "
-        "sorting them (`Table.query` in moto/dynamodb/models/table.py; its DynamoType "
-        "comparisons lead a server profile), and does it again for each further page; only "
-        "GetItem is a direct lookup. Measured with the tables "
+        f"Times on {harness.ENGINE.describe()} are not DynamoDB's. Measured with the tables "
         f"{growth:.0f} times larger: GetItem time x{get_growth:.1f}, Query time "
-        f"x{query_growth:.1f} (medians over the fixed-result patterns); {moto_verdict}. "
+        f"x{query_growth:.1f} (medians over the fixed-result patterns); {verdict}. "
         f"`all_metrics`: x{all_time:.1f} in time for x{all_items:.0f} in items and "
         f"x{all_requests:.1f} in requests. Real DynamoDB reads only the key range, so its "
         "query time follows the result.",

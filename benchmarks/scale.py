@@ -22,7 +22,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from benchmarks import harness
 from benchmarks.harness import (
     PROJECT_DIR,
     RequestCounter,
@@ -42,7 +41,6 @@ from ingestion.queries import TenantReader
 from ingestion.sources import SourceRecord
 from ingestion.writer import TenantWriter, WriteMode
 from tenancy.local.dynamodb_local import HEAP_ENV
-from tenancy.local.endpoint import Engine
 from tenancy.provisioner import Provisioner
 from tenancy.settings import StackSettings
 from tenancy.stack_file import StackFile
@@ -288,14 +286,7 @@ def run(quick: bool = False) -> Result:
         rows += part_rows
         targets += part_targets
     small, large = QUICK_SIZES if quick else SIZES
-    notes = []
-    if harness.ENGINE.engine is Engine.MOTO and not harness.ENGINE.url:
-        notes.append(
-            "The embedded moto server answers an index query by reading every item of the "
-            "table (its indexes keep no order of their own), so on it a `--limit 20` query "
-            "costs the table's size on the server; the platform sends the same single request "
-            "of 21 items on every engine."
-        )
+    notes: list[str] = []
     return Result(
         title="At the sizes users have",
         method=(

@@ -12,7 +12,7 @@ def test_the_report_names_machine_versions_targets_figures_and_the_command(tmp_p
     for expected in (
         "quick sizes: not the issue's figures",
         "| processor |",
-        "moto ",
+        "MiniStack 1.",
         "## Targets",
         "peak growth, 2,000 vs 200 records",
         "## Memory of a streamed ingest",
