@@ -1,11 +1,17 @@
-"""Shared test infrastructure: one real DynamoDB endpoint over HTTP for the whole session.
+"""Shared test infrastructure: one real DynamoDB endpoint over HTTP, started for the tests
+that need it.
 
 The endpoint comes from outside when one is given (`SALESTALK_TEST_ENDPOINT`, with
 `SALESTALK_TEST_ENGINE` naming the engine: `.ci/run` runs the suite again against Amazon's
 DynamoDB Local and LocalStack this way), and is otherwise the default engine (MiniStack), in
-memory, started here as a child of pytest (installed first if it is not).
-It is started in `pytest_sessionstart` (not a fixture) so that items without fixtures, such as
-executed notebooks, can reach it through the environment too.
+memory, started as a child of pytest (installed first if it is not). It is a session fixture
+(`engine`), so a run of tests that need none (`pytest -m "not engine and not browser and not
+kernel"`, the README's fast command) starts nothing; the tests that use it are marked `engine`
+here, and so is every test of a module that starts engines of its own.
+
+Until the engine starts, commands under test see an endpoint that refuses connections: a test
+that reaches DynamoDB without asking for the engine fails loudly, never touching real AWS or
+whatever answers on the stack's port.
 
 Tests leave the endpoint as they found it by deleting the tables they created, whatever the
 engine (no engine's private reset API). A test that needs a control-plane feature the engine
@@ -34,34 +40,77 @@ _server_stack = contextlib.ExitStack()
 _skipped_for: Counter[str] = Counter()
 
 
+# Port 9 (discard) on loopback: nothing listens there, so a connection is refused at once.
+NO_ENGINE_YET = "http://127.0.0.1:9"
+MARKERS = {
+    "needs(feature)": "the test needs this control-plane feature of the engine",
+    "engine": "needs a DynamoDB engine: the session's (the `engine` fixture) or its own",
+    "browser": "drives Debian's Chromium through Playwright",
+    "kernel": "executes notebooks in a Jupyter kernel",
+    "slow": "takes seconds with no engine (thousands of tenants, a process killed at every step)",
+}
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     from tenancy.local.dynamodb_local import ENGINES_DIR_ENV
-    from tenancy.local.endpoint import embedded
 
     # Scratch state folders (a test's `.salestalk/`) use the engines the project installed.
     os.environ.setdefault(ENGINES_DIR_ENV, str(PROJECT_DIR / ".salestalk" / "engines"))
+    # Commands under test find their endpoint the standard way, never real AWS.
+    os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = NO_ENGINE_YET
+    os.environ["AWS_ACCESS_KEY_ID"] = "test"
+    os.environ["AWS_SECRET_ACCESS_KEY"] = "test"
+    os.environ["SALESTALK_PROJECT_DIR"] = str(PROJECT_DIR)
 
+
+@pytest.fixture(scope="session")
+def engine() -> str:
+    """The session's endpoint, started (or checked, when given) on first use; its URL."""
     url = os.environ.get(ENDPOINT_ENV)
     if url:
         os.environ.setdefault(ENGINE_ENV, f"the endpoint at {url}")
         # Tests see every table on the endpoint: one that is not empty is not theirs to use.
         left = table_names(dynamodb_client(Target(url, REGION, os.environ[ENGINE_ENV])))
         if left:
-            raise pytest.UsageError(
+            pytest.exit(
                 f"{ENDPOINT_ENV}={url} holds {len(left)} tables ({', '.join(sorted(left)[:5])}"
-                "...): the suite needs an empty endpoint, and never deletes tables it did not make"
+                "...): the suite needs an empty endpoint, and never deletes tables it did not "
+                "make",
+                returncode=4,
             )
     else:
-        from tenancy.local.endpoint import DEFAULT_ENGINE, ENGINE_NAMES
+        from tenancy.local.endpoint import DEFAULT_ENGINE, ENGINE_NAMES, embedded
 
         url = _server_stack.enter_context(embedded(PROJECT_DIR / ".salestalk"))
         os.environ[ENDPOINT_ENV] = url
         os.environ[ENGINE_ENV] = f"{ENGINE_NAMES[DEFAULT_ENGINE]} (the default engine)"
-    # Commands under test find their endpoint the standard way, never real AWS.
     os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = url
-    os.environ["AWS_ACCESS_KEY_ID"] = "test"
-    os.environ["AWS_SECRET_ACCESS_KEY"] = "test"
-    os.environ["SALESTALK_PROJECT_DIR"] = str(PROJECT_DIR)
+    return url
+
+
+# What `--fast` leaves out: the tests that need more than this Python process.
+NOT_FAST = ("engine", "browser", "kernel", "slow")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--fast",
+        action="store_true",
+        help="only the tests that need no engine, browser or notebook kernel and are not slow "
+        f"(the same as -m 'not {' and not '.join(NOT_FAST)}')",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    engine_mark = pytest.mark.engine
+    for item in items:
+        if "engine" in getattr(item, "fixturenames", ()) or item.get_closest_marker("needs"):
+            item.add_marker(engine_mark)
+    if config.getoption("--fast"):
+        left_out = [i for i in items if any(i.get_closest_marker(m) for m in NOT_FAST)]
+        config.hook.pytest_deselected(items=left_out)
+        dropped = set(left_out)
+        items[:] = [i for i in items if i not in dropped]
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -69,13 +118,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "needs(feature): the test needs this control-plane feature of the engine"
-    )
+    for name, text in MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {text}")
 
 
 def engine_name() -> str:
-    return os.environ[ENGINE_ENV]
+    return os.environ.get(ENGINE_ENV, "no engine (none of these tests needed one)")
 
 
 def session_client():
@@ -94,9 +142,14 @@ def engine_features():
     return _features[0]
 
 
-def pytest_runtest_setup(item: pytest.Item) -> None:
-    for mark in item.iter_markers("needs"):
-        (feature,) = mark.args
+@pytest.fixture(autouse=True)
+def _features_needed(request: pytest.FixtureRequest) -> None:
+    """Skip a test that needs a control-plane feature the session's engine lacks."""
+    needed = [mark.args[0] for mark in request.node.iter_markers("needs")]
+    if not needed:
+        return
+    request.getfixturevalue("engine")
+    for feature in needed:
         if not engine_features().supports(feature):
             _skipped_for[feature] += 1
             pytest.skip(f"{engine_name()} has no {feature} (the test needs it)")
@@ -137,11 +190,11 @@ def delete_tables(client, names) -> None:
 
 
 @pytest.fixture
-def endpoint_url() -> Iterator[str]:
+def endpoint_url(engine: str) -> Iterator[str]:
     """The session's endpoint; the tables and roles a test creates are deleted after it."""
     client, iam = session_client(), session_iam()
     before, roles_before = table_names(client), role_names(iam)
-    yield os.environ[ENDPOINT_ENV]
+    yield engine
     delete_tables(client, table_names(client) - before)
     delete_roles(iam, role_names(iam) - roles_before)
 

@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 MARKER = "<!-- onboarding-walkthrough -->"
 TIER_MARKER = "<!-- tier-walkthrough -->"
@@ -44,6 +46,7 @@ def run_step(step: str, project: Path, env: dict[str, str]) -> str:
     return done.stdout
 
 
+@pytest.mark.kernel  # its walkthrough runs papermill
 def test_the_onboarding_walkthrough_works_as_written(endpoint_url, tmp_path):
     project, env = project_copy(tmp_path)
     steps = walkthrough()

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from benchmarks import ingest
+
+pytestmark = pytest.mark.engine
 
 
 def test_each_writer_stores_every_record_with_the_requests_its_design_implies():

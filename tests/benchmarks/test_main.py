@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from benchmarks.__main__ import main
+
+pytestmark = pytest.mark.engine
 
 
 def test_the_report_names_machine_versions_targets_figures_and_the_command(tmp_path, capsys):

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from benchmarks import memory
+
+pytestmark = pytest.mark.engine
 
 
 def test_each_input_is_ingested_by_its_own_process():

@@ -3,7 +3,11 @@ their timings (those belong to the report)."""
 
 from __future__ import annotations
 
+import pytest
+
 from benchmarks import pool_data, pool_scale
+
+pytestmark = pytest.mark.engine
 
 
 def test_the_scale_benchmark_counts_the_tables_a_pooled_roster_needs():

@@ -10,6 +10,8 @@ from benchmarks.provisioning import run as run_provisioning
 from benchmarks.provisioning import settings as bench_settings
 from tenancy.tables import all_table_specs
 
+pytestmark = pytest.mark.engine
+
 TABLES = 1 + 2 + 2 * QUICK_TENANTS  # metadata, the pool, each tenant's (all siloed)
 
 

@@ -12,6 +12,8 @@ from benchmarks import pulumi_scale
 from benchmarks.harness import Result, in_subprocess
 from tenancy.roster import parse_roster
 
+pytestmark = pytest.mark.slow
+
 # What one tenant adds: the component, its two tables, the role and the role policy; plus the
 # global tables: the program's metadata and two pool tables, the baselines' metadata table.
 PER_TENANT = {pulumi_scale.OURS: 5, pulumi_scale.DIRECT: 4, pulumi_scale.TABLES: 2}

@@ -19,6 +19,8 @@ from benchmarks.queries import (
 from benchmarks.queries import run as run_queries
 from ingestion.contracts import Message, Metric, MetricType
 
+pytestmark = pytest.mark.engine
+
 TENANT = "acme-corp-001"
 PATTERNS = patterns(TENANT, QUICK)
 

@@ -3,7 +3,11 @@ its timings (those belong to the report)."""
 
 from __future__ import annotations
 
+import pytest
+
 from benchmarks import scale
+
+pytestmark = pytest.mark.engine
 
 
 def test_the_scale_benchmark_measures_what_users_do_at_tiny_sizes():

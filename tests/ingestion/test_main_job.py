@@ -12,6 +12,8 @@ from tenancy.cli import main
 from tenancy.connection import answers
 from tests.support.ports import free_port
 
+pytestmark = [pytest.mark.kernel, pytest.mark.engine]
+
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 

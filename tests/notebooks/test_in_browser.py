@@ -25,6 +25,8 @@ from ingestion.notebook_support.html_reports import NotebookRun, execute
 from tests.support.browser import browser_page
 from tests.support.ports import free_port
 
+pytestmark = [pytest.mark.browser, pytest.mark.kernel, pytest.mark.engine]
+
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 NOTEBOOK_DIR = PROJECT_DIR / "notebooks"
 WAIT_MS = 180_000  # a cold kernel on a loaded two-core machine takes its time

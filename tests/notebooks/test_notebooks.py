@@ -89,6 +89,7 @@ def run(path_stem: str, tmp_path: Path, **parameters: object) -> tuple[str, int,
     return text, images, page
 
 
+@pytest.mark.kernel
 def test_seed_and_inspect(endpoint_url, tmp_path):
     # every demo tenant has 4 messages: the sample holds them all, whatever the engine's order
     text, _, _ = run("01_seed_and_inspect", tmp_path, sample_size=4)
@@ -104,6 +105,7 @@ def test_seed_and_inspect(endpoint_url, tmp_path):
     assert "'intent'" not in text and "1768212000" not in text  # not a dict, not epoch seconds
 
 
+@pytest.mark.kernel
 @pytest.mark.parametrize("tenant", TENANTS)
 def test_explore_metrics_with_papermill_for_each_demo_tenant(endpoint_url, tmp_path, tenant):
     text, images, _ = run("02_explore_metrics", tmp_path, tenant_id=tenant)
@@ -113,6 +115,7 @@ def test_explore_metrics_with_papermill_for_each_demo_tenant(endpoint_url, tmp_p
     assert images >= 4  # the series, the headline panel, the comparison, the breakdown
 
 
+@pytest.mark.kernel
 def test_a_report_reads_as_a_report(endpoint_url, tmp_path):
     """Its own title, the tenant and time at the top, the summary first, and no code: not the
     notebook's default parameters (acme-corp-001) above papermill's (techstart-inc-002)."""
@@ -136,6 +139,7 @@ def test_a_report_reads_as_a_report(endpoint_url, tmp_path):
     assert "17,600,000" in text and "19,400,000 EUR" in text
 
 
+@pytest.mark.kernel
 @pytest.mark.parametrize(
     ("tenant", "newest"),
     [("acme-corp-001", "2026-01-14 10:00"), ("techstart-inc-002", "2026-01-21 10:00")],
@@ -148,6 +152,8 @@ def test_conversations(endpoint_url, tmp_path, tenant, newest):
     assert images == 1
 
 
+@pytest.mark.kernel
+@pytest.mark.engine
 def test_run_all_on_a_fresh_machine_starts_an_endpoint_that_outlives_the_kernel(
     tmp_path, monkeypatch
 ):
@@ -180,6 +186,7 @@ def test_the_main_job_plans_every_notebook_per_tenant():
     assert os.path.isabs(runs[0].notebook)
 
 
+@pytest.mark.kernel
 def test_a_failing_cell_fails_the_run(tmp_path):
     from papermill.exceptions import PapermillExecutionError
 
@@ -223,6 +230,8 @@ def large_tenant_metrics(tenant_id: str):
         }
 
 
+@pytest.mark.kernel
+@pytest.mark.engine
 def test_a_tenant_with_1000_subjects_stays_readable(tmp_path, monkeypatch):
     """After a 20,000-figure ingest, the report shows the headline and the busiest series
     (not 1,000 columns), lists the subjects by metric type in a handful of rows, and a chosen
@@ -272,6 +281,7 @@ def test_a_tenant_with_1000_subjects_stays_readable(tmp_path, monkeypatch):
         stop_and_forget(port)
 
 
+@pytest.mark.kernel
 def test_every_notebook_reads_a_pooled_tenant_as_a_siloed_one(endpoint_url, tmp_path, project_copy):
     """TechStart moved to the pool (its roster entry says `tier: pool`): the same notebooks,
     the same figures, read from the pool tables beside the other tenant's tables."""
@@ -296,6 +306,8 @@ def test_every_notebook_reads_a_pooled_tenant_as_a_siloed_one(endpoint_url, tmp_
 LARGE_MESSAGES = 12_000  # over 1,200 sessions: more than a report's bounded read of 5,000
 
 
+@pytest.mark.kernel
+@pytest.mark.engine
 def test_a_tenant_with_many_sessions_still_gets_a_report(tmp_path, monkeypatch):
     """The conversations report of a tenant with 12,000 messages: the newest sessions of a
     bounded read, said to be so; `sessions` shows others, a long one in part."""

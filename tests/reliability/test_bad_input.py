@@ -315,6 +315,7 @@ def case_params() -> list:
     ]
 
 
+@pytest.mark.engine  # its `tables` fixture is asked for inside, once per kind
 @pytest.mark.parametrize(("kind", "case"), case_params())
 def test_each_case_is_rejected_naming_its_field_and_quarantined_as_received(
     kind, case, corpus_runs, request

@@ -112,6 +112,7 @@ def test_notebooks_refuse_real_aws(monkeypatch):
         open_workspace("local")
 
 
+@pytest.mark.engine
 def test_the_test_suites_engine_binds_to_loopback_only(tmp_path):
     """The engine the suite starts for itself accepts any credentials: nothing off this
     machine may reach it."""

@@ -212,6 +212,7 @@ def wait_for_markers(process: subprocess.Popen, count: int) -> None:
             count -= len(got)
 
 
+@pytest.mark.slow
 def test_a_save_killed_at_any_moment_leaves_the_old_or_the_new_file(project_copy):
     """SIGKILL lands in the middle of saves: before, a kill between truncate and write left
     the file empty or cut. Now every kill leaves one of the two complete files."""

@@ -203,6 +203,7 @@ def test_a_move_that_makes_no_sense_names_the_tenant_and_field(fields, message):
     assert message in str(refused.value)
 
 
+@pytest.mark.slow
 def test_a_roster_of_ten_thousand_with_9900_pooled_is_203_tables():
     """The issue's scale, as `salestalk provision` and the Pulumi program read it (their time
     and memory are the benchmarks' figures, not a test's)."""

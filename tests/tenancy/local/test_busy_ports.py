@@ -24,6 +24,8 @@ from tenancy.local.endpoint import endpoint_url as url_of
 from tenancy.local.port_holder import port_holder
 from tests.support.ports import free_port
 
+pytestmark = pytest.mark.engine
+
 
 @pytest.fixture
 def silent_port() -> Iterator[int]:

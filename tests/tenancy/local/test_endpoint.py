@@ -15,6 +15,8 @@ from tenancy.local.endpoint import EndpointState, Engine, LocalEndpoint
 from tenancy.stack_file import find_project_dir
 from tests.support.ports import free_port, listening_addresses
 
+pytestmark = pytest.mark.engine
+
 
 @pytest.fixture
 def endpoint(tmp_path):
@@ -49,8 +51,8 @@ def test_binds_to_loopback_only(endpoint):
     assert listening_addresses(endpoint.port) == {"0100007F"}  # 127.0.0.1, never 0.0.0.0
 
 
-def test_an_endpoint_already_answering_is_used_and_never_stopped(tmp_path):
-    foreign_port = urlsplit(os.environ["SALESTALK_TEST_ENDPOINT"]).port
+def test_an_endpoint_already_answering_is_used_and_never_stopped(tmp_path, engine):
+    foreign_port = urlsplit(engine).port
     endpoint = LocalEndpoint(tmp_path / ".salestalk", port=foreign_port)
     started, status = endpoint.start()
     assert not started and status.state is EndpointState.FOREIGN

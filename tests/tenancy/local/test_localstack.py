@@ -22,6 +22,8 @@ from tenancy.local.endpoint import EndpointState, Engine, LocalEndpoint
 from tests.support.ports import free_port, listening, listening_addresses
 from tests.tenancy.local.test_endpoint import PROJECT_STATE
 
+pytestmark = pytest.mark.engine
+
 
 def _fake_leftover(state_dir: Path, port: int) -> subprocess.Popen:
     """A process whose command line reads like a DynamoDB Local our LocalStack started."""

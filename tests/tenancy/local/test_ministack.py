@@ -15,6 +15,8 @@ from tenancy.local.endpoint import EndpointState, Engine, LocalEndpoint
 from tests.support.ports import free_port, listening, listening_addresses
 from tests.tenancy.local.test_endpoint import PROJECT_STATE
 
+pytestmark = pytest.mark.engine
+
 
 @pytest.fixture(scope="module")
 def installed() -> Path:
