@@ -1,4 +1,5 @@
-"""Tenant-scoped reads, one function per access pattern, never a Scan.
+"""Tenant-scoped reads, one function per access pattern, never a Scan (the whole-tenant reads
+of moves, export and erase are `ingestion.lifecycle.tenant_data`'s, and scan a silo's tables).
 
 Every read goes to a key or an index (DATA_CONTRACTS.md says which), pages through results
 with boto3's paginators, and returns contract models; `frame()` turns them into a DataFrame for

@@ -55,8 +55,9 @@ def make_message(n: int, tenant_id: str = ACME, **overrides: Any) -> dict[str, A
 
 
 def all_items(client, table: str) -> list[dict[str, Any]]:
-    """Every record item of a table (tests only: the platform itself never scans), without a
-    writer lease an ingest left behind when it was killed."""
+    """Every record item of a table, by a Scan (the platform scans only a siloed tenant's own
+    tables, the pool for `erase --sweep` and the index backfill, and a bounded sample in
+    notebook 01), without a writer lease an ingest left behind when it was killed."""
     from ingestion.lease import LEASE_KEY
 
     items = []
