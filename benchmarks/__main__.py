@@ -20,7 +20,7 @@ from pathlib import Path
 
 from benchmarks import harness
 from benchmarks.harness import PROJECT_DIR, Result, format_number
-from tenancy.local.endpoint import DEFAULT_ENGINE, Engine
+from tenancy.local.engines import DEFAULT_ENGINE, KINDS, Engine
 
 BENCHMARKS = {
     "ingest": "issue items 1-3: ingestion throughput against two baselines, requests, re-ingest",
@@ -67,12 +67,7 @@ def machine() -> list[tuple[str, str]]:
 
 
 def _engine_versions() -> str:
-    from tenancy.local import dynamodb_local, localstack, ministack
-
-    return (
-        f"MiniStack {ministack.VERSION}, Amazon DynamoDB Local {dynamodb_local.ENGINE_VERSION}, "
-        f"LocalStack {localstack.RUNTIME_VERSION}"
-    )
+    return ", ".join(f"{engine.name} {engine.version}" for engine in KINDS.values())
 
 
 def _version(package: str) -> str:

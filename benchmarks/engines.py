@@ -45,8 +45,9 @@ from ingestion.items import MESSAGE, METRIC
 from ingestion.queries import TenantReader
 from ingestion.sources import SourceRecord
 from ingestion.writer import TenantWriter
-from tenancy.local.dynamodb_local import engines_dir
-from tenancy.local.endpoint import DEFAULT_ENGINE, ENGINE_NAMES, Engine, LocalEndpoint
+from tenancy.local.endpoint import LocalEndpoint
+from tenancy.local.engine_kind import engines_dir
+from tenancy.local.engines import DEFAULT_ENGINE, Engine, kind
 from tenancy.provisioner import Provisioner
 from tenancy.stack_file import StackFile
 from tenancy.tables import all_table_specs
@@ -55,16 +56,6 @@ FULL = {"ingest": 20_000, "query_items": 100_000}
 QUICK = {"ingest": 300, "query_items": 1_000}
 TENANT = "acme-corp-001"
 FIDELITY_TESTS = PROJECT_DIR / "tests" / "tenancy" / "local" / "test_engine_fidelity.py"
-NEEDS = {
-    Engine.MINISTACK: "pip (an environment of its own: it pins botocore)",
-    Engine.DYNAMODB_LOCAL: "npm (its pinned package) and Java 17",
-    Engine.LOCALSTACK: "pip into a Python 3.13 environment, DynamoDB Local and Java 17",
-}
-INSTALLS = {
-    Engine.MINISTACK: "ministack-*",
-    Engine.DYNAMODB_LOCAL: "dynamodb-local-*",
-    Engine.LOCALSTACK: "localstack-*",
-}
 
 
 def _metrics(count: int) -> list[SourceRecord]:
@@ -129,14 +120,10 @@ def _runs_java(url: str) -> int:
 
 
 def _installed_mb(engine: Engine) -> float:
-    pattern = INSTALLS.get(engine)
-    if pattern is None:
-        return 0.0
     total = 0
-    for folder in engines_dir(PROJECT_STATE).glob(pattern):
-        for path in folder.rglob("*"):
-            if path.is_file() and not path.is_symlink():
-                total += path.stat().st_size
+    for path in kind(engine).installed_dir(PROJECT_STATE).rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            total += path.stat().st_size
     if engine is Engine.LOCALSTACK:  # it runs the DynamoDB Local installed for that engine
         total += _installed_mb(Engine.DYNAMODB_LOCAL) * 1e6
     return total / 1e6
@@ -189,19 +176,19 @@ def run(quick: bool = False) -> Result:
         passed, failed = f["fidelity"]
         rows.append(
             [
-                ENGINE_NAMES[engine],
+                kind(engine).name,
                 f"{passed} of {passed + failed}",
                 round(f["startup"], 1),
                 round(f["first"]),
                 round(f["again"]),
                 round(f["gsi_ms"], 1),
                 round(f["rss"]),
-                NEEDS[engine],
+                kind(engine).needs,
                 round(f["installed"]),
             ]
         )
     default = measured[DEFAULT_ENGINE]
-    name = ENGINE_NAMES[DEFAULT_ENGINE]
+    name = kind(DEFAULT_ENGINE).name
     targets = [
         Target(f"the default ({name}): engine checks failed", default["fidelity"][1], 0, True),
         Target(f"the default ({name}): Java processes it runs", default["java"], 0, True),

@@ -28,8 +28,9 @@ from botocore.config import Config
 
 from tenancy.connection import Target as Endpoint
 from tenancy.connection import dynamodb_client
-from tenancy.local.dynamodb_local import engines_dir
-from tenancy.local.endpoint import DEFAULT_ENGINE, ENGINE_NAMES, Engine, LocalEndpoint
+from tenancy.local.endpoint import LocalEndpoint
+from tenancy.local.engine_kind import engines_dir
+from tenancy.local.engines import DEFAULT_ENGINE, Engine, kind
 
 REGION = "us-east-1"
 PROJECT_DIR = Path(__file__).resolve().parents[1]
@@ -121,7 +122,7 @@ class EngineChoice:
     url: str | None = None  # an endpoint from outside: not started, not stopped
 
     def describe(self) -> str:
-        return f"the endpoint at {self.url}" if self.url else ENGINE_NAMES[self.engine]
+        return f"the endpoint at {self.url}" if self.url else kind(self.engine).name
 
 
 ENGINE = EngineChoice()
@@ -151,24 +152,14 @@ def endpoint() -> Iterator[str]:
 
 def install_engine(engine: Engine) -> None:
     """Install an engine the project fetches (cached after the first time)."""
-    from tenancy.local import dynamodb_local, localstack, ministack
-
-    installers = {
-        Engine.DYNAMODB_LOCAL: dynamodb_local.install,
-        Engine.LOCALSTACK: localstack.install,
-        Engine.MINISTACK: ministack.install,
-    }
     engines_dir(PROJECT_STATE).mkdir(parents=True, exist_ok=True)
-    installers[engine](PROJECT_STATE)
+    kind(engine).install(PROJECT_STATE)
 
 
 def _port_for(engine: Engine) -> int:
     port = free_port()
-    if engine is Engine.LOCALSTACK:  # its DynamoDB Local takes the next port too
-        from tenancy.local.localstack import port_problem
-
-        while port_problem(port):
-            port = free_port()
+    while kind(engine).port_problem(port):  # LocalStack's DynamoDB Local takes the next one
+        port = free_port()
     return port
 
 

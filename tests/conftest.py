@@ -52,7 +52,7 @@ MARKERS = {
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    from tenancy.local.dynamodb_local import ENGINES_DIR_ENV
+    from tenancy.local.engine_kind import ENGINES_DIR_ENV
 
     # Scratch state folders (a test's `.salestalk/`) use the engines the project installed.
     os.environ.setdefault(ENGINES_DIR_ENV, str(PROJECT_DIR / ".salestalk" / "engines"))
@@ -79,11 +79,12 @@ def engine() -> str:
                 returncode=4,
             )
     else:
-        from tenancy.local.endpoint import DEFAULT_ENGINE, ENGINE_NAMES, embedded
+        from tenancy.local.endpoint import embedded
+        from tenancy.local.engines import DEFAULT_ENGINE, kind
 
         url = _server_stack.enter_context(embedded(PROJECT_DIR / ".salestalk"))
         os.environ[ENDPOINT_ENV] = url
-        os.environ[ENGINE_ENV] = f"{ENGINE_NAMES[DEFAULT_ENGINE]} (the default engine)"
+        os.environ[ENGINE_ENV] = f"{kind(DEFAULT_ENGINE).name} (the default engine)"
     os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = url
     return url
 

@@ -24,15 +24,9 @@ from tenancy.cli.common import (
     state_dir,
 )
 from tenancy.connection import Target, dynamodb_client, loopback_port, resolve_target
-from tenancy.local.endpoint import (
-    DEFAULT_ENGINE,
-    DEFAULT_PORT,
-    ENGINE_NAMES,
-    EndpointError,
-    EndpointState,
-    Engine,
-    LocalEndpoint,
-)
+from tenancy.local.endpoint import DEFAULT_PORT, EndpointError, EndpointState, LocalEndpoint
+from tenancy.local.engine_kind import EngineUnavailableError
+from tenancy.local.engines import DEFAULT_ENGINE, KINDS, Engine, kind
 from tenancy.stack_file import StackFile
 from tenancy.table_status import table_names
 
@@ -80,17 +74,9 @@ def start_local_endpoint(
         raise CommandError(str(exc), EXIT_USAGE) from None
     _say_ended(endpoint)
     if started:
-        print(f"started {ENGINE_NAMES[endpoint.engine]}: {status.describe()}")
-        if endpoint.engine is Engine.DYNAMODB_LOCAL:
-            print(
-                "  note: DynamoDB Local has no option to listen on loopback only: it accepts "
-                "connections on every interface of this machine"
-            )
-        if endpoint.engine is Engine.LOCALSTACK:
-            print(
-                f"  serves DynamoDB, IAM, STS and KMS; its DynamoDB Local listens on port "
-                f"{port + 1} on every interface (it has no loopback-only option)"
-            )
+        print(f"started {endpoint.kind.name}: {status.describe()}")
+        if endpoint.kind.start_note:
+            print(f"  note: {endpoint.kind.start_note}")
     else:
         print(f"nothing to start: {status.describe()}")
     return endpoint
@@ -98,7 +84,7 @@ def start_local_endpoint(
 
 def _say_ended(endpoint: LocalEndpoint) -> None:
     for ended in endpoint.ended_leftovers:
-        print(f"ended {ended}, left running by a LocalStack that was killed")
+        print(f"ended {ended}, left running by an engine that was killed")
 
 
 def cmd_local_stop(args: argparse.Namespace) -> int:
@@ -111,18 +97,14 @@ def cmd_local_stop(args: argparse.Namespace) -> int:
     if not stopped:
         print(f"nothing to stop: {before.describe()}")
         return EXIT_OK
-    if before.data_dir and before.engine is Engine.LOCALSTACK:
-        kept = (
-            f"its DynamoDB tables and items are kept in {before.data_dir}; its IAM roles and "
-            "the tables' tags, backup and encryption settings are not (LocalStack's open-source "
-            "runtime keeps only its DynamoDB Local's files): after the next start, "
-            "`salestalk provision` puts them back"
-        )
+    stopped_kind = kind(before.engine)
+    if before.data_dir and stopped_kind.kept_note:
+        kept = stopped_kind.kept_note.format(data_dir=before.data_dir)
     elif before.data_dir:
         kept = f"its data is kept in {before.data_dir} (start it again to have it back)"
     else:
         kept = f"{held or 'its tables and items'} were in memory and are discarded"
-    print(f"stopped {ENGINE_NAMES[before.engine]} at {before.url}: {kept}")
+    print(f"stopped {stopped_kind.name} at {before.url}: {kept}")
     if held and not before.data_dir:
         print("  `salestalk up` (or `salestalk provision` and `salestalk seed`) makes them again")
     return EXIT_OK
@@ -147,36 +129,26 @@ def _contents(args: argparse.Namespace, url: str) -> str | None:
 
 
 def cmd_local_install(args: argparse.Namespace) -> int:
-    from tenancy.local import dynamodb_local, localstack, ministack
-
+    chosen = kind(args.engine)
     try:
-        if Engine(args.engine) is Engine.LOCALSTACK:
-            folder = localstack.install(state_dir())
-            print(f"LocalStack {localstack.RUNTIME_VERSION} is installed in {folder}")
-        elif Engine(args.engine) is Engine.MINISTACK:
-            folder = ministack.install(state_dir())
-            print(f"MiniStack {ministack.VERSION} is installed in {folder}")
-            return EXIT_OK  # it needs no Java
-        else:
-            folder = dynamodb_local.install(state_dir())
-            print(f"DynamoDB Local is installed in {folder}")
-    except dynamodb_local.EngineUnavailableError as exc:
+        folder = chosen.install(state_dir())
+    except EngineUnavailableError as exc:
         raise CommandError(str(exc)) from None
-    problem = dynamodb_local.java_problem()
+    print(f"{chosen.name} {chosen.version} is installed in {folder}")
+    problem = chosen.problem()
     if problem:
         print(f"  but it cannot run yet: {problem}")
     return EXIT_OK
 
 
 def cmd_local_status(args: argparse.Namespace) -> int:
-    from tenancy.local.localstack import leftovers
-
     print(_endpoint(args).status().describe())
-    for leftover in leftovers(state_dir()):
-        print(
-            f"  also running: {leftover.describe()}, left by a LocalStack that was killed; "
-            "`salestalk local stop` or the next `local start` ends it"
-        )
+    for engine in KINDS.values():
+        for leftover in engine.leftovers(state_dir()):
+            print(
+                f"  also running: {leftover.describe()}, left by a {engine.name} that was "
+                "killed; `salestalk local stop` or the next `local start` ends it"
+            )
     return EXIT_OK
 
 
@@ -231,7 +203,7 @@ def register_commands(commands: argparse._SubParsersAction) -> None:
             sub.add_argument(
                 "--in-memory",
                 action="store_true",
-                help="dynamodb-local, localstack and ministack: keep nothing on disk",
+                help="keep nothing on disk: the tables are gone when it stops",
             )
         sub.set_defaults(func=func)
     install_parser = add_command(
@@ -243,7 +215,7 @@ def register_commands(commands: argparse._SubParsersAction) -> None:
     )
     install_parser.add_argument(
         "--engine",
-        choices=[str(Engine.DYNAMODB_LOCAL), str(Engine.LOCALSTACK), str(Engine.MINISTACK)],
+        choices=[str(e) for e in Engine],
         default=str(Engine.DYNAMODB_LOCAL),
         help="localstack: its pinned runtime in a Python 3.13 environment of its own, with "
         "DynamoDB Local and the machine's Java placed so that it downloads nothing; "

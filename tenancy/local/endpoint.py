@@ -5,9 +5,7 @@ LocalStack, on LocalStack's port by default.
 and log live in the project's `.salestalk/` folder); the test suite runs the default engine as
 a child of its own process with `embedded()`. Whatever already answers on the port
 (LocalStack, or an endpoint started by someone else) is used as it is and never stopped by us.
-The default was chosen on the figures of `python -m benchmarks --only engines` (README:
-Engines): the only engine that passes every engine check, installs with pip alone and ingests
-faster than the moto server it replaced.
+Everything engine-specific comes from the engine's `EngineKind` (`tenancy.local.engines`).
 """
 
 from __future__ import annotations
@@ -24,7 +22,8 @@ from enum import StrEnum
 from pathlib import Path
 
 from tenancy.connection import Answer, Probe, answers, probe
-from tenancy.local.dynamodb_local import Launch
+from tenancy.local.engine_kind import EngineKind, EngineUnavailableError, Launch
+from tenancy.local.engines import DEFAULT_ENGINE, KINDS, Engine, kind
 from tenancy.local.port_holder import port_holder
 
 HOST = "127.0.0.1"  # loopback only: the endpoint accepts any credentials and must not be reachable
@@ -52,30 +51,6 @@ def held_by(port: int, found: Probe) -> str:
     return f"port {port} is held by {who}, an HTTP server that is not DynamoDB ({found.detail})"
 
 
-class Engine(StrEnum):
-    """The engines `salestalk local start` can run."""
-
-    MINISTACK = "ministack"  # the default: pure Python (pip alone), DynamoDB, IAM, STS, KMS
-    DYNAMODB_LOCAL = "dynamodb-local"  # Amazon's own engine (Java): the reference
-    LOCALSTACK = "localstack"  # LocalStack's runtime: DynamoDB Local plus IAM, STS and KMS
-
-
-DEFAULT_ENGINE = Engine.MINISTACK
-
-
-ENGINE_NAMES = {
-    Engine.MINISTACK: "MiniStack",
-    Engine.DYNAMODB_LOCAL: "Amazon DynamoDB Local",
-    Engine.LOCALSTACK: "LocalStack",
-}
-# What identifies each engine's process in its command line (a pid file can outlive it).
-ENGINE_MARKERS = {
-    Engine.DYNAMODB_LOCAL: b"DynamoDBLocal.jar",
-    Engine.LOCALSTACK: b"localstack.runtime.main",
-    Engine.MINISTACK: b"ministack",
-}
-
-
 class EndpointState(StrEnum):
     OURS = "running"
     FOREIGN = "answering (not started by salestalk)"
@@ -98,7 +73,7 @@ class EndpointStatus:
             return f"{self.url}: {self.holder}"
         what = str(self.state)
         if self.engine is not None:
-            what += f" ({ENGINE_NAMES[self.engine]})"
+            what += f" ({KINDS[self.engine].name})"
         details = f", pid {self.pid}, log {self.log}" if self.pid else ""
         if self.state is EndpointState.OURS:
             kept = f"data kept in {self.data_dir}" if self.data_dir else "data in memory only"
@@ -136,17 +111,11 @@ class LocalEndpoint:
 
     @property
     def data_dir(self) -> Path | None:
-        if self.in_memory:
-            return None
-        if self.engine is Engine.LOCALSTACK:
-            from tenancy.local.localstack import data_dir
+        return None if self.in_memory else self.kind.data_dir(self.state_dir, self.port)
 
-            return data_dir(self.state_dir, self.port)
-        if self.engine is Engine.MINISTACK:
-            from tenancy.local.ministack import data_dir
-
-            return data_dir(self.state_dir, self.port)
-        return self.state_dir / str(self.engine)
+    @property
+    def kind(self) -> EngineKind:
+        return kind(self.engine)
 
     def _running(self) -> tuple[int, Engine, Path | None] | None:
         """Our process on this port (pid, engine, data folder), if it is still alive."""
@@ -167,7 +136,7 @@ class LocalEndpoint:
             return None
         except PermissionError:
             return None
-        if not _runs(pid, ENGINE_MARKERS[engine]):  # the pid was reused by another process
+        if not _runs(pid, KINDS[engine].marker):  # the pid was reused by another process
             self.pid_file.unlink(missing_ok=True)
             return None
         return pid, engine, (Path(data[0].strip()) if data and data[0].strip() else None)
@@ -186,36 +155,24 @@ class LocalEndpoint:
         return EndpointStatus(EndpointState.FOREIGN, self.url)
 
     def _launch(self) -> Launch:
-        from tenancy.local import dynamodb_local, localstack, ministack
-
+        self._end_leftovers()
         try:
-            if self.engine is Engine.DYNAMODB_LOCAL:
-                return dynamodb_local.launch(self.state_dir, self.port, self.data_dir)
-            if self.engine is Engine.LOCALSTACK:
-                self._end_leftovers()
-                return localstack.launch(self.state_dir, self.port, self.data_dir, HOST)
-            return ministack.launch(self.state_dir, self.port, self.data_dir, HOST)
-        except dynamodb_local.EngineUnavailableError as exc:
+            return self.kind.launch(self.state_dir, self.port, self.data_dir, HOST)
+        except EngineUnavailableError as exc:
             raise EndpointError(str(exc)) from None
 
     def _ready(self) -> bool:
-        if not answers(self.url):
-            return False
-        if self.engine is Engine.LOCALSTACK:  # its gateway answers before IAM, STS and KMS do
-            from tenancy.local.localstack import ready
-
-            return ready(self.url)
-        return True
+        # Answering DynamoDB may come before the engine's other services are (LocalStack).
+        return answers(self.url) and self.kind.ready(self.url)
 
     def _end_leftovers(self) -> list[str]:
-        """End the DynamoDB Local a killed LocalStack of ours left running; what was ended.
+        """End what killed engines of ours left running (a LocalStack's DynamoDB Local); what
+        was ended.
 
         It would hold the port the next LocalStack's DynamoDB Local wants, and that
         LocalStack would report DynamoDB running while talking to the leftover."""
-        from tenancy.local.localstack import leftovers
-
         ended = []
-        for leftover in leftovers(self.state_dir):
+        for leftover in (left for k in KINDS.values() for left in k.leftovers(self.state_dir)):
             _terminate(leftover.pid, timeout=5.0)  # its data (if on disk) is closed cleanly
             ended.append(leftover.describe())
         self.ended_leftovers += ended
@@ -259,12 +216,12 @@ class LocalEndpoint:
         while not self._ready():
             if process.poll() is not None:
                 raise EndpointError(
-                    f"{ENGINE_NAMES[self.engine]} exited with status {process.returncode}; "
+                    f"{self.kind.name} exited with status {process.returncode}; "
                     f"see {self.log_file}:\n{_tail(self.log_file)}"
                 )
             if time.monotonic() > deadline:
                 raise EndpointError(
-                    f"{ENGINE_NAMES[self.engine]} did not answer at {self.url} within {timeout}s"
+                    f"{self.kind.name} did not answer at {self.url} within {timeout}s"
                 )
             time.sleep(0.1)
 

@@ -14,7 +14,7 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-from tenancy.local.dynamodb_local import EngineUnavailableError
+from tenancy.local.engine_kind import EngineUnavailableError
 
 COMPLETE = ".complete"
 

@@ -26,11 +26,16 @@ import struct
 import subprocess
 import urllib.request
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 
 from tenancy.local import dynamodb_local, isolated_env
-from tenancy.local.dynamodb_local import EngineUnavailableError, Launch
+from tenancy.local.engine_kind import (
+    EngineKind,
+    EngineUnavailableError,
+    Launch,
+    Leftover,
+    engines_dir,
+)
 from tenancy.local.port_holder import port_holder
 
 RUNTIME_VERSION = "2026.3.0"  # localstack-core's last release; it asks for no auth token
@@ -47,7 +52,7 @@ MARKER = b"localstack.runtime.main"  # what names the runtime in its command lin
 
 
 def installed_dir(state_dir: Path) -> Path:
-    return dynamodb_local.engines_dir(state_dir) / f"localstack-{RUNTIME_VERSION}"
+    return engines_dir(state_dir) / f"localstack-{RUNTIME_VERSION}"
 
 
 def _python(state_dir: Path) -> Path:
@@ -217,10 +222,10 @@ def port_problem(port: int) -> str | None:
     return None
 
 
-def launch(state_dir: Path, port: int, data_dir: Path | None, host: str) -> Launch:
+def launch(state_dir: Path, port: int, data: Path | None, host: str) -> Launch:
     """How to start LocalStack on `host:port`, with its DynamoDB Local on `port + 1`.
 
-    With `data_dir` (which must be `data_dir(state_dir, port)`: host mode puts its state under
+    With `data` (which must be `data_dir(state_dir, port)`: host mode puts its state under
     its root), LocalStack's own persistence keeps it across a stop and start (`PERSISTENCE=1`);
     without, everything is in memory."""
     if not is_installed(state_dir):
@@ -251,8 +256,8 @@ def launch(state_dir: Path, port: int, data_dir: Path | None, host: str) -> Laun
         "DISABLE_EVENTS": "1",  # no analytics calls home
         "SKIP_SSL_CERT_DOWNLOAD": "1",
         "DNS_ADDRESS": "0",  # no DNS server
-        "PERSISTENCE": "1" if data_dir else "0",
-        "DYNAMODB_IN_MEMORY": "0" if data_dir else "1",
+        "PERSISTENCE": "1" if data else "0",
+        "DYNAMODB_IN_MEMORY": "0" if data else "1",
     }
     return Launch(
         argv=[str(_python(state_dir)), "-m", "localstack.runtime.main"],
@@ -271,15 +276,6 @@ def ready(url: str) -> bool:
     return all(services.get(name) in ("running", "available") for name in SERVICES) and (
         services.get("dynamodb") == "running"
     )
-
-
-@dataclass(frozen=True)
-class Leftover:
-    pid: int
-    port: str  # the port its command line names
-
-    def describe(self) -> str:
-        return f"DynamoDB Local (pid {self.pid}, port {self.port})"
 
 
 def leftovers(state_dir: Path) -> list[Leftover]:
@@ -307,7 +303,7 @@ def leftovers(state_dir: Path) -> list[Leftover]:
         if _is_runtime(parent):
             continue
         port = argv[argv.index(b"-port") + 1].decode() if b"-port" in argv else "?"
-        found.append(Leftover(int(entry.name), port))
+        found.append(Leftover(int(entry.name), port, "LocalStack's DynamoDB Local"))
     return found
 
 
@@ -316,3 +312,26 @@ def _is_runtime(pid: int) -> bool:
         return MARKER in Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return False
+
+
+KIND = EngineKind(
+    name="LocalStack",
+    version=RUNTIME_VERSION,
+    marker=MARKER,
+    needs="pip into a Python 3.13 environment, DynamoDB Local and Java 17",
+    installed_dir=installed_dir,
+    is_installed=is_installed,
+    install=install,
+    launch=launch,
+    data_dir=data_dir,
+    problem=dynamodb_local.java_problem,
+    ready=ready,
+    leftovers=leftovers,
+    port_problem=port_problem,
+    start_note="serves DynamoDB, IAM, STS and KMS; its DynamoDB Local listens on the next port "
+    "on every interface (it has no loopback-only option)",
+    kept_note="its DynamoDB tables and items are kept in {data_dir}; its IAM roles and the "
+    "tables' tags, backup and encryption settings are not (LocalStack's open-source runtime "
+    "keeps only its DynamoDB Local's files): after the next start, `salestalk provision` puts "
+    "them back",
+)

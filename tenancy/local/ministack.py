@@ -14,8 +14,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from tenancy.local import dynamodb_local, isolated_env
-from tenancy.local.dynamodb_local import Launch
+from tenancy.local import isolated_env
+from tenancy.local.engine_kind import EngineKind, Launch, engines_dir
 
 VERSION = "1.5.33"
 REQUIREMENTS = Path(__file__).with_name("ministack-requirements.txt")  # pip freeze of a good set
@@ -24,7 +24,7 @@ MARKER = b"ministack"
 
 
 def installed_dir(state_dir: Path) -> Path:
-    return dynamodb_local.engines_dir(state_dir) / f"ministack-{VERSION}"
+    return engines_dir(state_dir) / f"ministack-{VERSION}"
 
 
 def is_installed(state_dir: Path) -> bool:
@@ -63,3 +63,16 @@ def launch(state_dir: Path, port: int, data: Path | None, host: str) -> Launch:
         env["STATE_DIR"] = str(data.resolve())
     python = isolated_env.python_of(installed_dir(state_dir))
     return Launch(argv=[str(python), "-m", "ministack"], cwd=state_dir, env=env)
+
+
+KIND = EngineKind(
+    name="MiniStack",
+    version=VERSION,
+    marker=MARKER,
+    needs="pip alone (an environment of its own: it pins botocore)",
+    installed_dir=installed_dir,
+    is_installed=is_installed,
+    install=install,
+    launch=launch,
+    data_dir=data_dir,
+)

@@ -166,6 +166,7 @@ def complete(words: list[str]) -> list[str]:
     return [w.strip() for w in done.stdout.splitlines() if w.strip()]
 
 
+@pytest.mark.slow
 def test_shell_completion_offers_commands_options_and_choices():
     assert complete(["salestalk", "lo"]) == ["local"]
     assert {"start", "stop", "status"} <= set(complete(["salestalk", "local", ""]))

@@ -213,6 +213,7 @@ def table_names(run) -> set[str]:
     return {r.inputs["name"] for r in run.of_type(TABLE_TYPE)}
 
 
+@pytest.mark.slow
 def test_a_siloed_tenants_tables_are_never_missing_from_a_successful_run():
     """Deployed in silo, the tenant's next run either keeps its silo tables or fails: every
     valid entry and setting, through the whole program."""

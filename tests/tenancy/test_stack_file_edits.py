@@ -70,6 +70,7 @@ def run_python(code: str, *args: str, **kwargs) -> subprocess.CompletedProcess:
 CONCURRENT_ADDS = 8
 
 
+@pytest.mark.slow
 def test_concurrent_roster_adds_all_survive(project_copy):
     """Before the lock, six concurrent adds kept 1 to 5 entries (and one read a half-written
     file). The processes start together: each waits for one line on stdin before exec."""

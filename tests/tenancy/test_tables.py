@@ -118,6 +118,7 @@ def _names(prefix: str, tenant_id: str) -> dict[str, TableName]:
     return names
 
 
+@pytest.mark.slow
 @given(prefix=PREFIXES, tenant_id=TENANT_IDS)
 def test_every_table_name_parses_back_to_its_stack_and_tenant(prefix, tenant_id):
     # A left inverse exists, so no two (prefix, tenant, kind) can share a name.
@@ -126,6 +127,7 @@ def test_every_table_name_parses_back_to_its_stack_and_tenant(prefix, tenant_id)
         assert re.fullmatch(r"[A-Za-z0-9_.-]{3,255}", name)
 
 
+@pytest.mark.slow
 @given(first=st.tuples(PREFIXES, TENANT_IDS), second=st.tuples(PREFIXES, TENANT_IDS))
 def test_two_stacks_never_name_the_same_table_unless_prefix_and_tenant_agree(first, second):
     shared = set(_names(*first)) & set(_names(*second))

@@ -165,6 +165,7 @@ class FakeDynamoDB:
         return {"tenantId": {"S": tenant_id}, "tier": {"S": self.rows[tenant_id]}}
 
 
+@pytest.mark.slow
 def test_tiers_are_read_100_keys_a_request_with_a_projection():
     settings = stack([entry(f"t-{n:03d}") for n in range(250)])
     client = FakeDynamoDB({f"t-{n:03d}": "pool" for n in range(0, 250, 2)})

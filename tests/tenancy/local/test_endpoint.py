@@ -11,7 +11,8 @@ import pytest
 
 from tenancy.cli.common import STATE_DIR_NAME
 from tenancy.connection import answers
-from tenancy.local.endpoint import EndpointState, Engine, LocalEndpoint
+from tenancy.local.endpoint import EndpointState, LocalEndpoint
+from tenancy.local.engines import Engine
 from tenancy.stack_file import find_project_dir
 from tests.support.ports import free_port, listening_addresses
 

@@ -18,7 +18,8 @@ import pytest
 
 from tenancy.connection import answers
 from tenancy.local import localstack
-from tenancy.local.endpoint import EndpointState, Engine, LocalEndpoint
+from tenancy.local.endpoint import EndpointState, LocalEndpoint
+from tenancy.local.engines import Engine
 from tests.support.ports import free_port, listening, listening_addresses
 from tests.tenancy.local.test_endpoint import PROJECT_STATE
 
