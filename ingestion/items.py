@@ -16,9 +16,9 @@ from decimal import Decimal
 from functools import cached_property
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from pydantic import BaseModel
 
+from ingestion.boto_internals import CanonicalSerializer, ExactDeserializer
 from ingestion.contracts import (
     SCHEMA_VERSION,
     STORED,
@@ -58,28 +58,8 @@ GRANULARITY_ATTR = "granularity"
 MAX_ITEM_BYTES = 400 * 1024
 
 
-class _CanonicalSerializer(TypeSerializer):
-    """boto3's serializer, writing every number in the canonical form DynamoDB stores: a
-    number written with trailing zeros beyond 38 digits (`1.000…0`) is the same value as
-    `1`, which boto3 alone would refuse as inexact."""
-
-    def _serialize_n(self, value):
-        return super()._serialize_n(
-            canonical_number(value) if isinstance(value, Decimal) else value
-        )
-
-
-class _ExactDeserializer(TypeDeserializer):
-    """boto3's deserializer, reading every number exactly as DynamoDB writes it. boto3 passes
-    numbers through a 38-digit context, which refuses a number DynamoDB returns written out
-    in full (a whole number of 38 digits followed by zeros) although no digit is lost."""
-
-    def _deserialize_n(self, value):
-        return Decimal(value)
-
-
-_serializer = _CanonicalSerializer()
-_deserializer = _ExactDeserializer()
+_serializer = CanonicalSerializer()
+_deserializer = ExactDeserializer()
 
 
 def series_id(subject: str, dimension: str | None) -> str:

@@ -121,7 +121,8 @@ class Probe:
 
 
 # Every DynamoDB engine answers this with a JSON body: the table names, or an error whose
-# `__type` names it (a refused signature from AWS). It is signed, as moto needs to route it.
+# `__type` names it (a refused signature from AWS). It is signed: engines serving several
+# services route a request by its signature.
 _LIST_TABLES = {
     "Content-Type": "application/x-amz-json-1.0",
     "X-Amz-Target": "DynamoDB_20120810.ListTables",

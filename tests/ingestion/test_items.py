@@ -12,6 +12,7 @@ from ingestion.items import (
     MAX_ITEM_BYTES,
     UnstorableAttributeError,
     content_hash,
+    deserialize,
     item_size,
     serialize,
     serialize_checked,
@@ -162,6 +163,13 @@ def test_the_same_number_written_two_ways_has_one_fingerprint(first, second):
 )
 def test_numbers_are_written_to_dynamodb_in_canonical_form(written, sent):
     assert serialize({"value": Decimal(written)}) == {"value": {"N": sent}}
+
+
+def test_a_number_dynamodb_returns_written_out_in_full_is_read_exactly():
+    """38 significant digits and ten zeros: boto3's own deserializer refuses it as inexact
+    (`ingestion.boto_internals` reads it as it is)."""
+    written = "12345678901234567890123456789012345678" + "0" * 10
+    assert deserialize({"value": {"N": written}}) == {"value": Decimal(written)}
 
 
 def test_an_attribute_the_wire_format_cannot_carry_is_named():
