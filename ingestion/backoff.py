@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from tenancy.connection import RETRY_POLICY, RetryPolicy
+from tenancy.budgets import RETRY_POLICY, RetryPolicy
 
 
 class RetryBudgetExhaustedError(RuntimeError):

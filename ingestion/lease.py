@@ -39,12 +39,12 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from ingestion.items import RecordKind, deserialize, serialize
+from tenancy.budgets import LEASE_POLL_SECONDS as POLL_SECONDS
+from tenancy.budgets import LEASE_RENEW_BELOW_SECONDS as RENEW_BELOW_SECONDS
+from tenancy.budgets import LEASE_SECONDS, MAX_CLOCK_SKEW_SECONDS
+from tenancy.budgets import LEASE_WAIT_SECONDS as WAIT_SECONDS
 
 LEASE_KEY = "\u2063salestalk:writer-lease"  # U+2063 INVISIBLE SEPARATOR: no record id holds it
-LEASE_SECONDS = 30.0
-RENEW_BELOW_SECONDS = 20.0
-WAIT_SECONDS = 600.0  # how long an ingest waits for another to finish before giving up
-POLL_SECONDS = 0.5
 
 OWNER_ATTR = "leaseOwner"
 HOST_ATTR = "leaseHost"
@@ -52,9 +52,6 @@ PID_ATTR = "leasePid"
 EXPIRES_ATTR = "leaseExpires"
 FENCE_ATTR = "leaseFence"
 FENCE_EXPIRES = 10**12  # seconds since 1970: a fence never expires (year 33658)
-# How far ahead of this host's clock another writer's host may be: a lease whose expiry is
-# further ahead than a lease lasts plus this was made by no writer, and may be taken.
-MAX_CLOCK_SKEW_SECONDS = 600.0
 
 
 class Fence(StrEnum):

@@ -26,7 +26,7 @@ from botocore.exceptions import ClientError
 
 from ingestion.backoff import Backoff
 from ingestion.items import CONTENT_HASH_ATTR, RecordKind, deserialize, serialize
-from tenancy.connection import RETRY_POLICY, RetryPolicy
+from tenancy.budgets import RETRY_POLICY, RetryPolicy
 
 BATCH_GET_LIMIT = 100
 BATCH_WRITE_LIMIT = 25

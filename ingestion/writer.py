@@ -70,7 +70,7 @@ from ingestion.store import (
     PutStatus,
     TableStore,
 )
-from tenancy.connection import RETRY_POLICY, RetryPolicy
+from tenancy.budgets import RETRY_POLICY, RetryPolicy
 from tenancy.settings import StackSettings
 from tenancy.tables import tenant_tables
 from tenancy.validation_errors import dotted, field_errors

@@ -30,6 +30,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
 
+from tenancy.budgets import CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS, RETRY_POLICY, RetryPolicy
 from tenancy.settings import LOCAL_HOSTS_KEY, NAMESPACE, local_host, parse_local_hosts
 from tenancy.stack_file import StackFile
 
@@ -40,31 +41,6 @@ LOCAL_HOSTS_ENV_VAR = "SALESTALK_LOCAL_HOSTS"
 # about the host (a backslash, a tab, a percent-encoded or non-ASCII host).
 _AUTHORITY = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::[0-9]{1,5})?")
 _URL_CHARACTERS = re.compile(r"[!#-\[\]-~]+")  # printable ASCII without space, quote, backslash
-
-CONNECT_TIMEOUT_SECONDS = 5
-READ_TIMEOUT_SECONDS = 30
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """The retry budgets of the platform (from the seed design), defined once.
-
-    Request-level failures (a connection reset, a timeout, a whole request throttled) are
-    retried by botocore's standard mode, which uses jittered exponential backoff and never
-    retries validation errors or failed conditions: it gets `network_retries`. What botocore
-    cannot see is item-level throttling inside a successful response (BatchWriteItem's
-    UnprocessedItems, BatchGetItem's UnprocessedKeys, throttled transaction items): our own
-    code retries those with full jitter, `base_seconds` doubling up to `cap_seconds`, at most
-    `throttle_retries` times.
-    """
-
-    network_retries: int = 5
-    throttle_retries: int = 10
-    base_seconds: float = 0.1
-    cap_seconds: float = 5.0
-
-    def botocore_retries(self) -> dict[str, Any]:
-        return {"mode": "standard", "total_max_attempts": self.network_retries + 1}
 
 
 def is_loopback_host(host: str | None) -> bool:
@@ -177,9 +153,6 @@ _UNREACHABLE = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EADDRNOTAVAIL}
 def answers(url: str, timeout: float = 1.0) -> bool:
     """True when DynamoDB (any engine) answers at `url`."""
     return probe(url, timeout).serves_dynamodb
-
-
-RETRY_POLICY = RetryPolicy()
 
 
 class RealAwsRefusedError(RuntimeError):

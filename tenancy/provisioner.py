@@ -17,6 +17,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from tenancy.budgets import CONCURRENT_CREATES
+from tenancy.budgets import TABLE_POLL_SECONDS as POLL_SECONDS
+from tenancy.budgets import TABLE_WAIT_TIMEOUT_SECONDS as WAIT_TIMEOUT_SECONDS
 from tenancy.endpoint_features import EndpointFeatures, Feature, features_of
 from tenancy.tables import (
     STACK_TAG,
@@ -28,12 +31,6 @@ from tenancy.tables import (
     foreign_owner,
 )
 from tenancy.tenant_index import backfill
-
-POLL_SECONDS = 2.0
-WAIT_TIMEOUT_SECONDS = 600.0
-# DynamoDB allows about 500 table operations in progress per account and region; a group of
-# creations leaves room for everything else the account is doing meanwhile.
-CONCURRENT_CREATES = 50
 
 
 class Outcome(StrEnum):

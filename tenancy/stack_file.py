@@ -47,6 +47,8 @@ from ruamel.yaml.composer import MaxDepthExceededError
 from ruamel.yaml.error import CommentMark, YAMLError
 from ruamel.yaml.tokens import CommentToken
 
+from tenancy.budgets import STACK_LOCK_POLL_SECONDS as LOCK_POLL_SECONDS
+from tenancy.budgets import STACK_LOCK_TIMEOUT_SECONDS as LOCK_TIMEOUT_SECONDS
 from tenancy.roster import Tenant
 from tenancy.settings import NAMESPACE, TENANTS_KEY, StackSettings
 
@@ -61,8 +63,7 @@ MAX_VALUES = 100_000
 
 # An edit holds the lock for well under a second; a command still waiting after this long is
 # stuck behind another one that is itself stuck (or paused), and says which.
-LOCK_TIMEOUT_SECONDS = 30.0
-LOCK_POLL_SECONDS = 0.05
+
 LOCK_SUFFIX = ".lock"
 MAX_HOLDER_TEXT = 300  # characters of the holder's command line kept in the lock file
 

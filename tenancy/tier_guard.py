@@ -25,7 +25,7 @@ from tenancy.settings import NAMESPACE, PLAN_TIERS_KEY, StackSettings
 from tenancy.tables import TENANT_ID_FIELD, metadata_table_spec
 
 if TYPE_CHECKING:
-    from tenancy.connection import RetryPolicy
+    from tenancy.budgets import RetryPolicy
 
 # The field of a roster entry, of a `tenants-metadata` row and of a tenant's program output
 # that names its tier (`Tenant.tier`, stored resolved by `register_tenants`).
@@ -118,7 +118,7 @@ def deployed_tiers(
     # Imported here: the Pulumi program applies this module's rule and never talks to DynamoDB.
     from botocore.exceptions import ClientError
 
-    from tenancy.connection import RETRY_POLICY
+    from tenancy.budgets import RETRY_POLICY
 
     table, ids = metadata_table_spec(settings).name, settings.roster.ids
     retry = _Retry(policy or RETRY_POLICY, sleep, rng or random.Random())

@@ -30,13 +30,12 @@ from ingestion.lease import (
 )
 from ingestion.lifecycle.errors import OperationRefused
 from ingestion.store import TableStore
+from tenancy.budgets import OPERATION_WAIT_SECONDS
 from tenancy.provisioner import describe
 from tenancy.roster import Tier
 from tenancy.settings import StackSettings
 from tenancy.tables import tier_tables
 
-# How long an operation waits for the tenant's ingests to finish before it gives up.
-OPERATION_WAIT_SECONDS = 300.0
 _ATTEMPT_SECONDS = 2.0  # one try at a lease, before the ones held are renewed again
 
 MOVE_FENCES = frozenset({Fence.MOVED_TO_SILO, Fence.MOVED_TO_POOL})

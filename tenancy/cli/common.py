@@ -14,6 +14,7 @@ from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from tenancy.budgets import SLOW_ANSWER_SECONDS
 from tenancy.connection import (
     Answer,
     RealAwsRefusedError,
@@ -104,9 +105,6 @@ def require_tenants(settings: StackSettings, tenant_ids: Iterable[str] | None) -
             settings.roster.get(tenant_id)
         except UnknownTenantError as exc:
             raise CommandError(str(exc)) from None
-
-
-SLOW_ANSWER_SECONDS = 5.0
 
 
 def connect(args: argparse.Namespace, stack_file: StackFile | None = None):

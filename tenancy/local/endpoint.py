@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from tenancy.budgets import ENGINE_START_TIMEOUT_SECONDS, ENGINE_STOP_TIMEOUT_SECONDS
 from tenancy.connection import Answer, Probe, answers, probe
 from tenancy.local.engine_kind import EngineKind, EngineUnavailableError, Launch
 from tenancy.local.engines import DEFAULT_ENGINE, KINDS, Engine, kind
@@ -28,8 +29,8 @@ from tenancy.local.port_holder import port_holder
 
 HOST = "127.0.0.1"  # loopback only: the endpoint accepts any credentials and must not be reachable
 DEFAULT_PORT = 4566
-START_TIMEOUT_SECONDS = 90.0  # LocalStack on a busy machine; the others answer in seconds
-STOP_TIMEOUT_SECONDS = 30.0  # LocalStack saves its state and stops its children first
+START_TIMEOUT_SECONDS = ENGINE_START_TIMEOUT_SECONDS
+STOP_TIMEOUT_SECONDS = ENGINE_STOP_TIMEOUT_SECONDS
 
 
 def endpoint_url(port: int = DEFAULT_PORT) -> str:

@@ -15,7 +15,7 @@ from botocore.exceptions import ConnectionClosedError
 from ingestion.backoff import Backoff, RetryBudgetExhaustedError
 from ingestion.items import MESSAGE, METRIC, deserialize
 from ingestion.writer import IngestInterruptedError, TenantWriter, WriteMode
-from tenancy.connection import RETRY_POLICY
+from tenancy.budgets import RETRY_POLICY
 from tests.ingestion.conftest import ACME, all_items, as_source, make_message, make_metric
 from tests.support.faults import (
     BotocoreSleeps,

@@ -6,7 +6,7 @@ import pytest
 
 from ingestion.items import METRIC
 from ingestion.writer import CHUNKS_IN_FLIGHT, IngestInterruptedError, TenantWriter, WriteMode
-from tenancy.connection import RETRY_POLICY
+from tenancy.budgets import RETRY_POLICY
 from tenancy.provisioner import Provisioner
 from tenancy.tables import all_table_specs
 from tests.ingestion.conftest import ACME, as_source, make_metric

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from ingestion.lifecycle.onboarding import register_tenants
+from tenancy.budgets import RetryPolicy
 from tenancy.cli import main
 from tenancy.cli.common import EXIT_OK, EXIT_USAGE
 from tenancy.components import deployed_from_outputs
-from tenancy.connection import RetryPolicy
 from tenancy.provisioner import Provisioner
 from tenancy.roster import RosterError, Tenant, Tier
 from tenancy.settings import StackSettings
