@@ -8,9 +8,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tenancy.budgets import RETRY_POLICY, RetryPolicy
+from tenancy.errors import Failed
 
 
-class RetryBudgetExhaustedError(RuntimeError):
+class RetryBudgetExhaustedError(Failed, RuntimeError):
     """Items were still unprocessed when the throttling budget ran out."""
 
     def __init__(self, operation: str, table: str, pending: int, retries: int, slept: float):

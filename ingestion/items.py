@@ -28,6 +28,7 @@ from ingestion.contracts import (
     canonical_number,
     significant_digits,
 )
+from tenancy.errors import Refused
 from tenancy.tables import (
     MESSAGES_LAYOUT,
     METADATA_LAYOUT,
@@ -239,7 +240,7 @@ def serialize(item: Mapping[str, Any]) -> dict[str, Any]:
     return {name: _serializer.serialize(value) for name, value in item.items()}
 
 
-class UnstorableAttributeError(ValueError):
+class UnstorableAttributeError(Refused, ValueError):
     """An attribute that DynamoDB's wire format cannot carry; names the attribute."""
 
     def __init__(self, name: str, reason: str):

@@ -43,6 +43,7 @@ from tenancy.budgets import LEASE_POLL_SECONDS as POLL_SECONDS
 from tenancy.budgets import LEASE_RENEW_BELOW_SECONDS as RENEW_BELOW_SECONDS
 from tenancy.budgets import LEASE_SECONDS, MAX_CLOCK_SKEW_SECONDS
 from tenancy.budgets import LEASE_WAIT_SECONDS as WAIT_SECONDS
+from tenancy.errors import Failed, Refused
 
 LEASE_KEY = "\u2063salestalk:writer-lease"  # U+2063 INVISIBLE SEPARATOR: no record id holds it
 
@@ -62,11 +63,11 @@ class Fence(StrEnum):
     ERASED = "erased"
 
 
-class LeaseBusyError(RuntimeError):
+class LeaseBusyError(Failed, RuntimeError):
     """Another ingest kept the lease for longer than this one would wait."""
 
 
-class TenantFencedError(RuntimeError):
+class TenantFencedError(Refused, RuntimeError):
     """The tenant's writes to this table are fenced: it moved away or is being erased."""
 
     def __init__(self, table: str, fence: str, holder: Holder):
@@ -78,7 +79,7 @@ class TenantFencedError(RuntimeError):
         )
 
 
-class LeaseLostError(RuntimeError):
+class LeaseLostError(Failed, RuntimeError):
     """The lease was taken by another writer while this one held it (it stopped renewing in
     time, e.g. paused for longer than the lease lasts): this ingest must not write on."""
 

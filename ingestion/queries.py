@@ -27,6 +27,7 @@ from ingestion.items import (
 )
 from ingestion.ownership import Refusals, Refused, record_of
 from ingestion.query_pages import Query
+from tenancy.errors import Failed
 from tenancy.roster import TenantStatus
 from tenancy.settings import StackSettings
 from tenancy.tables import (
@@ -45,7 +46,7 @@ from tenancy.tables import (
 )
 
 
-class CrossTenantAccessError(PermissionError):
+class CrossTenantAccessError(Failed, PermissionError):
     """A reader or writer bound to one tenant was asked for another tenant's table."""
 
 

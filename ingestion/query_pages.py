@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ingestion.items import RecordKind, deserialize
+from tenancy.errors import Refused
 
 
-class PageTokenError(ValueError):
+class PageTokenError(Refused, ValueError):
     """An `--after` token that is not one this query gave."""
 
 

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ingestion.ingest_report import Conflict, FieldError
+from tenancy.errors import Refused
 
 UTF8_BOM = b"\xef\xbb\xbf"
 MAX_RECORD_BYTES = 1024 * 1024  # far above DynamoDB's 400 KB item: anything longer is refused
@@ -42,7 +43,7 @@ WHOLE_RECORD = "(record)"
 LINE = "(line)"
 
 
-class InputFileError(ValueError):
+class InputFileError(Refused, ValueError):
     """The input cannot be read as records at all (not JSON, binary, broken array...)."""
 
 
@@ -439,7 +440,7 @@ def new_quarantine_path(directory: Path, label: str) -> Path:
     return directory / f"{label}-{stamp}-{secrets.token_hex(4)}.jsonl"
 
 
-class QuarantineExistsError(FileExistsError):
+class QuarantineExistsError(Refused, FileExistsError):
     """Each run writes a quarantine file of its own: an existing file is never appended to."""
 
 

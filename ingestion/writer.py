@@ -71,6 +71,7 @@ from ingestion.store import (
     TableStore,
 )
 from tenancy.budgets import RETRY_POLICY, RetryPolicy
+from tenancy.errors import Failed, Refused
 from tenancy.settings import StackSettings
 from tenancy.tables import tenant_tables
 from tenancy.validation_errors import dotted, field_errors
@@ -103,7 +104,7 @@ class WriteMode(StrEnum):
     TRANSACTIONAL = "transactional"
 
 
-class TenantChangedError(RuntimeError):
+class TenantChangedError(Failed, RuntimeError):
     """Since this ingest started, the tenant moved to another tier, stopped taking data or
     left the roster: found under the lease, before anything more was written."""
 
@@ -123,11 +124,11 @@ STOPS_AN_INGEST = (
 )
 
 
-class TenantNotWritableError(PermissionError):
+class TenantNotWritableError(Refused, PermissionError):
     """The tenant is suspended or offboarding."""
 
 
-class IngestInterruptedError(RuntimeError):
+class IngestInterruptedError(Failed, RuntimeError):
     """Ingestion stopped part-way (budget spent, endpoint gone); carries what was done."""
 
     def __init__(self, cause: BaseException, report: IngestReport):

@@ -14,7 +14,6 @@ from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionEr
 from tenancy.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
-    EXIT_USAGE,
     CommandError,
     add_allow_aws_argument,
     add_command,
@@ -29,13 +28,11 @@ from tenancy.connection import RealAwsRefusedError, Target, local_iam_client
 from tenancy.endpoint_features import describe_setting
 from tenancy.provisioner import (
     Outcome,
-    OwnershipError,
-    ProvisionError,
     TableResult,
 )
 from tenancy.roster import Plan, RosterError, TenantStatus, Tier, parse_roster
 from tenancy.table_status import TableStatus, table_statuses
-from tenancy.tenant_roles import RoleOutcome, RoleOwnershipError, RoleResult
+from tenancy.tenant_roles import RoleOutcome, RoleResult
 from tenancy.tier_guard import TierReadError, check_deployed_tiers
 
 if TYPE_CHECKING:
@@ -47,14 +44,11 @@ if TYPE_CHECKING:
 
 @contextlib.contextmanager
 def provisioning_errors(target: Target) -> Iterator[None]:
-    """Provisioning failures as one message and exit status: another owner's table is a usage
-    error (2, nothing changed), a table that cannot be made right a failure (1)."""
+    """Provisioning failures that need the endpoint named. Its own errors carry their exit
+    status (`tenancy.errors`): another owner's table is refused (2, nothing changed), a table
+    that cannot be made right a failure (1)."""
     try:
         yield
-    except (OwnershipError, RoleOwnershipError) as exc:
-        raise CommandError(str(exc), EXIT_USAGE) from None
-    except ProvisionError as exc:
-        raise CommandError(str(exc), EXIT_FAILED) from None
     except (EndpointConnectionError, BotoCoreError) as exc:
         raise connection_problem(target, exc) from None
 

@@ -31,6 +31,7 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 
 from tenancy.budgets import CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS, RETRY_POLICY, RetryPolicy
+from tenancy.errors import Refused
 from tenancy.settings import LOCAL_HOSTS_KEY, NAMESPACE, local_host, parse_local_hosts
 from tenancy.stack_file import StackFile
 
@@ -155,7 +156,7 @@ def answers(url: str, timeout: float = 1.0) -> bool:
     return probe(url, timeout).serves_dynamodb
 
 
-class RealAwsRefusedError(RuntimeError):
+class RealAwsRefusedError(Refused, RuntimeError):
     """A command meant for a local endpoint was pointed at real AWS without being allowed to."""
 
 

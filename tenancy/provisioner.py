@@ -21,6 +21,7 @@ from tenancy.budgets import CONCURRENT_CREATES
 from tenancy.budgets import TABLE_POLL_SECONDS as POLL_SECONDS
 from tenancy.budgets import TABLE_WAIT_TIMEOUT_SECONDS as WAIT_TIMEOUT_SECONDS
 from tenancy.endpoint_features import EndpointFeatures, Feature, features_of
+from tenancy.errors import Failed, Refused
 from tenancy.tables import (
     STACK_TAG,
     TENANT_INDEX,
@@ -47,11 +48,11 @@ class TableResult:
     warnings: list[str] = field(default_factory=list)
 
 
-class ProvisionError(RuntimeError):
+class ProvisionError(Failed, RuntimeError):
     """A table differs from its definition in a way that cannot be repaired in place."""
 
 
-class OwnershipError(ProvisionError):
+class OwnershipError(Refused, ProvisionError):
     """Tables the definitions name already exist and belong to another stack or tenant."""
 
     def __init__(self, stack: str, foreign: list[tuple[TableShape, dict[str, str]]]):

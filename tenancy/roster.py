@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from tenancy.errors import Refused
 from tenancy.safe_text import label_problem
 from tenancy.validation_errors import ErrorDetails, dotted, field_errors
 
@@ -152,7 +153,7 @@ class Roster(RootModel[list[Tenant]]):
         raise UnknownTenantError(tenant_id, self.ids)
 
 
-class RosterError(ValueError):
+class RosterError(Refused, ValueError):
     """A roster that cannot be used, with one line per problem naming the tenant and the field."""
 
     def __init__(self, problems: Sequence[str], source: str = "input"):
@@ -162,7 +163,7 @@ class RosterError(ValueError):
         super().__init__(f"invalid tenant roster in {source}:\n{lines}")
 
 
-class UnknownTenantError(LookupError):
+class UnknownTenantError(Refused, LookupError):
     def __init__(self, tenant_id: str, known: Iterable[str]):
         self.tenant_id = tenant_id
         known_list = ", ".join(known) or "none"

@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import ErrorDetails, PydanticCustomError
 
+from tenancy.errors import Refused
 from tenancy.roster import Plan, Roster, RosterError, Tenant, Tier, parse_roster
 from tenancy.validation_errors import dotted, field_errors
 
@@ -51,7 +52,7 @@ TABLE_PREFIX_RULE = (
 )
 
 
-class StackConfigError(ValueError):
+class StackConfigError(Refused, ValueError):
     """A `salestalk:*` setting other than the roster is wrong."""
 
 

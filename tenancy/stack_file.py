@@ -49,6 +49,7 @@ from ruamel.yaml.tokens import CommentToken
 
 from tenancy.budgets import STACK_LOCK_POLL_SECONDS as LOCK_POLL_SECONDS
 from tenancy.budgets import STACK_LOCK_TIMEOUT_SECONDS as LOCK_TIMEOUT_SECONDS
+from tenancy.errors import Refused
 from tenancy.roster import Tenant
 from tenancy.settings import NAMESPACE, TENANTS_KEY, StackSettings
 
@@ -73,7 +74,7 @@ CRLF = "\r\n"
 TENANTS = f"{NAMESPACE}:{TENANTS_KEY}"
 
 
-class StackFileError(ValueError):
+class StackFileError(Refused, ValueError):
     """The stack file is missing, is not a usable Pulumi stack file, or cannot be saved."""
 
 

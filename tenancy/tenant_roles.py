@@ -35,6 +35,7 @@ from tenancy.access_policy import (
     role_name,
     tenant_data_policy,
 )
+from tenancy.errors import Refused
 from tenancy.provisioner import ProvisionError
 from tenancy.roster import Tenant, Tier
 from tenancy.settings import PREFIX_SEPARATOR, StackSettings
@@ -78,7 +79,7 @@ class RoleResult:
     changes: list[str] = field(default_factory=list)
 
 
-class RoleOwnershipError(ProvisionError):
+class RoleOwnershipError(Refused, ProvisionError):
     """A role the definitions name exists and belongs to another project or stack."""
 
 

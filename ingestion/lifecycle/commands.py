@@ -14,15 +14,13 @@ from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ingestion.lease import LeaseLostError, TenantFencedError
+from ingestion.lease import TenantFencedError
 from ingestion.lifecycle.erase import Erasure
-from ingestion.lifecycle.errors import OperationFailed, OperationRefused
 from ingestion.lifecycle.export import export_folder, export_tenant
 from ingestion.lifecycle.move import COPY_LEFT_IN, MOVE_TO, drop_copy, move
 from ingestion.lifecycle.onboarding import onboard, register
 from ingestion.ownership import Refusals
 from tenancy.cli.common import (
-    EXIT_FAILED,
     EXIT_OK,
     CommandError,
     add_allow_aws_argument,
@@ -43,9 +41,7 @@ from tenancy.commands import (
     print_table_result,
     provisioning_errors,
 )
-from tenancy.roster import TENANT_ID_PATTERN, TENANT_ID_RULE, RosterError, Tier
-from tenancy.stack_file import StackFileError
-from tenancy.tier_guard import TierReadError
+from tenancy.roster import TENANT_ID_PATTERN, TENANT_ID_RULE, Tier
 
 
 def _say(text: str) -> None:
@@ -54,14 +50,11 @@ def _say(text: str) -> None:
 
 @contextlib.contextmanager
 def operation_errors(target, client, settings) -> Iterator[None]:
-    """A tenant operation's failures as one message and exit status: refused before anything
-    changed (2), stopped part-way or found a difference (1; running it again finishes)."""
+    """What a tenant operation's failures need beyond their own message and exit status
+    (`tenancy.errors`: refused before anything changed 2, stopped part-way 1): what to do
+    about a fence, which tables are missing, which endpoint did not answer."""
     try:
         yield
-    except (OperationRefused, RosterError, StackFileError) as exc:
-        raise CommandError(str(exc)) from None
-    except (OperationFailed, LeaseLostError, TierReadError) as exc:
-        raise CommandError(str(exc), EXIT_FAILED) from None
     except TenantFencedError as exc:
         raise CommandError(
             f"{exc}: the tenant is being erased; finish that with `salestalk tenant erase`"

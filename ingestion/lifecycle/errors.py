@@ -3,15 +3,17 @@ to exit statuses once (`ingestion.lifecycle.commands`)."""
 
 from __future__ import annotations
 
+from tenancy.errors import Failed, Refused, SalesTalkError
 
-class LifecycleError(RuntimeError):
+
+class LifecycleError(SalesTalkError, RuntimeError):
     """A tenant operation that cannot go on as asked; the message says what to do."""
 
 
-class OperationRefused(LifecycleError):
+class OperationRefused(Refused, LifecycleError):
     """Refused before anything changed (a usage problem: exit 2)."""
 
 
-class OperationFailed(LifecycleError):
+class OperationFailed(Failed, LifecycleError):
     """The operation ran and stopped part-way or found a difference; running it again (after
     what the message says) finishes it (exit 1)."""

@@ -18,7 +18,7 @@ from importlib.metadata import PackageNotFoundError, entry_points, version
 import argcomplete
 from botocore.exceptions import ClientError
 
-from tenancy.cli.common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_PIPE_CLOSED, CommandError
+from tenancy.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_PIPE_CLOSED, SalesTalkError
 from tenancy.safe_text import TerminalSafeStream
 
 COMMAND_GROUPS = "salestalk.commands"
@@ -81,9 +81,9 @@ def _run(argv: Sequence[str] | None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except CommandError as exc:
+    except SalesTalkError as exc:  # every error of the platform: one line, its status
         print(f"salestalk: error: {exc}", file=sys.stderr)
-        return exc.status
+        return exc.exit_status
     except ClientError as exc:
         print(f"salestalk: error: {exc}", file=sys.stderr)
         return EXIT_FAILED

@@ -24,25 +24,35 @@ from tenancy.connection import (
     probe,
     resolve_target,
 )
+from tenancy.errors import (  # noqa: F401 (the commands' exit statuses, re-exported)
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_PIPE_CLOSED,
+    EXIT_USAGE,
+    SalesTalkError,
+)
 from tenancy.roster import RosterError, UnknownTenantError
 from tenancy.settings import StackConfigError, StackSettings
 from tenancy.stack_file import StackFile, StackFileError, find_project_dir
 from tenancy.table_status import table_names
 from tenancy.tables import all_table_specs
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports Ctrl-C
-EXIT_PIPE_CLOSED = 141  # 128 + SIGPIPE, as a shell reports `cat big | head`
 DEFAULT_STACK = "local"
 STATE_DIR_NAME = ".salestalk"  # the project's local state: endpoints, engines, quarantine
 
 
-class CommandError(Exception):
-    """A failure to report as one message and an exit status, without a traceback."""
+class CommandError(SalesTalkError):
+    """A failure a command words itself (with context the raising code did not have), to
+    report as one message and an exit status, without a traceback."""
 
     def __init__(self, message: str, status: int = EXIT_USAGE):
         super().__init__(message)
-        self.status = status
+        self.exit_status = status
+
+    @property
+    def status(self) -> int:
+        return self.exit_status
 
 
 def port_number(text: str) -> int:

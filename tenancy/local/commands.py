@@ -25,7 +25,6 @@ from tenancy.cli.common import (
 )
 from tenancy.connection import Target, dynamodb_client, loopback_port, resolve_target
 from tenancy.local.endpoint import DEFAULT_PORT, EndpointError, EndpointState, LocalEndpoint
-from tenancy.local.engine_kind import EngineUnavailableError
 from tenancy.local.engines import DEFAULT_ENGINE, KINDS, Engine, kind
 from tenancy.stack_file import StackFile
 from tenancy.table_status import table_names
@@ -130,10 +129,7 @@ def _contents(args: argparse.Namespace, url: str) -> str | None:
 
 def cmd_local_install(args: argparse.Namespace) -> int:
     chosen = kind(args.engine)
-    try:
-        folder = chosen.install(state_dir())
-    except EngineUnavailableError as exc:
-        raise CommandError(str(exc)) from None
+    folder = chosen.install(state_dir())  # EngineUnavailableError: one line, exit 2
     print(f"{chosen.name} {chosen.version} is installed in {folder}")
     problem = chosen.problem()
     if problem:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from tenancy.budgets import ENGINE_START_TIMEOUT_SECONDS, ENGINE_STOP_TIMEOUT_SECONDS
 from tenancy.connection import Answer, Probe, answers, probe
+from tenancy.errors import Refused
 from tenancy.local.engine_kind import EngineKind, EngineUnavailableError, Launch
 from tenancy.local.engines import DEFAULT_ENGINE, KINDS, Engine, kind
 from tenancy.local.port_holder import port_holder
@@ -82,7 +83,7 @@ class EndpointStatus:
         return f"{self.url}: {what}{details}"
 
 
-class EndpointError(RuntimeError):
+class EndpointError(Refused, RuntimeError):
     pass
 
 

@@ -13,10 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tenancy.errors import Refused
+
 ENGINES_DIR_ENV = "SALESTALK_ENGINES_DIR"
 
 
-class EngineUnavailableError(RuntimeError):
+class EngineUnavailableError(Refused, RuntimeError):
     """An engine cannot be installed or run here; the message says what is missing and how to
     get it."""
 
