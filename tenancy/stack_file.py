@@ -82,6 +82,17 @@ class StackFileConflictError(StackFileError):
     """The roster entry an edit expected has been changed by another command meanwhile."""
 
 
+STATE_DIR_NAME = ".salestalk"  # the project's local state: endpoints, engines, quarantine
+
+
+def state_dir() -> Path:
+    """The project's `.salestalk/` folder (the working directory's outside a project)."""
+    try:
+        return find_project_dir() / STATE_DIR_NAME
+    except StackFileError:
+        return Path.cwd() / STATE_DIR_NAME
+
+
 def find_project_dir(start: Path | None = None) -> Path:
     """The folder holding this project's Pulumi.yaml: $SALESTALK_PROJECT_DIR, or the nearest
     folder at or above `start` (default: the current directory)."""

@@ -15,12 +15,11 @@ from pathlib import Path
 
 from ingestion.queries import MetadataReader, TenantReader
 from ingestion.seeding import SeedResult, prepare_stack
-from tenancy.cli.common import STATE_DIR_NAME
 from tenancy.connection import Target, answers, dynamodb_client, loopback_port, resolve_target
 from tenancy.local.endpoint import LocalEndpoint
 from tenancy.provisioner import TableResult
 from tenancy.settings import StackSettings
-from tenancy.stack_file import StackFile, find_project_dir
+from tenancy.stack_file import STATE_DIR_NAME, StackFile, find_project_dir
 
 
 @dataclass

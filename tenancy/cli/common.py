@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Iterable
-from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -34,12 +33,16 @@ from tenancy.errors import (  # noqa: F401 (the commands' exit statuses, re-expo
 )
 from tenancy.roster import RosterError, UnknownTenantError
 from tenancy.settings import StackConfigError, StackSettings
-from tenancy.stack_file import StackFile, StackFileError, find_project_dir
+from tenancy.stack_file import (  # noqa: F401 (state_dir: the commands' state folder)
+    StackFile,
+    StackFileError,
+    find_project_dir,
+    state_dir,
+)
 from tenancy.table_status import table_names
 from tenancy.tables import all_table_specs
 
 DEFAULT_STACK = "local"
-STATE_DIR_NAME = ".salestalk"  # the project's local state: endpoints, engines, quarantine
 
 
 class CommandError(SalesTalkError):
@@ -160,14 +163,6 @@ def connection_problem(target: Target, exc: Exception | str, stack: str = DEFAUL
         option = "" if stack == DEFAULT_STACK else f" --stack {stack}"
         hint = f" Is it running? `salestalk local start{option}` starts the default engine there."
     return CommandError(f"cannot reach DynamoDB at {target.describe()}: {exc}.{hint}")
-
-
-def state_dir() -> Path:
-    """The project's `.salestalk/` folder (the working directory's outside a project)."""
-    try:
-        return find_project_dir() / STATE_DIR_NAME
-    except StackFileError:
-        return Path.cwd() / STATE_DIR_NAME
 
 
 def is_missing_table(exc: Exception) -> bool:

@@ -9,11 +9,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tenancy.cli.common import STATE_DIR_NAME
 from tenancy.connection import answers
 from tenancy.local.endpoint import EndpointState, LocalEndpoint
 from tenancy.local.engines import Engine
-from tenancy.stack_file import find_project_dir
+from tenancy.stack_file import STATE_DIR_NAME, find_project_dir
 from tests.support.ports import free_port, listening_addresses
 
 pytestmark = pytest.mark.engine
