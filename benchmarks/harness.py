@@ -12,7 +12,6 @@ import contextlib
 import json
 import os
 import resource
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,7 +27,7 @@ from botocore.config import Config
 
 from tenancy.connection import Target as Endpoint
 from tenancy.connection import dynamodb_client
-from tenancy.local.endpoint import LocalEndpoint
+from tenancy.local.endpoint import LocalEndpoint, free_port
 from tenancy.local.engine_kind import engines_dir
 from tenancy.local.engines import DEFAULT_ENGINE, Engine, kind
 
@@ -102,12 +101,6 @@ def format_number(value: float) -> str:
     if isinstance(value, int) or float(value).is_integer():
         return f"{int(value):,}"
     return f"{value:,.2f}" if abs(value) < 100 else f"{value:,.0f}"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 _SERVER_PIDS: dict[str, int] = {}

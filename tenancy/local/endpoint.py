@@ -30,8 +30,6 @@ from tenancy.local.port_holder import port_holder
 
 HOST = "127.0.0.1"  # loopback only: the endpoint accepts any credentials and must not be reachable
 DEFAULT_PORT = 4566
-START_TIMEOUT_SECONDS = ENGINE_START_TIMEOUT_SECONDS
-STOP_TIMEOUT_SECONDS = ENGINE_STOP_TIMEOUT_SECONDS
 
 
 def endpoint_url(port: int = DEFAULT_PORT) -> str:
@@ -180,7 +178,7 @@ class LocalEndpoint:
         self.ended_leftovers += ended
         return ended
 
-    def start(self, timeout: float = START_TIMEOUT_SECONDS) -> tuple[bool, EndpointStatus]:
+    def start(self, timeout: float = ENGINE_START_TIMEOUT_SECONDS) -> tuple[bool, EndpointStatus]:
         """Start the engine unless something answers already; returns (started, status)."""
         current = self.status()
         if current.state is EndpointState.HELD:
@@ -227,7 +225,7 @@ class LocalEndpoint:
                 )
             time.sleep(0.1)
 
-    def stop(self, timeout: float = STOP_TIMEOUT_SECONDS) -> tuple[bool, EndpointStatus]:
+    def stop(self, timeout: float = ENGINE_STOP_TIMEOUT_SECONDS) -> tuple[bool, EndpointStatus]:
         """Stop our engine (an endpoint we did not start is left alone); (stopped, status):
         the status from before the stop, which says where its data was."""
         before = self.status()
@@ -299,21 +297,23 @@ def _tail(path: Path, lines: int = 20) -> str:
 def embedded(state_dir: Path, engine: Engine = DEFAULT_ENGINE) -> Iterator[str]:
     """The engine in memory on a free loopback port as a child of this process (the test
     suite's endpoint), not detached: a Ctrl-C at the terminal ends it too. Yields its URL."""
-    endpoint = LocalEndpoint(state_dir, port=_free_port(), engine=engine, in_memory=True)
+    endpoint = LocalEndpoint(state_dir, port=free_port(), engine=engine, in_memory=True)
     process = endpoint._spawn(detached=False)
     try:
-        endpoint._wait_ready(process, START_TIMEOUT_SECONDS)
+        endpoint._wait_ready(process, ENGINE_START_TIMEOUT_SECONDS)
         yield endpoint.url
     finally:
         process.terminate()
         try:
-            process.wait(timeout=STOP_TIMEOUT_SECONDS)
+            process.wait(timeout=ENGINE_STOP_TIMEOUT_SECONDS)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
 
 
-def _free_port() -> int:
+def free_port(host: str = HOST) -> int:
+    """A port the kernel just handed out and released: free now, though another process
+    could take it before it is bound (the tests that need certainty hold a socket)."""
     with socket.socket() as probe:
-        probe.bind((HOST, 0))
+        probe.bind((host, 0))
         return probe.getsockname()[1]
