@@ -20,7 +20,9 @@ from tenancy.local.engine_kind import EngineKind, Launch, engines_dir
 VERSION = "1.5.33"
 REQUIREMENTS = Path(__file__).with_name("ministack-requirements.txt")  # pip freeze of a good set
 SERVICES = ("dynamodb", "iam", "sts", "kms")
-MARKER = b"ministack"
+# Its command line, NUL-separated as /proc shows it: `python -m ministack`, not any process that
+# merely names a ministack file (an editor, `pytest tests/.../test_ministack.py`).
+MARKER = b"\0-m\0ministack\0"
 
 
 def installed_dir(state_dir: Path) -> Path:

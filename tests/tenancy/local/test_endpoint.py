@@ -67,6 +67,26 @@ def test_a_stale_pid_file_is_ignored(endpoint):
     assert not endpoint.pid_file.exists()
 
 
+def test_a_process_that_only_names_the_engine_is_never_taken_for_it(endpoint):
+    """A reused pid whose command line merely mentions the engine (an editor on ministack.py,
+    `pytest .../test_ministack.py`) is not the engine: `stop` must not signal it."""
+    import subprocess
+    import sys
+
+    bystander = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(60)", "tests/test_ministack.py"]
+    )
+    try:
+        endpoint.state_dir.mkdir(parents=True)
+        endpoint.pid_file.write_text(f"{bystander.pid} ministack\n")
+        assert endpoint.status().state is EndpointState.DOWN
+        assert endpoint.stop()[0] is False
+        assert bystander.poll() is None  # still running: never signalled
+    finally:
+        bystander.kill()
+        bystander.wait()
+
+
 def test_a_pid_file_of_another_format_is_ignored(endpoint):
     endpoint.state_dir.mkdir(parents=True)
     endpoint.pid_file.write_text(f"{os.getpid()}\n")  # an older release's pid file
