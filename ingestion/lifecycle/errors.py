@@ -1,5 +1,5 @@
 """The errors of tenant operations, each saying what to do next; the command line maps them
-to exit statuses once (`ingestion.lifecycle.commands`)."""
+to exit statuses once (`tenancy.cli.tenants`)."""
 
 from __future__ import annotations
 

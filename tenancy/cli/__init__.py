@@ -1,5 +1,6 @@
-"""The command line's one home: the parser and error handling (`app`) and what every command
-group shares (`common`). The groups themselves live beside the code they serve."""
+"""The command line, all of it: one module per group of commands (`stack`, `local`, `data`,
+`tenants`, `up`), what they share (`common`), and the parser with the one place errors become
+messages and exit statuses (`app`). It sits at the end of the chain: nothing imports it."""
 
 from tenancy.cli.app import main
 

@@ -1,10 +1,11 @@
 # PYTHON_ARGCOMPLETE_OK
 """The `salestalk` command line: one parser that every command group registers into.
 
-The groups are found through the `salestalk.commands` entry points (pyproject.toml), so this
-home names none of them: each lives beside the code it serves (`tenancy.commands`,
-`tenancy.local.commands`, `ingestion.commands`, `ingestion.main_job`). Everything printed goes
-through `TerminalSafeStream`.
+The command line is this package and nothing else: one module per group of commands (`stack`,
+`local`, `data`, `tenants`, `up`), what they share (`common`), and this parser, which maps
+every error of the platform to its message and exit status once. No other module imports it:
+the groups call the packages' functions with plain arguments. Everything printed goes through
+`TerminalSafeStream`.
 """
 
 from __future__ import annotations
@@ -13,15 +14,17 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from importlib.metadata import PackageNotFoundError, entry_points, version
+from importlib.metadata import PackageNotFoundError, version
 
 import argcomplete
 from botocore.exceptions import ClientError
 
+from tenancy.cli import data, local, stack, tenants, up
 from tenancy.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_PIPE_CLOSED, SalesTalkError
 from tenancy.safe_text import TerminalSafeStream
 
-COMMAND_GROUPS = "salestalk.commands"
+# Each group adds its commands to the parser; `salestalk --help` lists them in this order.
+COMMAND_GROUPS = (data, local, stack, tenants, up)
 DISTRIBUTION = "salestalk-data-platform"  # pyproject.toml's project name
 
 
@@ -36,14 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--version", action="version", version=f"%(prog)s {_version()}", help="print the version"
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    groups = sorted(entry_points(group=COMMAND_GROUPS), key=lambda entry: entry.name)
-    if not groups:
-        raise SystemExit(
-            "salestalk: error: no command group is installed (the package's metadata is "
-            "missing): run `pip install -e .` in the project"
-        )
-    for group in groups:
-        group.load()(commands)
+    for group in COMMAND_GROUPS:
+        group.register_commands(commands)
     return parser
 
 

@@ -66,7 +66,7 @@ def test_refused_means_2_and_failed_means_1_whatever_builtin_base_it_keeps():
 
 @pytest.mark.parametrize("error", [Refused, Failed])
 def test_the_command_line_maps_any_of_them_once_to_one_line(error, monkeypatch, capsys):
-    import tenancy.local.commands as local_commands
+    import tenancy.cli.local as local_commands
 
     def raising(args):
         raise error("the tenant's table is owned by another stack")

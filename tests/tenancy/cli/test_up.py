@@ -14,7 +14,7 @@ from tests.support.ports import free_port
 
 pytestmark = [pytest.mark.kernel, pytest.mark.engine]
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
+PROJECT_DIR = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture

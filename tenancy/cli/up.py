@@ -2,8 +2,8 @@
 
 It starts the default local engine, makes the stack ready (`ingestion.seeding.prepare_stack`, the
 same function the notebooks' workspace calls) and executes the notebooks headless into HTML
-reports. It belongs to no single layer: it composes the local engines, the stack's tables, the
-data path and the notebook support, and only it does.
+reports. It composes the other groups' steps (`local`, `stack`, `data`) with the notebook
+support, and only it does.
 """
 
 from __future__ import annotations
@@ -14,12 +14,6 @@ import sys
 import time
 from pathlib import Path
 
-from ingestion.commands import (
-    exit_status,
-    new_quarantine,
-    print_seed_result,
-    seeding_errors,
-)
 from ingestion.seeding import prepare_stack
 from tenancy.cli.common import (
     EXIT_FAILED,
@@ -29,8 +23,14 @@ from tenancy.cli.common import (
     connect,
     load_settings,
 )
-from tenancy.commands import print_provisioning_summary, print_table_result, provisioning_errors
-from tenancy.local.commands import stack_local_port, start_local_endpoint
+from tenancy.cli.data import (
+    exit_status,
+    new_quarantine,
+    print_seed_result,
+    seeding_errors,
+)
+from tenancy.cli.local import stack_local_port, start_local_endpoint
+from tenancy.cli.stack import print_provisioning_summary, print_table_result, provisioning_errors
 from tenancy.local.endpoint import DEFAULT_PORT
 from tenancy.stack_file import find_project_dir
 from tenancy.tables import table_count

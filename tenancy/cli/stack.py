@@ -246,7 +246,7 @@ def cmd_roster_set_status(args: argparse.Namespace) -> int:
 
 def register_commands(commands: argparse._SubParsersAction) -> None:
     """Register tables and roster (`provision`, which also registers the roster's tenants,
-    is in `ingestion.lifecycle.commands`)."""
+    is in `tenancy.cli.tenants`)."""
     tables = add_command(
         commands,
         "tables",

@@ -34,7 +34,7 @@ from tenancy.cli.common import (
     require_tenants,
     state_dir,
 )
-from tenancy.commands import (
+from tenancy.cli.stack import (
     iam_client,
     print_provisioning_summary,
     print_role_result,
