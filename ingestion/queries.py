@@ -27,6 +27,7 @@ from ingestion.items import (
 )
 from ingestion.ownership import Refusals, Refused, record_of
 from ingestion.query_pages import Query
+from tenancy import errors
 from tenancy.errors import Failed
 from tenancy.roster import TenantStatus
 from tenancy.settings import StackSettings
@@ -44,6 +45,10 @@ from tenancy.tables import (
     metadata_table_spec,
     tenant_tables,
 )
+
+
+class PeriodRangeError(errors.Refused, ValueError):
+    """A period range that names no periods: mixed granularities, or its end before its start."""
 
 
 class CrossTenantAccessError(Failed, PermissionError):
@@ -117,11 +122,16 @@ class _Reader:
 
 def _period_range(start: str | None, end: str | None):
     """Key condition on `period` for an inclusive range, and the granularity to keep."""
-    granularities = {period_granularity(p) for p in (start, end) if p}
+    granularities = set()
+    for period in filter(None, (start, end)):
+        try:
+            granularities.add(period_granularity(period))
+        except ValueError as exc:
+            raise PeriodRangeError(f"period {period!r}: {exc}") from None
     if len(granularities) > 1:
-        raise ValueError(f"period range {start}..{end} mixes granularities")
+        raise PeriodRangeError(f"period range {start}..{end} mixes granularities")
     if start and end and start > end:
-        raise ValueError(f"period range {start}..{end} ends before it starts")
+        raise PeriodRangeError(f"period range {start}..{end} ends before it starts")
     # No range ends inclusively on a stored value: Amazon's DynamoDB Local stops paging, with
     # no error, when a page ends inside a run of equal sort keys at an inclusive upper bound
     # (`<=`, BETWEEN's second value). One period is asked for with `=`; an upper bound is

@@ -160,6 +160,10 @@ class RealAwsRefusedError(Refused, RuntimeError):
     """A command meant for a local endpoint was pointed at real AWS without being allowed to."""
 
 
+class EndpointSettingError(Refused, ValueError):
+    """The stack's endpoint, region or local hosts cannot be used as they are set."""
+
+
 class InsecureEndpointError(RealAwsRefusedError):
     """A non-local endpoint given with plain http://: credentials and data would go unencrypted."""
 
@@ -202,7 +206,7 @@ class Target:
             try:
                 endpoint_host(self.endpoint_url)
             except ValueError as exc:
-                raise ValueError(
+                raise EndpointSettingError(
                     f"endpoint {self.endpoint_url!r} (from {self.source}) is not usable: {exc}"
                 ) from None
 
@@ -239,7 +243,7 @@ def env_local_hosts(env: Mapping[str, str]) -> tuple[str, ...]:
             try:
                 hosts.append(local_host(entry.strip()))
             except ValueError as exc:
-                raise ValueError(f"{LOCAL_HOSTS_ENV_VAR}: {exc}") from None
+                raise EndpointSettingError(f"{LOCAL_HOSTS_ENV_VAR}: {exc}") from None
     return tuple(hosts)
 
 
@@ -251,7 +255,7 @@ def resolve_target(stack_file: StackFile, environ: Mapping[str, str] | None = No
     aws = stack_file.namespace("aws")
     region = str(aws.get("region") or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "")
     if not region:
-        raise ValueError(f"{stack_file.path.name}: set `aws:region`")
+        raise EndpointSettingError(f"{stack_file.path.name}: set `aws:region`")
     endpoint, source = None, stack_file.path.name
     for variable in ENDPOINT_ENV_VARS:
         if env.get(variable):

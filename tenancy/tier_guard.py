@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from tenancy.errors import Failed
+from tenancy.errors import Refused
 from tenancy.roster import RosterError, Tenant, Tier
 from tenancy.settings import NAMESPACE, PLAN_TIERS_KEY, StackSettings
 from tenancy.tables import TENANT_ID_FIELD, metadata_table_spec
@@ -34,8 +34,9 @@ TIER_FIELD = "tier"
 BATCH_GET_LIMIT = 100  # keys per BatchGetItem request, DynamoDB's limit
 
 
-class TierReadError(Failed, RuntimeError):
-    """The deployed tiers could not be read: the metadata table kept keys unprocessed."""
+class TierReadError(Refused, RuntimeError):
+    """The deployed tiers could not be read (the metadata table kept keys unprocessed): the
+    change they guard is refused before anything is written."""
 
 
 def tier_problems(settings: StackSettings, deployed: Mapping[str, Tier]) -> list[str]:

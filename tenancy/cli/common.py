@@ -16,7 +16,6 @@ from botocore.exceptions import BotoCoreError, ClientError
 from tenancy.budgets import SLOW_ANSWER_SECONDS
 from tenancy.connection import (
     Answer,
-    RealAwsRefusedError,
     Target,
     dynamodb_client,
     loopback_port,
@@ -31,8 +30,7 @@ from tenancy.errors import (  # noqa: F401 (the commands' exit statuses, re-expo
     EXIT_USAGE,
     SalesTalkError,
 )
-from tenancy.roster import RosterError, UnknownTenantError
-from tenancy.settings import StackConfigError, StackSettings
+from tenancy.settings import StackSettings
 from tenancy.stack_file import (  # noqa: F401 (state_dir: the commands' state folder)
     StackFile,
     StackFileError,
@@ -92,18 +90,12 @@ def add_allow_aws_argument(parser: argparse.ArgumentParser, *, hidden: bool = Fa
 
 
 def load_stack(args: argparse.Namespace) -> StackFile:
-    try:
-        return StackFile.load(args.stack)
-    except StackFileError as exc:
-        raise CommandError(str(exc)) from None
+    return StackFile.load(args.stack)
 
 
 def stack_settings(stack_file: StackFile) -> StackSettings:
     """The stack's validated settings; a bad roster or setting is a usage error (exit 2)."""
-    try:
-        return stack_file.settings()
-    except (RosterError, StackConfigError) as exc:
-        raise CommandError(str(exc)) from None
+    return stack_file.settings()
 
 
 def load_settings(args: argparse.Namespace) -> tuple[StackFile, StackSettings]:
@@ -114,19 +106,16 @@ def load_settings(args: argparse.Namespace) -> tuple[StackFile, StackSettings]:
 def require_tenants(settings: StackSettings, tenant_ids: Iterable[str] | None) -> None:
     """Every tenant named on the command line is in the roster (exit 2 before connecting)."""
     for tenant_id in tenant_ids or ():
-        try:
-            settings.roster.get(tenant_id)
-        except UnknownTenantError as exc:
-            raise CommandError(str(exc)) from None
+        settings.roster.get(tenant_id)  # UnknownTenantError: refused, exit 2
 
 
 def connect(args: argparse.Namespace, stack_file: StackFile | None = None):
     """A DynamoDB client for the stack's endpoint, refusing real AWS unless --allow-aws."""
     stack_file = stack_file or load_stack(args)
+    target = resolve_target(stack_file)
     try:
-        target = resolve_target(stack_file)
         client = dynamodb_client(target, allow_aws=getattr(args, "allow_aws", False))
-    except (ValueError, RealAwsRefusedError) as exc:
+    except BotoCoreError as exc:  # botocore refuses the settings (a region it cannot use)
         raise CommandError(str(exc)) from None
     if target.is_local:
         # Fail in a second with a hint, rather than after botocore's connection retries.

@@ -27,7 +27,7 @@ from ingestion.ingest_report import IngestReport
 from ingestion.input_shape import mismatch
 from ingestion.items import TENANT_DATA_KINDS
 from ingestion.lease import Fence, TenantFencedError
-from ingestion.queries import CrossTenantAccessError, MetadataReader, TenantReader
+from ingestion.queries import MetadataReader, TenantReader
 from ingestion.query_output import write_records
 from ingestion.query_pages import PageTokenError, Query
 from ingestion.schemas import SCHEMA_DIR, write_schemas
@@ -36,7 +36,6 @@ from ingestion.sources import (
     QUARANTINE_DIR_NAME,
     InputFileError,
     Quarantine,
-    QuarantineExistsError,
     new_quarantine_path,
     open_input,
     read_records,
@@ -45,7 +44,6 @@ from ingestion.suggestions import unknown_name
 from ingestion.writer import (
     IngestInterruptedError,
     TenantChangedError,
-    TenantNotWritableError,
     TenantWriter,
     WriteMode,
 )
@@ -72,7 +70,6 @@ from tenancy.connection import Target
 from tenancy.roster import RosterError
 from tenancy.settings import StackConfigError, StackSettings
 from tenancy.stack_file import StackFile, StackFileError, find_project_dir
-from tenancy.tier_guard import TierReadError
 
 KINDS = {kind.plural: kind for kind in TENANT_DATA_KINDS}
 
@@ -89,10 +86,7 @@ def new_quarantine(path: str | None, label: str) -> Quarantine:
     """This run's quarantine: the file asked for (which must not exist yet), or a new one
     under the project's state folder."""
     quarantine = Quarantine(Path(path) if path else new_quarantine_path(_quarantine_dir(), label))
-    try:
-        quarantine.check_free()
-    except QuarantineExistsError as exc:
-        raise CommandError(str(exc)) from None
+    quarantine.check_free()  # QuarantineExistsError: refused, exit 2
     return quarantine
 
 
@@ -153,23 +147,20 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     _, settings = load_settings(args)
     require_tenants(settings, [args.tenant])
     target, client = connect(args)
-    try:
-        writer = TenantWriter(
-            client,
-            settings,
-            args.tenant,
-            kind,
-            accept_updates=args.accept_updates,
-            mode=WriteMode(args.mode),
-            on_wait=lambda holder: print(
-                f"waiting for the writer of {args.tenant}'s {args.kind} to finish "
-                f"({holder.describe()})",
-                file=sys.stderr,
-            ),
-            reload=_reloaded(args.stack),
-        )
-    except TenantNotWritableError as exc:
-        raise CommandError(str(exc)) from None
+    writer = TenantWriter(
+        client,
+        settings,
+        args.tenant,
+        kind,
+        accept_updates=args.accept_updates,
+        mode=WriteMode(args.mode),
+        on_wait=lambda holder: print(
+            f"waiting for the writer of {args.tenant}'s {args.kind} to finish "
+            f"({holder.describe()})",
+            file=sys.stderr,
+        ),
+        reload=_reloaded(args.stack),
+    )
     quarantine = new_quarantine(args.quarantine, f"{args.tenant}-{args.kind}")
     close = None
     try:
@@ -183,8 +174,6 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             report = writer.ingest(
                 read_records(stream, args.file), quarantine=quarantine, progress=update
             )
-    except InputFileError as exc:
-        raise CommandError(str(exc)) from None
     except OSError as exc:  # the quarantine file cannot be written, the input cannot be read
         raise CommandError(f"{exc.filename or args.file}: {exc.strerror or exc}") from None
     except IngestInterruptedError as exc:
@@ -290,8 +279,6 @@ def seeding_errors(target: Target, client, settings: StackSettings) -> Iterator[
     without a move, as one message (exit 2)."""
     try:
         yield
-    except (RosterError, TierReadError) as exc:
-        raise CommandError(str(exc)) from None
     except IngestInterruptedError as exc:
         raise CommandError(_interruption(target, exc, client, settings)) from None
     except ClientError as exc:
@@ -334,12 +321,6 @@ def cmd_query(args: argparse.Namespace) -> int:
         else:
             records = found[: args.limit]
         shown = write_records(records, style, sys.stdout)  # streamed: `| head` ends the read
-    except PageTokenError as exc:
-        raise CommandError(str(exc)) from None
-    except CrossTenantAccessError as exc:
-        raise CommandError(str(exc), EXIT_FAILED) from None
-    except ValueError as exc:
-        raise CommandError(str(exc)) from None
     except ClientError as exc:
         if is_missing_table(exc):
             raise missing_tables_problem(client, settings, target) from None

@@ -15,7 +15,6 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from tenancy.cli.common import (
     EXIT_OK,
-    EXIT_USAGE,
     CommandError,
     add_command,
     add_stack_argument,
@@ -24,6 +23,7 @@ from tenancy.cli.common import (
     state_dir,
 )
 from tenancy.connection import Target, dynamodb_client, loopback_port, resolve_target
+from tenancy.errors import Refused
 from tenancy.local.endpoint import DEFAULT_PORT, EndpointError, EndpointState, LocalEndpoint
 from tenancy.local.engines import DEFAULT_ENGINE, KINDS, Engine, kind
 from tenancy.stack_file import StackFile
@@ -33,10 +33,7 @@ from tenancy.table_status import table_names
 def stack_local_port(stack_file: StackFile, stack: str) -> int:
     """The port of the stack's endpoint, which must be on this machine's loopback: the one
     place where a local engine can be served, and where every other command will look."""
-    try:
-        target = resolve_target(stack_file)
-    except ValueError as exc:
-        raise CommandError(str(exc)) from None
+    target = resolve_target(stack_file)
     port = loopback_port(target.endpoint_url) if target.is_local else None
     if port is None:
         raise CommandError(
@@ -68,9 +65,9 @@ def start_local_endpoint(
     endpoint = LocalEndpoint(state_dir(), port=port, engine=engine, in_memory=in_memory)
     try:
         started, status = endpoint.start()
-    except EndpointError as exc:
+    except EndpointError:
         _say_ended(endpoint)
-        raise CommandError(str(exc), EXIT_USAGE) from None
+        raise
     _say_ended(endpoint)
     if started:
         print(f"started {endpoint.kind.name}: {status.describe()}")
@@ -114,7 +111,7 @@ def _contents(args: argparse.Namespace, url: str) -> str | None:
     tables per region), or None if they cannot be counted."""
     try:
         region = resolve_target(load_stack(args)).region
-    except (CommandError, ValueError):
+    except Refused:  # no usable stack file here: the environment's region, if any
         region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or ""
     if not region:
         return None

@@ -24,8 +24,9 @@ from tenancy.cli.common import (
     load_stack,
     stack_settings,
 )
-from tenancy.connection import RealAwsRefusedError, Target, local_iam_client
+from tenancy.connection import Target, local_iam_client
 from tenancy.endpoint_features import describe_setting
+from tenancy.errors import SalesTalkError
 from tenancy.provisioner import (
     Outcome,
     TableResult,
@@ -33,7 +34,7 @@ from tenancy.provisioner import (
 from tenancy.roster import Plan, RosterError, TenantStatus, Tier, parse_roster
 from tenancy.table_status import TableStatus, table_statuses
 from tenancy.tenant_roles import RoleOutcome, RoleResult
-from tenancy.tier_guard import TierReadError, check_deployed_tiers
+from tenancy.tier_guard import check_deployed_tiers
 
 if TYPE_CHECKING:
     from tenancy.settings import StackSettings
@@ -90,10 +91,7 @@ def print_provisioning_summary(
 
 def iam_client(target: Target):
     """The local endpoint's IAM, where `provision` makes the tenant roles (None on AWS)."""
-    try:
-        return local_iam_client(target)
-    except RealAwsRefusedError as exc:
-        raise CommandError(str(exc)) from None
+    return local_iam_client(target)
 
 
 def cmd_tables(args: argparse.Namespace) -> int:
@@ -178,9 +176,9 @@ def _tiers_compared(
     try:
         target, client = connect(args, stack_file)
         deployed = check_deployed_tiers(client, settings, source=stack_file.path.name)
-    except RosterError as exc:
-        raise CommandError(str(exc)) from None
-    except (CommandError, BotoCoreError, ClientError, TierReadError) as exc:
+    except RosterError:  # a tier changed without a move: the roster is wrong
+        raise
+    except (SalesTalkError, BotoCoreError, ClientError) as exc:  # no live stack to compare
         return f"tiers not compared with the live stack: {exc}"
     return (
         f"tiers match the live stack at {target.describe()}: "
@@ -189,8 +187,6 @@ def _tiers_compared(
 
 
 def cmd_roster_add(args: argparse.Namespace) -> int:
-    from tenancy.settings import StackConfigError
-    from tenancy.stack_file import StackFileError
 
     stack_file = load_stack(args)
     settings = stack_settings(stack_file)  # the roster must be valid before it is extended
@@ -205,15 +201,12 @@ def cmd_roster_add(args: argparse.Namespace) -> int:
     }
     if args.tier:
         entry["tier"] = args.tier
-    try:
-        # Validated as a roster entry: errors read as they do for the whole roster.
-        (tenant,) = parse_roster([entry], source="the new entry")
-        # The tier is written, not left to the plan: a later change of the tenant's plan or
-        # of salestalk:planTiers must never move its data silently (`tenant move` does that).
-        tenant = tenant.model_copy(update={"tier": settings.tier(tenant)})
-        settings = stack_file.add_tenant(tenant)
-    except (RosterError, StackConfigError, StackFileError) as exc:
-        raise CommandError(str(exc)) from None
+    # Validated as a roster entry: errors read as they do for the whole roster.
+    (tenant,) = parse_roster([entry], source="the new entry")
+    # The tier is written, not left to the plan: a later change of the tenant's plan or of
+    # salestalk:planTiers must never move its data silently (`tenant move` does that).
+    tenant = tenant.model_copy(update={"tier": settings.tier(tenant)})
+    settings = stack_file.add_tenant(tenant)
     print(
         f"added tenant {tenant.tenant_id!r} to {stack_file.path.name} (tier {tenant.tier}, "
         f"{len(settings.roster)} tenants). Next: `salestalk provision --stack {args.stack}` "
@@ -223,8 +216,6 @@ def cmd_roster_add(args: argparse.Namespace) -> int:
 
 
 def cmd_roster_set_status(args: argparse.Namespace) -> int:
-    from tenancy.settings import StackConfigError
-    from tenancy.stack_file import StackFileError
 
     stack_file = load_stack(args)
     settings = stack_settings(stack_file)
@@ -233,7 +224,7 @@ def cmd_roster_set_status(args: argparse.Namespace) -> int:
         stack_file.update_tenant(
             args.tenant_id, {"status": args.status}, expect={"status": str(before)}
         )
-    except (RosterError, StackConfigError, StackFileError, LookupError) as exc:
+    except LookupError as exc:  # the tenant left the roster between the read and the edit
         raise CommandError(str(exc)) from None
     writes = "takes no new data" if not TenantStatus(args.status).accepts_writes else "takes data"
     print(

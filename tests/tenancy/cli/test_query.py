@@ -77,6 +77,22 @@ def test_a_known_series_with_nothing_in_range_is_not_an_error(capsys, stored):
     assert status == 0 and out == "" and "no matching records in that period range" in err
 
 
+@pytest.mark.parametrize(
+    ("start", "end", "why"),
+    [
+        ("2025-07", "2025-03", "period range 2025-07..2025-03 ends before it starts"),
+        ("2025-Q3", "2025-07", "period range 2025-Q3..2025-07 mixes granularities"),
+        ("2025-13", "2025-14", "period '2025-13': month 13 does not exist"),
+        ("July", None, "period 'July': must be YYYY, YYYY-Qn, YYYY-MM or YYYY-MM-DD"),
+    ],
+)
+def test_a_range_that_names_no_periods_is_one_line_and_exit_2(capsys, stored, start, end, why):
+    argv = ["query", "series", "--tenant", ACME, "revenue", "--from", start]
+    argv += ["--to", end] if end else []
+    status, out, err = run(capsys, *argv)
+    assert (status, out, err) == (2, "", f"salestalk: error: {why}\n")
+
+
 def test_pages_continue_where_the_last_one_stopped(capsys, stored):
     seen = []
     after: list[str] = []
