@@ -42,7 +42,8 @@ from benchmarks.harness import (
 )
 from ingestion.items import KINDS, RecordKind, serialize
 from ingestion.sources import Quarantine, new_quarantine_path, read_records
-from ingestion.writer import TenantWriter, WriteMode
+from ingestion.write_strategies import WriteMode
+from ingestion.writer import TenantWriter
 from tenancy.provisioner import Provisioner
 from tenancy.stack_file import StackFile
 from tenancy.tables import all_table_specs

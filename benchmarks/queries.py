@@ -23,7 +23,8 @@ from ingestion.contracts import MetricType
 from ingestion.items import MESSAGE, METRIC, RecordKind
 from ingestion.queries import TenantReader
 from ingestion.sources import SourceRecord
-from ingestion.writer import TenantWriter, WriteMode
+from ingestion.write_strategies import WriteMode
+from ingestion.writer import TenantWriter
 from tenancy.provisioner import Provisioner
 from tenancy.settings import StackSettings
 from tenancy.stack_file import StackFile

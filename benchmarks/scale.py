@@ -39,7 +39,8 @@ from ingestion.lifecycle.tenant_data import TenantData
 from ingestion.ownership import Refusals
 from ingestion.queries import TenantReader
 from ingestion.sources import SourceRecord
-from ingestion.writer import TenantWriter, WriteMode
+from ingestion.write_strategies import WriteMode
+from ingestion.writer import TenantWriter
 from tenancy.local.dynamodb_local import HEAP_ENV
 from tenancy.provisioner import Provisioner
 from tenancy.settings import StackSettings

@@ -3,15 +3,12 @@
 Every record is classified against what is stored under its key: absent (write it), the same
 content (a duplicate: nothing to do), different content (a conflict: keep the stored one, report
 it, or replace it when the caller accepts updates and the kind allows it). Classification reads
-stored items in batches (BatchGetItem); writes are conditional transactions, so a record
-written by a concurrent writer between the read and the write is detected by DynamoDB itself
-and classified from the stored item the failed condition returns: each record is stored once
-and counted once, whatever runs beside it.
-
-`WriteMode.BATCH` writes with BatchWriteItem instead (half the write cost, no conditions): for
-bulk loads when no other writer targets the tenant. It is exactly-once for a single writer;
-with concurrent writers it could count a record twice or let the later of two conflicting
-versions win, which is why it is not the default.
+stored items in batches (BatchGetItem); how the records to be put then reach the table is a
+write strategy's (`ingestion.write_strategies`: under the writer lease by default, plain
+batches, or conditional transactions). Where a put is conditional, a record written by a
+concurrent writer between the read and the write is detected by DynamoDB itself and classified
+again from the stored item the failed condition returns: each record is stored once and
+counted once, whatever runs beside it.
 
 Accepted updates are optimistic: a restated record replaces only the version this run read.
 If another writer changes the item between that read and this write, the change is theirs to
@@ -63,13 +60,8 @@ from ingestion.lease import (
     WriterLease,
 )
 from ingestion.sources import InputFileError, Quarantine, SourceRecord
-from ingestion.store import (
-    BATCH_GET_LIMIT,
-    TRANSACTION_BYTES_LIMIT,
-    ConditionalPut,
-    PutStatus,
-    TableStore,
-)
+from ingestion.store import BATCH_GET_LIMIT, TRANSACTION_BYTES_LIMIT, ConditionalPut, TableStore
+from ingestion.write_strategies import WriteMode, WriteStrategy, strategy_for
 from tenancy.budgets import RETRY_POLICY, RetryPolicy
 from tenancy.errors import Failed, Refused
 from tenancy.settings import StackSettings
@@ -89,19 +81,6 @@ CHUNKS_IN_FLIGHT = 4
 # duplicate and changed records apart. Which ingest wrote it matters only when a transaction's
 # condition fails, and that item comes back whole.
 FINGERPRINT = (CONTENT_HASH_ATTR,)
-
-
-class WriteMode(StrEnum):
-    # The default: under the table's writer lease (`ingestion.lease`), plain batch puts at one
-    # write unit a record, exact with any number of concurrent leased writers.
-    LEASED = "leased"
-    # No conditions: a bulk load with no other writer (concurrent writers could count a record
-    # twice or let the later of two versions win). A tenant's writes still hold its lease,
-    # so that a move or an erasure fences them out (`ingestion.lease.Fence`).
-    BATCH = "batch"
-    # A conditional transaction per chunk (two write units a record), exact without the lease's
-    # help. Kept for the tenants-metadata table, whose few writes take no lease.
-    TRANSACTIONAL = "transactional"
 
 
 class TenantChangedError(Failed, RuntimeError):
@@ -417,14 +396,11 @@ class IdempotentWriter:
     ):
         if accept_updates and not kind.updatable:
             raise ValueError(f"a stored {kind.name} is immutable: updates cannot be accepted")
-        if mode is WriteMode.LEASED and lease is None:
-            raise ValueError("the leased mode writes under a lease")
         self.store = store
         self.kind = kind
         self.tenant_id = tenant_id
         self.accept_updates = accept_updates
-        self.mode = mode
-        self.lease = lease
+        self.strategy: WriteStrategy = strategy_for(mode, store, lease)
 
     def write(
         self, candidates: list[Candidate], quarantine: Quarantine | None = None
@@ -458,7 +434,7 @@ class IdempotentWriter:
     ) -> None:
         # Fingerprints are enough to tell new, duplicate and changed records apart; whole
         # items are read only for the conflicts, whose differing fields the report names.
-        leased_read = self.mode is WriteMode.LEASED and self.lease.held
+        guarded = self.strategy.read_is_guarded()  # asked before the read it vouches for
         stored = self.store.fetch(
             [self.kind.key_dict(c.item) for c in unique.values()], attributes=FINGERPRINT
         )
@@ -486,62 +462,9 @@ class IdempotentWriter:
             for key, candidate in conflicts.items():
                 self._conflict(candidate, whole.get(key, stored[key]), report, quarantine)
 
-        if self.mode is WriteMode.LEASED and puts:
-            # Under the lease, what was read is still what is stored: plain puts. A chunk read
-            # before the lease was held takes it (so no other leased writer is between its
-            # read and its write) and is written conditionally, which catches anything written
-            # before it had the lease; every chunk read after that gets plain puts.
-            if leased_read:
-                self._write_leased(puts, report, quarantine)
-                return
-            self.lease.ensure()
+        self.strategy.write(puts, _ChunkOutcomes(self, report, quarantine), guarded=guarded)
 
-        fence = self.lease.ensure if self.lease is not None else None
-        if self.mode is WriteMode.BATCH:
-            # New records unconditionally; accepted updates still only over the version read.
-            new = [put.candidate for put in puts if put.expected_hash is None]
-            refused = self.store.put_batch(
-                new,
-                before_request=fence,
-                on_stored=lambda group: [report.count(Outcome.WRITTEN) for _ in group],
-            )
-            for candidate, reason in refused:
-                self._refused(candidate, reason, report, quarantine)
-            puts = [put for put in puts if put.expected_hash is not None]
-
-        while puts:
-            retry: list[ConditionalPut] = []
-            if fence is not None:
-                fence()
-            for result in self.store.put_conditional(puts):
-                candidate = result.put.candidate
-                if result.status is PutStatus.APPLIED:
-                    updated = result.put.expected_hash is not None
-                    report.count(Outcome.UPDATED if updated else Outcome.WRITTEN)
-                elif result.status is PutStatus.FAILED:
-                    self._refused(candidate, result.reason, report, quarantine)
-                else:  # the stored item changed since it was read: classify again
-                    put = self._reconsider(result.put, result.stored, report, quarantine)
-                    if put is not None:
-                        retry.append(put)
-            puts = retry
-
-    def _write_leased(self, puts: list[ConditionalPut], report, quarantine) -> None:
-        """Under the lease, what was read is what is stored: new and restated records alike
-        go out as plain puts, each request only while the lease is safely held."""
-        updates = {put.candidate.key for put in puts if put.expected_hash is not None}
-
-        def stored(group) -> None:
-            for candidate in group:
-                report.count(Outcome.UPDATED if candidate.key in updates else Outcome.WRITTEN)
-
-        refused = self.store.put_batch(
-            [put.candidate for put in puts], before_request=self.lease.ensure, on_stored=stored
-        )
-        for candidate, reason in refused:
-            self._refused(candidate, reason, report, quarantine)
-
-    def _reconsider(self, put: ConditionalPut, stored, report, quarantine) -> ConditionalPut | None:
+    def reconsider(self, put: ConditionalPut, stored, report, quarantine) -> ConditionalPut | None:
         """A put whose condition failed: another write reached the item since it was read."""
         candidate = put.candidate
         verdict = classify(
@@ -562,7 +485,7 @@ class IdempotentWriter:
             self._conflict(candidate, stored or {}, report, quarantine, concurrent=concurrent)
         return None
 
-    def _refused(self, candidate: Candidate, reason, report, quarantine) -> None:
+    def refused(self, candidate: Candidate, reason, report, quarantine) -> None:
         error = FieldError("(record)", f"refused by DynamoDB: {reason}")
         reject(candidate.source, [error], report, quarantine)
 
@@ -584,6 +507,24 @@ class IdempotentWriter:
         report.add_conflict(conflict)
         if quarantine is not None:
             quarantine.conflict(candidate.source, conflict)
+
+
+@dataclass
+class _ChunkOutcomes:
+    """A strategy's word on each put, counted into the chunk's report (and quarantine)."""
+
+    writer: IdempotentWriter
+    report: IngestReport
+    quarantine: Quarantine | None
+
+    def stored(self, candidate: Candidate, *, updated: bool) -> None:
+        self.report.count(Outcome.UPDATED if updated else Outcome.WRITTEN)
+
+    def refused(self, candidate: Candidate, reason: str | None) -> None:
+        self.writer.refused(candidate, reason, self.report, self.quarantine)
+
+    def changed(self, put: ConditionalPut, stored: dict[str, Any] | None) -> ConditionalPut | None:
+        return self.writer.reconsider(put, stored, self.report, self.quarantine)
 
 
 class Verdict(StrEnum):

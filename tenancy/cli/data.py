@@ -41,12 +41,8 @@ from ingestion.sources import (
     read_records,
 )
 from ingestion.suggestions import unknown_name
-from ingestion.writer import (
-    IngestInterruptedError,
-    TenantChangedError,
-    TenantWriter,
-    WriteMode,
-)
+from ingestion.write_strategies import WriteMode
+from ingestion.writer import IngestInterruptedError, TenantChangedError, TenantWriter
 from tenancy.cli.common import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,

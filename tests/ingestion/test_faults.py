@@ -14,7 +14,8 @@ from botocore.exceptions import ConnectionClosedError
 
 from ingestion.backoff import Backoff, RetryBudgetExhaustedError
 from ingestion.items import MESSAGE, METRIC, deserialize
-from ingestion.writer import IngestInterruptedError, TenantWriter, WriteMode
+from ingestion.write_strategies import WriteMode
+from ingestion.writer import IngestInterruptedError, TenantWriter
 from tenancy.budgets import RETRY_POLICY
 from tests.ingestion.conftest import ACME, all_items, as_source, make_message, make_metric
 from tests.support.faults import (

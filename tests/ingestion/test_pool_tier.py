@@ -9,7 +9,8 @@ import pytest
 from ingestion.items import MESSAGE, METRIC, serialize
 from ingestion.lease import lease_key
 from ingestion.queries import TenantReader
-from ingestion.writer import TenantWriter, WriteMode
+from ingestion.write_strategies import WriteMode
+from ingestion.writer import TenantWriter
 from tenancy.provisioner import Provisioner
 from tenancy.settings import StackSettings
 from tenancy.tables import POOLED_LAYOUTS, all_table_specs

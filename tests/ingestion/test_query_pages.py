@@ -14,7 +14,8 @@ import pytest
 from ingestion.items import MESSAGE
 from ingestion.queries import TenantReader
 from ingestion.query_pages import PageTokenError
-from ingestion.writer import TenantWriter, WriteMode
+from ingestion.write_strategies import WriteMode
+from ingestion.writer import TenantWriter
 from tenancy.cli import main
 from tests.ingestion.conftest import ACME, TECHSTART, as_source, make_message
 

@@ -16,7 +16,8 @@ from ingestion.items import (
 )
 from ingestion.queries import TenantReader
 from ingestion.sources import Quarantine
-from ingestion.writer import IdempotentWriter, TenantWriter, WriteMode
+from ingestion.write_strategies import WriteMode
+from ingestion.writer import IdempotentWriter, TenantWriter
 from tenancy.roster import UnknownTenantError
 from tests.ingestion.conftest import (
     ACME,

@@ -319,7 +319,8 @@ def test_a_tenant_with_many_sessions_still_gets_a_report(tmp_path, monkeypatch):
     from ingestion.notebook_support.table_inventory import SESSION_SAMPLE
     from ingestion.notebook_support.workspace import open_workspace
     from ingestion.sources import SourceRecord
-    from ingestion.writer import TenantWriter, WriteMode
+    from ingestion.write_strategies import WriteMode
+    from ingestion.writer import TenantWriter
     from tests.ingestion.conftest import make_message
 
     port = free_port()

@@ -23,7 +23,8 @@ from botocore.awsrequest import AWSResponse
 from ingestion.items import METRIC as METRIC_KIND
 from ingestion.items import deserialize
 from ingestion.queries import TenantReader
-from ingestion.writer import TenantWriter, WriteMode
+from ingestion.write_strategies import WriteMode
+from ingestion.writer import TenantWriter
 from tenancy.cli import main
 from tests.ingestion.conftest import ACME, all_items, as_source, make_message, make_metric
 from tests.support import figures

@@ -52,7 +52,8 @@ def test_a_large_tables_last_write_is_a_bounded_read_said_as_such(tables, settin
 
     from ingestion.items import METRIC
     from ingestion.notebook_support.table_inventory import last_write
-    from ingestion.writer import TenantWriter, WriteMode
+    from ingestion.write_strategies import WriteMode
+    from ingestion.writer import TenantWriter
     from tests.ingestion.conftest import ACME, as_source, make_metric
 
     TenantWriter(tables, settings, ACME, METRIC, mode=WriteMode.BATCH).ingest(
