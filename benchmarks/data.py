@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from ingestion.contracts import MetricType
+from ingestion.records.contracts import MetricType
 
 TENANT = "acme-corp-001"
 START = 1_704_067_200  # 2024-01-01T00:00:00Z: 200,000 messages end months later, in the past

@@ -41,10 +41,10 @@ from benchmarks.harness import (
     server_rss_bytes,
 )
 from benchmarks.scale import messages
-from ingestion.items import MESSAGE, METRIC
-from ingestion.queries import TenantReader
-from ingestion.sources import SourceRecord
-from ingestion.writer import TenantWriter
+from ingestion.reading.queries import TenantReader
+from ingestion.records.items import MESSAGE, METRIC
+from ingestion.records.sources import SourceRecord
+from ingestion.writing.writer import TenantWriter
 from tenancy.local.endpoint import LocalEndpoint
 from tenancy.local.engine_kind import engines_dir
 from tenancy.local.engines import DEFAULT_ENGINE, Engine, kind

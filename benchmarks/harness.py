@@ -361,7 +361,7 @@ class WriteUnits:
             events.register(f"after-call.dynamodb.{operation}", self._read)
 
     def _ask(self, params, model, **_):
-        from ingestion.items import deserialize, item_size
+        from ingestion.records.items import deserialize, item_size
 
         def units(item, factor=1):
             # boto3's resource hands plain values to this event, the client the wire format

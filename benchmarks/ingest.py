@@ -40,10 +40,10 @@ from benchmarks.harness import (
     server_cpu_seconds,
     timed,
 )
-from ingestion.items import KINDS, RecordKind, serialize
-from ingestion.sources import Quarantine, new_quarantine_path, read_records
-from ingestion.write_strategies import WriteMode
-from ingestion.writer import TenantWriter
+from ingestion.records.items import KINDS, RecordKind, serialize
+from ingestion.records.sources import Quarantine, new_quarantine_path, read_records
+from ingestion.writing.strategies import WriteMode
+from ingestion.writing.writer import TenantWriter
 from tenancy.provisioner import Provisioner
 from tenancy.stack_file import StackFile
 from tenancy.tables import all_table_specs

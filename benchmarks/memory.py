@@ -32,9 +32,9 @@ from benchmarks.harness import (
     reset,
     timed,
 )
-from ingestion.items import KINDS
-from ingestion.sources import Quarantine, new_quarantine_path, read_records
-from ingestion.writer import TenantWriter
+from ingestion.records.items import KINDS
+from ingestion.records.sources import Quarantine, new_quarantine_path, read_records
+from ingestion.writing.writer import TenantWriter
 from tenancy.provisioner import Provisioner
 from tenancy.stack_file import StackFile
 from tenancy.tables import all_table_specs

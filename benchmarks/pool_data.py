@@ -13,10 +13,10 @@ from typing import Any
 
 from benchmarks.harness import RequestCounter, Result, client, endpoint, per_second, timed
 from benchmarks.pulumi_scale import roster
-from ingestion.items import MESSAGE, METRIC
-from ingestion.queries import TenantReader
-from ingestion.sources import SourceRecord
-from ingestion.writer import TenantWriter
+from ingestion.reading.queries import TenantReader
+from ingestion.records.items import MESSAGE, METRIC
+from ingestion.records.sources import SourceRecord
+from ingestion.writing.writer import TenantWriter
 from tenancy.provisioner import Provisioner
 from tenancy.settings import StackSettings
 from tenancy.tables import all_table_specs

@@ -19,12 +19,12 @@ from typing import Any
 
 from benchmarks import harness
 from benchmarks.harness import PROJECT_DIR, RequestCounter, Result, Target, client, endpoint, timed
-from ingestion.contracts import MetricType
-from ingestion.items import MESSAGE, METRIC, RecordKind
-from ingestion.queries import TenantReader
-from ingestion.sources import SourceRecord
-from ingestion.write_strategies import WriteMode
-from ingestion.writer import TenantWriter
+from ingestion.reading.queries import TenantReader
+from ingestion.records.contracts import MetricType
+from ingestion.records.items import MESSAGE, METRIC, RecordKind
+from ingestion.records.sources import SourceRecord
+from ingestion.writing.strategies import WriteMode
+from ingestion.writing.writer import TenantWriter
 from tenancy.provisioner import Provisioner
 from tenancy.settings import StackSettings
 from tenancy.stack_file import StackFile

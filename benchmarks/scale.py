@@ -34,13 +34,13 @@ from benchmarks.harness import (
     per_second,
 )
 from benchmarks.pulumi_scale import roster
-from ingestion.items import MESSAGE
 from ingestion.lifecycle.tenant_data import TenantData
-from ingestion.ownership import Refusals
-from ingestion.queries import TenantReader
-from ingestion.sources import SourceRecord
-from ingestion.write_strategies import WriteMode
-from ingestion.writer import TenantWriter
+from ingestion.reading.ownership import Refusals
+from ingestion.reading.queries import TenantReader
+from ingestion.records.items import MESSAGE
+from ingestion.records.sources import SourceRecord
+from ingestion.writing.strategies import WriteMode
+from ingestion.writing.writer import TenantWriter
 from tenancy.local.dynamodb_local import HEAP_ENV
 from tenancy.provisioner import Provisioner
 from tenancy.settings import StackSettings

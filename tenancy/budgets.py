@@ -51,7 +51,7 @@ CONCURRENT_CREATES = 50
 STACK_LOCK_TIMEOUT_SECONDS = 30.0  # a command waits this long for another to finish its edit
 STACK_LOCK_POLL_SECONDS = 0.05
 
-# --- ingest leases (`ingestion.lease`) -------------------------------------------------------
+# --- ingest leases (`ingestion.writing.lease`) ----------------------------------------------
 LEASE_SECONDS = 30.0  # a writer's lease expires this long after its last renewal
 LEASE_RENEW_BELOW_SECONDS = 20.0  # renewed before writing once less than this is left
 LEASE_WAIT_SECONDS = 600.0  # how long an ingest waits for another to finish before giving up

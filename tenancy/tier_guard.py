@@ -137,7 +137,8 @@ def deployed_tiers(
 
 class _Retry:
     """Full jitter: before retry n, sleep random(0, min(cap, base * 2**n)) (the platform's
-    RetryPolicy; `ingestion.backoff` does the same for the writers, out of tenancy's reach)."""
+    RetryPolicy; `ingestion.writing.backoff` does the same for the writers, out of tenancy's
+    reach)."""
 
     def __init__(self, policy: RetryPolicy, sleep: Callable[[float], None], rng: random.Random):
         self.policy, self.sleep, self.rng = policy, sleep, rng

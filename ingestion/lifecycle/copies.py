@@ -17,7 +17,11 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ingestion.items import (
+from ingestion.lifecycle.errors import OperationFailed
+from ingestion.lifecycle.failpoints import failpoint
+from ingestion.lifecycle.tenant_data import TenantData
+from ingestion.reading.ownership import Refusals, Refused, record_of
+from ingestion.records.items import (
     CONTENT_HASH_ATTR,
     INGEST_ID_ATTR,
     INGESTED_AT_ATTR,
@@ -28,12 +32,8 @@ from ingestion.items import (
     item_size,
     serialize,
 )
-from ingestion.lifecycle.errors import OperationFailed
-from ingestion.lifecycle.failpoints import failpoint
-from ingestion.lifecycle.tenant_data import TenantData
-from ingestion.ownership import Refusals, Refused, record_of
-from ingestion.store import BATCH_GET_LIMIT, BATCH_WRITE_LIMIT
-from ingestion.writer import utc_now
+from ingestion.writing.store import BATCH_GET_LIMIT, BATCH_WRITE_LIMIT
+from ingestion.writing.writer import utc_now
 from tenancy.roster import Tier
 from tenancy.settings import StackSettings
 from tenancy.tables import tier_tables

@@ -32,8 +32,6 @@ from typing import Any
 
 from pydantic.alias_generators import to_camel, to_snake
 
-from ingestion.items import TENANT_DATA_KINDS, RecordKind
-from ingestion.lease import Fence
 from ingestion.lifecycle.copies import Copier, chunked
 from ingestion.lifecycle.errors import OperationRefused
 from ingestion.lifecycle.export import (
@@ -44,8 +42,10 @@ from ingestion.lifecycle.export import (
 )
 from ingestion.lifecycle.failpoints import failpoint
 from ingestion.lifecycle.fencing import ALL_FENCES, TenantLock, remove_fences
-from ingestion.seeding import SEED_DIR_NAME
-from ingestion.sources import QUARANTINE_DIR_NAME
+from ingestion.lifecycle.seeding import SEED_DIR_NAME
+from ingestion.records.items import TENANT_DATA_KINDS, RecordKind
+from ingestion.records.sources import QUARANTINE_DIR_NAME
+from ingestion.writing.lease import Fence
 from tenancy.provisioner import describe
 from tenancy.roster import Tier, UnknownTenantError
 from tenancy.stack_file import StackFile

@@ -25,12 +25,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ingestion.items import TENANT_DATA_KINDS, content_hash
 from ingestion.lifecycle.copies import Copier, RecordDigest
 from ingestion.lifecycle.errors import OperationFailed, OperationRefused
-from ingestion.ownership import Refusals
-from ingestion.queries import MetadataReader
-from ingestion.query_output import record_json
+from ingestion.reading.ownership import Refusals
+from ingestion.reading.queries import MetadataReader
+from ingestion.reading.query_output import record_json
+from ingestion.records.items import TENANT_DATA_KINDS, content_hash
 from tenancy.provisioner import describe
 from tenancy.roster import Tier, UnknownTenantError
 from tenancy.settings import StackSettings

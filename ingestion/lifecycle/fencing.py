@@ -3,7 +3,7 @@ tiers it works on, taken as an ingest takes one (waiting, bounded, for ingests t
 
 While the operation holds them, no ingest writes the tenant's data there; where the tenant no
 longer lives (the old tier of a move, an erased tenant) the lease becomes a fence
-(`ingestion.lease.Fence`), which an ingest that started before the change meets and stops at
+(`ingestion.writing.lease.Fence`), which an ingest that started before the change meets and stops at
 instead of writing where nobody reads. Leases are taken in one order (by table name), so two
 operations on one tenant wait for each other and never deadlock, and every lease already held
 is renewed while the next one is waited for.
@@ -18,8 +18,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ingestion.items import TENANT_DATA_KINDS, serialize
-from ingestion.lease import (
+from ingestion.lifecycle.errors import OperationRefused
+from ingestion.records.items import TENANT_DATA_KINDS, serialize
+from ingestion.writing.lease import (
     FENCE_ATTR,
     OWNER_ATTR,
     Fence,
@@ -28,8 +29,7 @@ from ingestion.lease import (
     WriterLease,
     lease_key,
 )
-from ingestion.lifecycle.errors import OperationRefused
-from ingestion.store import TableStore
+from ingestion.writing.store import TableStore
 from tenancy.budgets import OPERATION_WAIT_SECONDS
 from tenancy.provisioner import describe
 from tenancy.roster import Tier

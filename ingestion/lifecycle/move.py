@@ -22,13 +22,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ingestion.lease import Fence
 from ingestion.lifecycle.copies import Copier, Difference, KindCopy
 from ingestion.lifecycle.errors import OperationFailed, OperationRefused
 from ingestion.lifecycle.failpoints import failpoint
 from ingestion.lifecycle.fencing import TenantLock, lift_fences
 from ingestion.lifecycle.onboarding import register_tenants
-from ingestion.ownership import Refusals
+from ingestion.reading.ownership import Refusals
+from ingestion.writing.lease import Fence
 from tenancy.provisioner import describe
 from tenancy.roster import RosterError, Tenant, Tier
 from tenancy.stack_file import StackFile, StackFileError

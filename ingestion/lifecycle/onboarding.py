@@ -14,11 +14,11 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from ingestion.ingest_report import IngestReport
-from ingestion.items import TENANT
-from ingestion.sources import SourceRecord
-from ingestion.store import TableStore
-from ingestion.writer import (
+from ingestion.records.items import TENANT
+from ingestion.records.sources import SourceRecord
+from ingestion.writing.ingest_report import IngestReport
+from ingestion.writing.store import TableStore
+from ingestion.writing.writer import (
     ChunkStoppedError,
     IdempotentWriter,
     IngestInterruptedError,

@@ -9,7 +9,7 @@ consistent. An index entry whose primary key does not lead with the tenant's id 
 another tenant (any writer chooses an item's index keys): it is skipped and reported, never
 read as the tenant's, never deleted on the tenant's behalf.
 
-Writer leases and fences are told by their key and left out (`ingestion.lease`).
+Writer leases and fences are told by their key and left out (`ingestion.writing.lease`).
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ingestion.items import RecordKind, deserialize, serialize
-from ingestion.lease import is_lease
-from ingestion.ownership import Refusals, Refused, leads_with, record_of
-from ingestion.store import BATCH_GET_LIMIT, TableStore
+from ingestion.reading.ownership import Refusals, Refused, leads_with, record_of
+from ingestion.records.items import RecordKind, deserialize, serialize
+from ingestion.writing.lease import is_lease
+from ingestion.writing.store import BATCH_GET_LIMIT, TableStore
 from tenancy.provisioner import describe
 from tenancy.tables import POOL_KEY_SEPARATOR, TENANT_INDEX, TenantTable, tenant_shards
 
@@ -154,7 +154,7 @@ class TenantData:
 
     def records(self) -> Iterator[tuple[dict[str, Any], BaseModel]]:
         """Every item that is the tenant's valid record, with that record; any other item
-        under its keys is counted in `refusals` (`ingestion.ownership`)."""
+        under its keys is counted in `refusals` (`ingestion.reading.ownership`)."""
         for item in self.items():
             found = record_of(item, self.kind, self.tenant_id, self.name)
             if isinstance(found, Refused):

@@ -8,11 +8,11 @@ from functools import cached_property
 
 import pandas as pd
 
-from ingestion.contracts import Message
 from ingestion.notebook_support import dataframes, plots, table_inventory
 from ingestion.notebook_support.readable_tables import show
 from ingestion.notebook_support.workspace import Workspace
-from ingestion.queries import TenantReader
+from ingestion.reading.queries import TenantReader
+from ingestion.records.contracts import Message
 
 # What a report shows of a tenant, whatever it holds: its newest sessions (others by choice),
 # and the newest messages of each.

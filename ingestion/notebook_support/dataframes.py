@@ -12,9 +12,14 @@ from datetime import date
 
 import pandas as pd
 
-from ingestion.contracts import METRICS_REFERENCE_SOURCE, Message, Metric, period_granularity
 from ingestion.notebook_support.readable_tables import readable
-from ingestion.queries import CrossTenantAccessError, TenantReader
+from ingestion.reading.queries import CrossTenantAccessError, TenantReader
+from ingestion.records.contracts import (
+    METRICS_REFERENCE_SOURCE,
+    Message,
+    Metric,
+    period_granularity,
+)
 
 UNIT_LABELS = {"percent": "%", "count": "count", "ratio": "ratio", "score": "score"}
 

@@ -16,8 +16,8 @@ import pandas as pd
 from ingestion.notebook_support import dataframes, plots
 from ingestion.notebook_support.readable_tables import show
 from ingestion.notebook_support.workspace import Workspace
-from ingestion.queries import TenantReader
-from ingestion.suggestions import unknown_name
+from ingestion.reading.queries import TenantReader
+from ingestion.reading.suggestions import unknown_name
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """Inspection: what tables exist and what they hold, for people looking at a stack.
 
-Unlike `ingestion.queries`, this module reads whole tables (Scan): listing a tenant's sessions
-or peeking at a table's items is not an access pattern of the product, it is an operator's
+Unlike `ingestion.reading.queries`, this module reads whole tables (Scan): listing a tenant's
+sessions or peeking at a table's items is not an access pattern of the product, it is an operator's
 look at the data. It is used by the notebooks and needs operator credentials; the tenant
 data-access roles are not allowed to Scan (tenancy/access_policy.py).
 """
@@ -13,7 +13,11 @@ from typing import Any
 
 import pandas as pd
 
-from ingestion.items import (
+from ingestion.lifecycle.tenant_data import TenantData
+from ingestion.notebook_support.readable_tables import readable
+from ingestion.reading.ownership import Refusals
+from ingestion.reading.query_output import flat_text
+from ingestion.records.items import (
     BOOKKEEPING_ATTRS,
     CONTENT_HASH_ATTR,
     INGESTED_AT_ATTR,
@@ -21,11 +25,7 @@ from ingestion.items import (
     TENANT_ID_ATTR,
     deserialize,
 )
-from ingestion.lease import is_lease
-from ingestion.lifecycle.tenant_data import TenantData
-from ingestion.notebook_support.readable_tables import readable
-from ingestion.ownership import Refusals
-from ingestion.query_output import flat_text
+from ingestion.writing.lease import is_lease
 from tenancy.endpoint_features import describe_setting
 from tenancy.settings import StackSettings
 from tenancy.table_status import table_statuses

@@ -2,9 +2,9 @@
 
 `open_workspace()` finds the stack file, connects to its endpoint and, when nothing answers on
 the local stack's port, starts the default engine there so that "Run All" works on a fresh
-machine. It starts it as `salestalk local start` does, in the background: an endpoint inside
-a kernel would vanish with that kernel, under every other notebook using it. It then
-provisions the roster's tables and seeds the demo data (`ingestion.seeding.prepare_stack`, as
+machine. It starts it as `salestalk local start` does, in the background: an endpoint inside a
+kernel would vanish with that kernel, under every other notebook using it. It then provisions
+the roster's tables and seeds the demo data (`ingestion.lifecycle.seeding.prepare_stack`, as
 `salestalk up` does); both are idempotent, so on a stack that is up they change nothing.
 """
 
@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingestion.queries import MetadataReader, TenantReader
-from ingestion.seeding import SeedResult, prepare_stack
+from ingestion.lifecycle.seeding import SeedResult, prepare_stack
+from ingestion.reading.queries import MetadataReader, TenantReader
 from tenancy.connection import Target, answers, dynamodb_client, loopback_port, resolve_target
 from tenancy.local.endpoint import LocalEndpoint
 from tenancy.provisioner import TableResult

@@ -21,18 +21,16 @@ from typing import IO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ingestion.backoff import RetryBudgetExhaustedError
-from ingestion.contracts import MetricType
-from ingestion.ingest_report import IngestReport
-from ingestion.input_shape import mismatch
-from ingestion.items import TENANT_DATA_KINDS
-from ingestion.lease import Fence, TenantFencedError
-from ingestion.queries import MetadataReader, TenantReader
-from ingestion.query_output import write_records
-from ingestion.query_pages import PageTokenError, Query
-from ingestion.schemas import SCHEMA_DIR, write_schemas
-from ingestion.seeding import SEED_DIR_NAME, SeedResult, seed
-from ingestion.sources import (
+from ingestion.lifecycle.seeding import SEED_DIR_NAME, SeedResult, seed
+from ingestion.reading.queries import MetadataReader, TenantReader
+from ingestion.reading.query_output import write_records
+from ingestion.reading.query_pages import PageTokenError, Query
+from ingestion.reading.suggestions import unknown_name
+from ingestion.records.contracts import MetricType
+from ingestion.records.input_shape import mismatch
+from ingestion.records.items import TENANT_DATA_KINDS
+from ingestion.records.schemas import SCHEMA_DIR, write_schemas
+from ingestion.records.sources import (
     QUARANTINE_DIR_NAME,
     InputFileError,
     Quarantine,
@@ -40,9 +38,11 @@ from ingestion.sources import (
     open_input,
     read_records,
 )
-from ingestion.suggestions import unknown_name
-from ingestion.write_strategies import WriteMode
-from ingestion.writer import IngestInterruptedError, TenantChangedError, TenantWriter
+from ingestion.writing.backoff import RetryBudgetExhaustedError
+from ingestion.writing.ingest_report import IngestReport
+from ingestion.writing.lease import Fence, TenantFencedError
+from ingestion.writing.strategies import WriteMode
+from ingestion.writing.writer import IngestInterruptedError, TenantChangedError, TenantWriter
 from tenancy.cli.common import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,

@@ -14,12 +14,12 @@ from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ingestion.lease import TenantFencedError
 from ingestion.lifecycle.erase import Erasure
 from ingestion.lifecycle.export import export_folder, export_tenant
 from ingestion.lifecycle.move import COPY_LEFT_IN, MOVE_TO, drop_copy, move
 from ingestion.lifecycle.onboarding import onboard, register
-from ingestion.ownership import Refusals
+from ingestion.reading.ownership import Refusals
+from ingestion.writing.lease import TenantFencedError
 from tenancy.cli.common import (
     EXIT_OK,
     CommandError,

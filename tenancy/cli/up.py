@@ -1,7 +1,7 @@
 """`salestalk up`, the main job: a fresh clone to a stack worth looking at, in one command.
 
-It starts the default local engine, makes the stack ready (`ingestion.seeding.prepare_stack`, the
-same function the notebooks' workspace calls) and executes the notebooks headless into HTML
+It starts the default local engine, makes the stack ready
+(`ingestion.lifecycle.seeding.prepare_stack`, the same function the notebooks' workspace calls) and executes the notebooks headless into HTML
 reports. It composes the other groups' steps (`local`, `stack`, `data`) with the notebook
 support, and only it does.
 """
@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from ingestion.seeding import prepare_stack
+from ingestion.lifecycle.seeding import prepare_stack
 from tenancy.cli.common import (
     EXIT_FAILED,
     add_allow_aws_argument,

@@ -17,7 +17,7 @@ from benchmarks.queries import (
     patterns,
 )
 from benchmarks.queries import run as run_queries
-from ingestion.contracts import Message, Metric, MetricType
+from ingestion.records.contracts import Message, Metric, MetricType
 
 pytestmark = pytest.mark.engine
 

@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from ingestion.sources import SourceRecord
+from ingestion.records.sources import SourceRecord
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 SEED_DIR = PROJECT_DIR / "seed_data"
@@ -58,7 +58,7 @@ def all_items(client, table: str) -> list[dict[str, Any]]:
     """Every record item of a table, by a Scan (the platform scans only a siloed tenant's own
     tables, the pool for `erase --sweep` and the index backfill, and a bounded sample in
     notebook 01), without a writer lease an ingest left behind when it was killed."""
-    from ingestion.lease import LEASE_KEY
+    from ingestion.writing.lease import LEASE_KEY
 
     items = []
     for page in client.get_paginator("scan").paginate(TableName=table, ConsistentRead=True):

@@ -12,10 +12,10 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ConnectionClosedError
 
-from ingestion.backoff import Backoff, RetryBudgetExhaustedError
-from ingestion.items import MESSAGE, METRIC, deserialize
-from ingestion.write_strategies import WriteMode
-from ingestion.writer import IngestInterruptedError, TenantWriter
+from ingestion.records.items import MESSAGE, METRIC, deserialize
+from ingestion.writing.backoff import Backoff, RetryBudgetExhaustedError
+from ingestion.writing.strategies import WriteMode
+from ingestion.writing.writer import IngestInterruptedError, TenantWriter
 from tenancy.budgets import RETRY_POLICY
 from tests.ingestion.conftest import ACME, all_items, as_source, make_message, make_metric
 from tests.support.faults import (

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from ingestion.items import MESSAGE, METRIC, serialize
-from ingestion.lease import lease_key
-from ingestion.queries import TenantReader
-from ingestion.write_strategies import WriteMode
-from ingestion.writer import TenantWriter
+from ingestion.reading.queries import TenantReader
+from ingestion.records.items import MESSAGE, METRIC, serialize
+from ingestion.writing.lease import lease_key
+from ingestion.writing.strategies import WriteMode
+from ingestion.writing.writer import TenantWriter
 from tenancy.provisioner import Provisioner
 from tenancy.settings import StackSettings
 from tenancy.tables import POOLED_LAYOUTS, all_table_specs

@@ -212,7 +212,7 @@ LARGE_PERIODS = 20  # 20,000 figures: the large tenant of the issue
 
 def large_tenant_metrics(tenant_id: str):
     """1,000 subjects across the metric types, each a monthly total over 20 months."""
-    from ingestion.contracts import MetricType
+    from ingestion.records.contracts import MetricType
 
     types = list(MetricType)
     for n in range(LARGE_SUBJECTS * LARGE_PERIODS):
@@ -236,11 +236,11 @@ def test_a_tenant_with_1000_subjects_stays_readable(tmp_path, monkeypatch):
     """After a 20,000-figure ingest, the report shows the headline and the busiest series
     (not 1,000 columns), lists the subjects by metric type in a handful of rows, and a chosen
     subset replaces the default; its size stays that of a report, not of a data dump."""
-    from ingestion.items import METRIC
     from ingestion.notebook_support.dataframes import MAX_SHOWN_SERIES
     from ingestion.notebook_support.workspace import open_workspace
-    from ingestion.sources import SourceRecord
-    from ingestion.writer import TenantWriter
+    from ingestion.records.items import METRIC
+    from ingestion.records.sources import SourceRecord
+    from ingestion.writing.writer import TenantWriter
 
     port = free_port()
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", f"http://127.0.0.1:{port}")
@@ -311,16 +311,16 @@ LARGE_MESSAGES = 12_000  # over 1,200 sessions: more than a report's bounded rea
 def test_a_tenant_with_many_sessions_still_gets_a_report(tmp_path, monkeypatch):
     """The conversations report of a tenant with 12,000 messages: the newest sessions of a
     bounded read, said to be so; `sessions` shows others, a long one in part."""
-    from ingestion.items import MESSAGE
     from ingestion.notebook_support.conversation_sections import (
         MESSAGES_PER_SESSION,
         SHOWN_SESSIONS,
     )
     from ingestion.notebook_support.table_inventory import SESSION_SAMPLE
     from ingestion.notebook_support.workspace import open_workspace
-    from ingestion.sources import SourceRecord
-    from ingestion.write_strategies import WriteMode
-    from ingestion.writer import TenantWriter
+    from ingestion.records.items import MESSAGE
+    from ingestion.records.sources import SourceRecord
+    from ingestion.writing.strategies import WriteMode
+    from ingestion.writing.writer import TenantWriter
     from tests.ingestion.conftest import make_message
 
     port = free_port()

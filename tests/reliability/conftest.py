@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ingestion.items import INGEST_ID_ATTR, INGESTED_AT_ATTR
+from ingestion.records.items import INGEST_ID_ATTR, INGESTED_AT_ATTR
 from tests.ingestion.conftest import all_items
 from tests.ingestion.lifecycle.conftest import trial  # noqa: F401 (a fixture of these tests too)
 
@@ -17,7 +17,7 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 def contents(client, table: str) -> list[str]:
     """A table's items without the per-run bookkeeping (when and by which run), to compare
     a faulty run with a clean one."""
-    from ingestion.items import deserialize
+    from ingestion.records.items import deserialize
 
     rows = []
     for item in all_items(client, table):
@@ -69,7 +69,7 @@ sys.exit(main(sys.argv[1:]))
 def item_count(client, table: str, tenant_id: str = "acme-corp-001") -> int:
     """Records stored (a writer lease or fence of the tenant's is not a record; in a pool
     table its key leads with the tenant's id)."""
-    from ingestion.lease import LEASE_KEY
+    from ingestion.writing.lease import LEASE_KEY
 
     described = client.describe_table(TableName=table)["Table"]
     names = [k["AttributeName"] for k in described["KeySchema"]]

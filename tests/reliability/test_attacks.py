@@ -20,11 +20,11 @@ from pathlib import Path
 import pytest
 from botocore.awsrequest import AWSResponse
 
-from ingestion.items import METRIC as METRIC_KIND
-from ingestion.items import deserialize
-from ingestion.queries import TenantReader
-from ingestion.write_strategies import WriteMode
-from ingestion.writer import TenantWriter
+from ingestion.reading.queries import TenantReader
+from ingestion.records.items import METRIC as METRIC_KIND
+from ingestion.records.items import deserialize
+from ingestion.writing.strategies import WriteMode
+from ingestion.writing.writer import TenantWriter
 from tenancy.cli import main
 from tests.ingestion.conftest import ACME, all_items, as_source, make_message, make_metric
 from tests.support import figures

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from ingestion.items import MESSAGE, METRIC, RecordKind, deserialize
+from ingestion.records.items import MESSAGE, METRIC, RecordKind, deserialize
 from tenancy.cli import main
 from tests.ingestion.conftest import ACME, all_items, make_message, make_metric
 from tests.support import figures

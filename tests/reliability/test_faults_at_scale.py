@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from ingestion.items import METRIC
-from ingestion.write_strategies import WriteMode
-from ingestion.writer import CHUNKS_IN_FLIGHT, IngestInterruptedError, TenantWriter
+from ingestion.records.items import METRIC
+from ingestion.writing.strategies import WriteMode
+from ingestion.writing.writer import CHUNKS_IN_FLIGHT, IngestInterruptedError, TenantWriter
 from tenancy.budgets import RETRY_POLICY
 from tenancy.provisioner import Provisioner
 from tenancy.tables import all_table_specs

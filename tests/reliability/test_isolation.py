@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from ingestion.items import MESSAGE, METRIC, serialize
-from ingestion.queries import TenantReader
-from ingestion.writer import TenantWriter
+from ingestion.reading.queries import TenantReader
+from ingestion.records.items import MESSAGE, METRIC, serialize
+from ingestion.writing.writer import TenantWriter
 from tenancy.cli import main
 from tenancy.endpoint_features import Feature
 from tests.conftest import engine_features
@@ -43,7 +43,7 @@ def plant(client, table: str, item: dict) -> None:
 
 
 def stored_item(client, table: str, key: str, value: str) -> dict:
-    from ingestion.items import deserialize
+    from ingestion.records.items import deserialize
 
     (item,) = [deserialize(i) for i in all_items(client, table) if i[key]["S"] == value]
     return item

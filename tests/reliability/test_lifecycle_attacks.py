@@ -11,10 +11,10 @@ from decimal import Decimal
 
 import pytest
 
-from ingestion.items import MESSAGE, deserialize, serialize
-from ingestion.lease import LEASE_KEY
-from ingestion.queries import TenantReader
-from ingestion.writer import TenantWriter
+from ingestion.reading.queries import TenantReader
+from ingestion.records.items import MESSAGE, deserialize, serialize
+from ingestion.writing.lease import LEASE_KEY
+from ingestion.writing.writer import TenantWriter
 from tenancy.cli.common import EXIT_FAILED, EXIT_OK
 from tenancy.roster import Tier
 from tenancy.stack_file import StackFile

@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 import signal
 
-from ingestion.items import MESSAGE, METRIC, content_hash
 from ingestion.lifecycle.failpoints import FAILPOINT_ENV
+from ingestion.lifecycle.seeding import seed
 from ingestion.lifecycle.tenant_data import TenantData
-from ingestion.ownership import Refusals
-from ingestion.queries import MetadataReader
-from ingestion.seeding import seed
+from ingestion.reading.ownership import Refusals
+from ingestion.reading.queries import MetadataReader
+from ingestion.records.items import MESSAGE, METRIC, content_hash
 from tenancy.roster import Tier
 from tenancy.stack_file import StackFile
 from tenancy.tables import tenant_shard, tier_tables
@@ -62,7 +62,7 @@ def expected_records(batches: list[list[dict]]) -> dict[str, str]:
 
 
 def lease_owner(client, table: str) -> str:
-    from ingestion.lease import LEASE_KEY, OWNER_ATTR
+    from ingestion.writing.lease import LEASE_KEY, OWNER_ATTR
 
     key = client.describe_table(TableName=table)["Table"]["KeySchema"]
     names = [k["AttributeName"] for k in key]

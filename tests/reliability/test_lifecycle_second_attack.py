@@ -17,12 +17,12 @@ from pathlib import Path
 import pulumi
 import pytest
 
-from ingestion.items import MESSAGE, METRIC
-from ingestion.lease import LEASE_KEY
 from ingestion.lifecycle.export import MANIFEST
 from ingestion.lifecycle.failpoints import FAILPOINT_ENV
-from ingestion.sources import SourceRecord
-from ingestion.writer import TenantWriter
+from ingestion.records.items import MESSAGE, METRIC
+from ingestion.records.sources import SourceRecord
+from ingestion.writing.lease import LEASE_KEY
+from ingestion.writing.writer import TenantWriter
 from tenancy.cli.common import EXIT_OK
 from tenancy.roster import Tier
 from tenancy.stack_file import StackFile
@@ -415,7 +415,7 @@ def test_F10_a_record_valid_when_ingested_is_skipped_by_the_move_and_deleted_by_
     record", the comparison ignores it on both sides, and drop-copy deletes it. (Any item the
     tenant's role wrote by hand, or a record a later contract version refuses, goes the same
     way: drop-copy deletes every item under the tenant's keys, copied or not.)"""
-    import ingestion.contracts as contracts
+    import ingestion.records.contracts as contracts
 
     real = time.time
     skewed = real() + 300

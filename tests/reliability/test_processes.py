@@ -11,9 +11,9 @@ import signal
 import time
 from urllib.parse import urlsplit
 
-from ingestion.items import METRIC
-from ingestion.write_strategies import WriteMode
-from ingestion.writer import TenantWriter
+from ingestion.records.items import METRIC
+from ingestion.writing.strategies import WriteMode
+from ingestion.writing.writer import TenantWriter
 from tenancy.provisioner import Provisioner
 from tenancy.tables import all_table_specs
 from tests.ingestion.conftest import ACME, as_source, make_metric

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from ingestion.items import MESSAGE
 from ingestion.notebook_support.workspace import open_workspace
-from ingestion.queries import CrossTenantAccessError, TenantReader
-from ingestion.writer import TenantNotWritableError, TenantWriter
+from ingestion.reading.queries import CrossTenantAccessError, TenantReader
+from ingestion.records.items import MESSAGE
+from ingestion.writing.writer import TenantNotWritableError, TenantWriter
 from tenancy.access_policy import DATA_ACTIONS, READ_ACTIONS
 from tenancy.cli import main
 from tenancy.connection import RealAwsRefusedError

@@ -16,8 +16,8 @@ from tenancy.errors import EXIT_FAILED, EXIT_USAGE, Failed, Refused, SalesTalkEr
 
 # Raised and caught inside one module, never seen by a user: not part of the hierarchy.
 INTERNAL = {
-    "ingestion.sources.DuplicateKeyError",  # becomes a rejected record naming the key
-    "ingestion.writer.ChunkStoppedError",  # carries a chunk's cause out of its thread
+    "ingestion.records.sources.DuplicateKeyError",  # becomes a rejected record naming the key
+    "ingestion.writing.writer.ChunkStoppedError",  # carries a chunk's cause out of its thread
 }
 
 

@@ -9,11 +9,11 @@ from collections import Counter
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ingestion.items import MESSAGE, METRIC, serialize
 from ingestion.lifecycle.tenant_data import TenantData
-from ingestion.ownership import Refusals
-from ingestion.sources import SourceRecord
-from ingestion.writer import candidate_for
+from ingestion.reading.ownership import Refusals
+from ingestion.records.items import MESSAGE, METRIC, serialize
+from ingestion.records.sources import SourceRecord
+from ingestion.writing.writer import candidate_for
 from tenancy.provisioner import Provisioner
 from tenancy.roster import TENANT_ID_PATTERN
 from tenancy.settings import StackSettings

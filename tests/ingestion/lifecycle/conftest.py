@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from ingestion.items import MESSAGE, METRIC
-from ingestion.queries import TenantReader
-from ingestion.seeding import seed
-from ingestion.writer import TenantWriter
+from ingestion.lifecycle.seeding import seed
+from ingestion.reading.queries import TenantReader
+from ingestion.records.items import MESSAGE, METRIC
+from ingestion.writing.writer import TenantWriter
 from tenancy.cli import main
 from tenancy.provisioner import Provisioner
 from tenancy.roster import Tenant, Tier

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from ingestion.items import METRIC
 from ingestion.lifecycle.copies import Copier
 from ingestion.lifecycle.tenant_data import TenantData
-from ingestion.ownership import Refusals
-from ingestion.queries import MetadataReader, TenantReader
-from ingestion.store import TableStore
+from ingestion.reading.ownership import Refusals
+from ingestion.reading.queries import MetadataReader, TenantReader
+from ingestion.records.items import METRIC
+from ingestion.writing.store import TableStore
 from tenancy.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from tenancy.roster import Tier
 from tenancy.stack_file import StackFile

@@ -10,11 +10,11 @@ import signal
 
 import pytest
 
-from ingestion.items import MESSAGE
 from ingestion.lifecycle.export import MANIFEST
 from ingestion.lifecycle.failpoints import FAILPOINT_ENV
-from ingestion.queries import MetadataReader
-from ingestion.writer import TenantWriter
+from ingestion.reading.queries import MetadataReader
+from ingestion.records.items import MESSAGE
+from ingestion.writing.writer import TenantWriter
 from tenancy.cli.common import EXIT_OK, EXIT_USAGE
 from tenancy.stack_file import StackFile
 from tests.ingestion.conftest import ACME, TECHSTART, as_source, make_message

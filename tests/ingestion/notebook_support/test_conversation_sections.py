@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from ingestion.contracts import Message
 from ingestion.notebook_support import conversation_sections, table_inventory
 from ingestion.notebook_support.conversation_sections import ConversationsChoice
-from ingestion.ownership import Refusals, Refused
+from ingestion.reading.ownership import Refusals, Refused
+from ingestion.records.contracts import Message
 from tests.ingestion.conftest import ACME, make_message
 
 

@@ -6,15 +6,15 @@ from datetime import date
 
 import pytest
 
-from ingestion.contracts import Message
+from ingestion.lifecycle.seeding import seed
 from ingestion.notebook_support import dataframes, plots
-from ingestion.seeding import seed
+from ingestion.records.contracts import Message
 from tests.ingestion.conftest import ACME, SEED_DIR, TECHSTART, make_message
 
 
 @pytest.fixture
 def readers(tables, settings):
-    from ingestion.queries import TenantReader
+    from ingestion.reading.queries import TenantReader
 
     seed(tables, settings, SEED_DIR)
     return {t: TenantReader(tables, settings, t) for t in (ACME, TECHSTART)}

@@ -50,10 +50,10 @@ def test_a_large_tables_last_write_is_a_bounded_read_said_as_such(tables, settin
     items says its time is a lower bound; a table read whole says the time itself."""
     import pandas as pd
 
-    from ingestion.items import METRIC
     from ingestion.notebook_support.table_inventory import last_write
-    from ingestion.write_strategies import WriteMode
-    from ingestion.writer import TenantWriter
+    from ingestion.records.items import METRIC
+    from ingestion.writing.strategies import WriteMode
+    from ingestion.writing.writer import TenantWriter
     from tests.ingestion.conftest import ACME, as_source, make_metric
 
     TenantWriter(tables, settings, ACME, METRIC, mode=WriteMode.BATCH).ingest(

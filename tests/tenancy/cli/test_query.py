@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ingestion.query_output import as_table
+from ingestion.reading.query_output import as_table
 from tenancy.cli import main
 from tests.ingestion.conftest import ACME, make_message, make_metric
 
@@ -133,7 +133,7 @@ def test_the_human_table_reads_well_and_fits_the_terminal(stored, endpoint_url):
 
 
 def test_references_show_as_source_and_id():
-    from ingestion.contracts import Message
+    from ingestion.records.contracts import Message
 
     record = Message.model_validate(
         make_message(1, references=[{"source": "crm", "sourceId": "opp-7", "title": "Deal"}])

@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from ingestion.items import TENANT_ID_ATTR, RecordKind
+from ingestion.records.items import TENANT_ID_ATTR, RecordKind
 from tenancy.tables import POOL_KEY_SEPARATOR
 from tenancy.validation_errors import dotted, field_errors
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from ingestion.store import ConditionalPut, PutResult, PutStatus
-from ingestion.write_strategies import STRATEGIES, WriteMode, strategy_for
+from ingestion.writing.store import ConditionalPut, PutResult, PutStatus
+from ingestion.writing.strategies import STRATEGIES, WriteMode, strategy_for
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ingestion.items import RecordKind, deserialize
+from ingestion.records.items import RecordKind, deserialize
 from tenancy.errors import Refused
 
 

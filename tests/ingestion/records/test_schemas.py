@@ -7,7 +7,7 @@ import json
 import jsonschema
 import pytest
 
-from ingestion.schemas import MODELS, SCHEMA_DIR, render, write_schemas
+from ingestion.records.schemas import MODELS, SCHEMA_DIR, render, write_schemas
 from tests.ingestion.conftest import ACME, TECHSTART, make_message, seed_records
 from tests.support.stacks import local_roster
 

@@ -14,8 +14,10 @@ import time
 
 import pytest
 
-from ingestion.items import METRIC, serialize
-from ingestion.lease import (
+from ingestion.notebook_support.table_inventory import sample
+from ingestion.reading.queries import TenantReader
+from ingestion.records.items import METRIC, serialize
+from ingestion.writing.lease import (
     EXPIRES_ATTR,
     HOST_ATTR,
     LEASE_KEY,
@@ -26,9 +28,7 @@ from ingestion.lease import (
     WriterLease,
     lease_key,
 )
-from ingestion.notebook_support.table_inventory import sample
-from ingestion.queries import TenantReader
-from ingestion.writer import IngestInterruptedError, TenantWriter
+from ingestion.writing.writer import IngestInterruptedError, TenantWriter
 from tests.ingestion.conftest import ACME, all_items, as_source, make_metric
 
 TABLE = f"tenant-{ACME}-metrics"

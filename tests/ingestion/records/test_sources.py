@@ -10,8 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from ingestion.ingest_report import FieldError
-from ingestion.sources import (
+from ingestion.records.sources import (
     MAX_LINE_BYTES,
     InputFileError,
     Quarantine,
@@ -19,6 +18,7 @@ from ingestion.sources import (
     new_quarantine_path,
     read_records,
 )
+from ingestion.writing.ingest_report import FieldError
 
 
 def records(text: bytes | str) -> list:

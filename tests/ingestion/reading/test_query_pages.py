@@ -11,11 +11,11 @@ import sys
 
 import pytest
 
-from ingestion.items import MESSAGE
-from ingestion.queries import TenantReader
-from ingestion.query_pages import PageTokenError
-from ingestion.write_strategies import WriteMode
-from ingestion.writer import TenantWriter
+from ingestion.reading.queries import TenantReader
+from ingestion.reading.query_pages import PageTokenError
+from ingestion.records.items import MESSAGE
+from ingestion.writing.strategies import WriteMode
+from ingestion.writing.writer import TenantWriter
 from tenancy.cli import main
 from tests.ingestion.conftest import ACME, TECHSTART, as_source, make_message
 

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from ingestion.ingest_report import DETAILS_KEPT, Conflict, FieldError, IngestReport, Rejection
+from ingestion.writing.ingest_report import (
+    DETAILS_KEPT,
+    Conflict,
+    FieldError,
+    IngestReport,
+    Rejection,
+)
 
 
 def rejection(n: int) -> Rejection:

@@ -1,7 +1,7 @@
 """JSON Schemas of the record contracts, for tools that check records without Python.
 
 The schemas are generated from the pydantic models and committed under
-`ingestion/schemas/`; a test fails when a model changes and the files are not regenerated
+`ingestion/records/schemas/`; a test fails when a model changes and the files are not regenerated
 (`salestalk schemas`). Rules JSON Schema cannot express (real calendar dates, a timestamp not
 in the future, finite numbers) are enforced by the models only.
 """
@@ -12,8 +12,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ingestion.contracts import SCHEMA_VERSION
-from ingestion.items import KINDS
+from ingestion.records.contracts import SCHEMA_VERSION
+from ingestion.records.items import KINDS
 
 SCHEMA_DIR = Path(__file__).with_name("schemas")
 MODELS = {kind.name: kind.model for kind in KINDS.values()}

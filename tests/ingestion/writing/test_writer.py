@@ -6,7 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from ingestion.items import (
+from ingestion.reading.queries import TenantReader
+from ingestion.records.items import (
     CONTENT_HASH_ATTR,
     INGEST_ID_ATTR,
     MESSAGE,
@@ -14,10 +15,9 @@ from ingestion.items import (
     deserialize,
     serialize,
 )
-from ingestion.queries import TenantReader
-from ingestion.sources import Quarantine
-from ingestion.write_strategies import WriteMode
-from ingestion.writer import IdempotentWriter, TenantWriter
+from ingestion.records.sources import Quarantine
+from ingestion.writing.strategies import WriteMode
+from ingestion.writing.writer import IdempotentWriter, TenantWriter
 from tenancy.roster import UnknownTenantError
 from tests.ingestion.conftest import (
     ACME,
@@ -236,7 +236,7 @@ def test_chunks_in_flight_never_share_a_key_and_repeats_see_what_came_before(
     import threading
     import time
 
-    from ingestion.writer import CHUNK_SIZE, CHUNKS_IN_FLIGHT
+    from ingestion.writing.writer import CHUNK_SIZE, CHUNKS_IN_FLIGHT
 
     writer = TenantWriter(tables, settings, ACME, MESSAGE, mode=mode)
     real_write = writer.writer.write
@@ -295,7 +295,7 @@ OURS_ITEM = {CONTENT_HASH_ATTR: "sha256:ours", INGEST_ID_ATTR: "this-run"}
     ],
 )
 def test_one_function_decides_what_becomes_of_a_record(stored, options, verdict):
-    from ingestion.writer import classify
+    from ingestion.writing.writer import classify
 
     options = {"accept_updates": False, **options}
     assert classify(OURS_ITEM, stored, **options) == verdict
@@ -306,7 +306,7 @@ def test_a_reingest_neither_measures_nor_serializes_what_it_does_not_write(
 ):
     """Duplicates need only their fingerprint: the size and the wire format are made for a
     record that is to be written, and only then checked."""
-    import ingestion.writer as writer_module
+    import ingestion.writing.writer as writer_module
 
     records = [make_metric(n) for n in range(150)]
     ingest(tables, settings, METRIC, records)
@@ -330,7 +330,7 @@ def test_an_ingest_asks_the_roster_again_under_its_lease_before_it_writes(tables
     reads the roster again, and writes nothing where the tenant no longer takes data."""
     import dataclasses
 
-    from ingestion.writer import IngestInterruptedError, TenantChangedError
+    from ingestion.writing.writer import IngestInterruptedError, TenantChangedError
     from tenancy.roster import Roster, TenantStatus, Tier
 
     tenant = settings.roster.get(ACME)

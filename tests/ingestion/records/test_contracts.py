@@ -19,8 +19,8 @@ import jsonschema
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from ingestion import contracts
-from ingestion.contracts import (
+from ingestion.records import contracts
+from ingestion.records.contracts import (
     EARLIEST_TIMESTAMP,
     FUTURE_SKEW_SECONDS,
     RECORD_MODELS,
@@ -34,7 +34,7 @@ from ingestion.contracts import (
 )
 from tenancy.roster import Plan, Tenant, TenantStatus
 
-SEED_DIR = Path(__file__).resolve().parents[2] / "seed_data"
+SEED_DIR = Path(__file__).resolve().parents[3] / "seed_data"
 MISSING = object()  # an override that removes the field
 
 # A fixed "now" for the timestamp rules (2026-01-15 00:00:00 UTC), later than every seed record.

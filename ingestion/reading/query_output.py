@@ -20,8 +20,8 @@ from typing import Any, TextIO
 
 from pydantic import BaseModel
 
-from ingestion.contracts import unix_seconds_fields
-from ingestion.sources import dumps_exact
+from ingestion.records.contracts import unix_seconds_fields
+from ingestion.records.sources import dumps_exact
 
 MIN_COLUMN = 8  # a column is never cut narrower than this
 TIME_FIELDS = unix_seconds_fields()  # shown as UTC dates

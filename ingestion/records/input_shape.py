@@ -14,8 +14,8 @@ import io
 
 from pydantic import ValidationError
 
-from ingestion.items import TENANT_DATA_KINDS, RecordKind
-from ingestion.sources import InputFileError, read_records
+from ingestion.records.items import TENANT_DATA_KINDS, RecordKind
+from ingestion.records.sources import InputFileError, read_records
 
 SAMPLE_BYTES = 8192  # what a buffered input holds already: the look reads nothing more
 SAMPLE_RECORDS = 50

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from ingestion.contracts import Message, Metric
-from ingestion.items import (
+from ingestion.records.contracts import Message, Metric
+from ingestion.records.items import (
     KINDS,
     MAX_ITEM_BYTES,
     UnstorableAttributeError,
@@ -167,7 +167,7 @@ def test_numbers_are_written_to_dynamodb_in_canonical_form(written, sent):
 
 def test_a_number_dynamodb_returns_written_out_in_full_is_read_exactly():
     """38 significant digits and ten zeros: boto3's own deserializer refuses it as inexact
-    (`ingestion.boto_internals` reads it as it is)."""
+    (`ingestion.records.boto_internals` reads it as it is)."""
     written = "12345678901234567890123456789012345678" + "0" * 10
     assert deserialize({"value": {"N": written}}) == {"value": Decimal(written)}
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
-from ingestion.contracts import canonical_number
+from ingestion.records.contracts import canonical_number
 
 
 class CanonicalSerializer(TypeSerializer):

@@ -18,8 +18,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ingestion.boto_internals import CanonicalSerializer, ExactDeserializer
-from ingestion.contracts import (
+from ingestion.records.boto_internals import CanonicalSerializer, ExactDeserializer
+from ingestion.records.contracts import (
     SCHEMA_VERSION,
     STORED,
     Message,

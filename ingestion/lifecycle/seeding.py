@@ -10,11 +10,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingestion.ingest_report import IngestReport
-from ingestion.items import TENANT_DATA_KINDS, RecordKind
 from ingestion.lifecycle.onboarding import onboard, register
-from ingestion.sources import Quarantine, open_input, read_records
-from ingestion.writer import TenantWriter
+from ingestion.records.items import TENANT_DATA_KINDS, RecordKind
+from ingestion.records.sources import Quarantine, open_input, read_records
+from ingestion.writing.ingest_report import IngestReport
+from ingestion.writing.writer import TenantWriter
 from tenancy.provisioner import TableResult
 from tenancy.settings import StackSettings
 

@@ -1,10 +1,11 @@
 """The persistence layer of ingestion: one tenant table, batched reads and batched writes.
 
-Kept behind a small interface so the idempotency logic in `ingestion.writer` does not care how
-items reach DynamoDB. Request-level retries are botocore's (see `tenancy.connection`); what is
-hand-written here is only what botocore does not do: re-sending UnprocessedKeys and
-UnprocessedItems, and retrying throttled items of a cancelled transaction, with full-jitter
-backoff within the throttling budget.
+The one module that builds DynamoDB's requests for a tenant table: the writer and its
+strategies ask it for batched reads and writes, and never build a request themselves.
+Request-level retries are botocore's (see `tenancy.connection`); what is hand-written here is
+only what botocore does not do: re-sending UnprocessedKeys and UnprocessedItems, and retrying
+throttled items of a cancelled transaction, with full-jitter backoff within the throttling
+budget.
 
 An endpoint may refuse a whole request for one item in it (a ValidationException: an item it
 measures as too large, say). Such a request is split in halves until the item is alone, so the
@@ -24,8 +25,8 @@ from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
-from ingestion.backoff import Backoff
-from ingestion.items import CONTENT_HASH_ATTR, RecordKind, deserialize, serialize
+from ingestion.records.items import CONTENT_HASH_ATTR, RecordKind, deserialize, serialize
+from ingestion.writing.backoff import Backoff
 from tenancy.budgets import RETRY_POLICY, RetryPolicy
 
 BATCH_GET_LIMIT = 100

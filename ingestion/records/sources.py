@@ -29,7 +29,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
-from ingestion.ingest_report import Conflict, FieldError
+from ingestion.writing.ingest_report import Conflict, FieldError
 from tenancy.errors import Refused
 
 UTF8_BOM = b"\xef\xbb\xbf"

@@ -13,8 +13,16 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Attr, ConditionExpressionBuilder, Key
 
-from ingestion.contracts import Message, Metric, MetricType, TenantRecord, period_granularity
-from ingestion.items import (
+from ingestion.reading.ownership import Refusals, Refused, record_of
+from ingestion.reading.query_pages import Query
+from ingestion.records.contracts import (
+    Message,
+    Metric,
+    MetricType,
+    TenantRecord,
+    period_granularity,
+)
+from ingestion.records.items import (
     GRANULARITY_ATTR,
     MESSAGE,
     METRIC,
@@ -25,8 +33,6 @@ from ingestion.items import (
     serialize,
     series_id,
 )
-from ingestion.ownership import Refusals, Refused, record_of
-from ingestion.query_pages import Query
 from tenancy import errors
 from tenancy.errors import Failed
 from tenancy.roster import TenantStatus
@@ -155,7 +161,7 @@ def _after(text: str) -> str:
 
 class TenantReader(_Reader):
     """Reads one tenant's messages and metrics, and returns nothing that is not the tenant's:
-    every item read passes `ingestion.ownership`'s check, and one that does not is skipped
+    every item read passes `ingestion.reading.ownership`'s check, and one that does not is skipped
     and noted in `refused` (count and keys) for the caller to report: another tenant's
     planted item never costs this one its own data."""
 

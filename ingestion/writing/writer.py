@@ -4,7 +4,7 @@ Every record is classified against what is stored under its key: absent (write i
 content (a duplicate: nothing to do), different content (a conflict: keep the stored one, report
 it, or replace it when the caller accepts updates and the kind allows it). Classification reads
 stored items in batches (BatchGetItem); how the records to be put then reach the table is a
-write strategy's (`ingestion.write_strategies`: under the writer lease by default, plain
+write strategy's (`ingestion.writing.strategies`: under the writer lease by default, plain
 batches, or conditional transactions). Where a put is conditional, a record written by a
 concurrent writer between the read and the write is detected by DynamoDB itself and classified
 again from the stored item the failed condition returns: each record is stored once and
@@ -40,9 +40,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ValidationError
 
-from ingestion.backoff import RetryBudgetExhaustedError
-from ingestion.ingest_report import Conflict, FieldError, IngestReport, Outcome, Rejection
-from ingestion.items import (
+from ingestion.records.items import (
     CONTENT_HASH_ATTR,
     INGEST_ID_ATTR,
     MAX_ITEM_BYTES,
@@ -52,16 +50,23 @@ from ingestion.items import (
     largest_field,
     serialize_checked,
 )
-from ingestion.lease import (
+from ingestion.records.sources import InputFileError, Quarantine, SourceRecord
+from ingestion.writing.backoff import RetryBudgetExhaustedError
+from ingestion.writing.ingest_report import Conflict, FieldError, IngestReport, Outcome, Rejection
+from ingestion.writing.lease import (
     Holder,
     LeaseBusyError,
     LeaseLostError,
     TenantFencedError,
     WriterLease,
 )
-from ingestion.sources import InputFileError, Quarantine, SourceRecord
-from ingestion.store import BATCH_GET_LIMIT, TRANSACTION_BYTES_LIMIT, ConditionalPut, TableStore
-from ingestion.write_strategies import WriteMode, WriteStrategy, strategy_for
+from ingestion.writing.store import (
+    BATCH_GET_LIMIT,
+    TRANSACTION_BYTES_LIMIT,
+    ConditionalPut,
+    TableStore,
+)
+from ingestion.writing.strategies import WriteMode, WriteStrategy, strategy_for
 from tenancy.budgets import RETRY_POLICY, RetryPolicy
 from tenancy.errors import Failed, Refused
 from tenancy.settings import StackSettings

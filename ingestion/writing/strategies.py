@@ -1,6 +1,6 @@
 """How a chunk's classified records reach the table: one strategy per `WriteMode`.
 
-The writer (`ingestion.writer`) reads what is stored, classifies every record and hands the
+The writer (`ingestion.writing.writer`) reads what is stored, classifies every record and hands the
 records to be put to a strategy; the strategy decides which requests carry them (plain batch
 puts, conditional transactions) and under which guard (the tenant's writer lease), and says
 back what became of each put (`Outcomes`). Adding a way of writing is one class here and one
@@ -14,17 +14,17 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import Any, Protocol
 
-from ingestion.lease import WriterLease
-from ingestion.store import ConditionalPut, PutStatus, TableStore, Writable
+from ingestion.writing.lease import WriterLease
+from ingestion.writing.store import ConditionalPut, PutStatus, TableStore, Writable
 
 
 class WriteMode(StrEnum):
-    # The default: under the table's writer lease (`ingestion.lease`), plain batch puts at one
-    # write unit a record, exact with any number of concurrent leased writers.
+    # The default: under the table's writer lease (`ingestion.writing.lease`), plain batch puts
+    # at one write unit a record, exact with any number of concurrent leased writers.
     LEASED = "leased"
     # No conditions: a bulk load with no other writer (concurrent writers could count a record
     # twice or let the later of two versions win). A tenant's writes still hold its lease,
-    # so that a move or an erasure fences them out (`ingestion.lease.Fence`).
+    # so that a move or an erasure fences them out (`ingestion.writing.lease.Fence`).
     BATCH = "batch"
     # A conditional transaction per chunk (two write units a record), exact without the lease's
     # help. Kept for the tenants-metadata table, whose few writes take no lease.

@@ -38,7 +38,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ingestion.items import RecordKind, deserialize, serialize
+from ingestion.records.items import RecordKind, deserialize, serialize
 from tenancy.budgets import LEASE_POLL_SECONDS as POLL_SECONDS
 from tenancy.budgets import LEASE_RENEW_BELOW_SECONDS as RENEW_BELOW_SECONDS
 from tenancy.budgets import LEASE_SECONDS, MAX_CLOCK_SKEW_SECONDS

@@ -6,10 +6,10 @@ from decimal import Decimal
 
 import pytest
 
-from ingestion.items import METRIC
-from ingestion.queries import CrossTenantAccessError, MetadataReader, TenantReader, frame
-from ingestion.seeding import seed
-from ingestion.writer import TenantWriter
+from ingestion.lifecycle.seeding import seed
+from ingestion.reading.queries import CrossTenantAccessError, MetadataReader, TenantReader, frame
+from ingestion.records.items import METRIC
+from ingestion.writing.writer import TenantWriter
 from tenancy.roster import Tier
 from tenancy.stack_file import StackFile
 from tests.ingestion.conftest import ACME, SEED_DIR, TECHSTART, as_source, make_metric
