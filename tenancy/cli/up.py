@@ -1,9 +1,9 @@
 """`salestalk up`, the main job: a fresh clone to a stack worth looking at, in one command.
 
 It starts the default local engine, makes the stack ready
-(`ingestion.lifecycle.seeding.prepare_stack`, the same function the notebooks' workspace calls) and executes the notebooks headless into HTML
-reports. It composes the other groups' steps (`local`, `stack`, `data`) with the notebook
-support, and only it does.
+(`ingestion.lifecycle.seeding.prepare_stack`, the same function the notebooks' workspace calls)
+and executes the notebooks headless into HTML reports. It composes the other groups' steps
+(`local`, `stack`, `data`) with the notebook support, and only it does.
 """
 
 from __future__ import annotations
