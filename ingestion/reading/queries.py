@@ -24,9 +24,8 @@ from ingestion.records.contracts import (
 )
 from ingestion.records.items import (
     GRANULARITY_ATTR,
-    MESSAGE,
-    METRIC,
     TENANT,
+    TENANT_DATA_KINDS,
     RecordKind,
     deserialize,
     parse_metric_record_key,
@@ -51,6 +50,9 @@ from tenancy.tables import (
     metadata_table_spec,
     tenant_tables,
 )
+
+# What every metric index sorts by, and a period range asks of an index.
+PERIOD_ATTR = METRICS_LAYOUT.range_key.name
 
 
 class PeriodRangeError(errors.Refused, ValueError):
@@ -142,7 +144,7 @@ def _period_range(start: str | None, end: str | None):
     # no error, when a page ends inside a run of equal sort keys at an inclusive upper bound
     # (`<=`, BETWEEN's second value). One period is asked for with `=`; an upper bound is
     # the first text after it (`end` + NUL), which no period is, so `<= end` is `< that`.
-    period = Key(METRICS_LAYOUT.range_key.name)
+    period = Key(PERIOD_ATTR)
     if start and end:
         condition = period.eq(start) if start == end else period.between(start, _after(end))
     elif start:
@@ -168,13 +170,16 @@ class TenantReader(_Reader):
     def __init__(self, client, settings: StackSettings, tenant_id: str, page_size=None):
         super().__init__(client, page_size)
         self.tenant = settings.roster.get(tenant_id)
-        tables = tenant_tables(settings, self.tenant)  # its own, or the pool's
-        self.messages = tables[MESSAGES_LAYOUT.kind]
-        self.metrics = tables[METRICS_LAYOUT.kind]
-        self.messages_table = self.messages.name
-        self.metrics_table = self.metrics.name
-        self.message_kind = MESSAGE.stored_in(self.messages.layout)
-        self.metric_kind = METRIC.stored_in(self.metrics.layout)
+        # By layout kind ("messages", "metrics"): its own tables, or the pool's.
+        self.tables = tenant_tables(settings, self.tenant)
+        self.kinds = {
+            kind.layout.kind: kind.stored_in(self.tables[kind.layout.kind].layout)
+            for kind in TENANT_DATA_KINDS
+        }
+        self.messages = self.tables[MESSAGES_LAYOUT.kind]
+        self.metrics = self.tables[METRICS_LAYOUT.kind]
+        self.message_kind = self.kinds[MESSAGES_LAYOUT.kind]
+        self.metric_kind = self.kinds[METRICS_LAYOUT.kind]
         self.refused = Refusals(self.tenant.tenant_id)
 
     def _record(self, table: str, kind: RecordKind, item: dict[str, Any]) -> Any:
@@ -190,7 +195,7 @@ class TenantReader(_Reader):
 
     def own_table(self, name: str) -> str:
         """Refuse any table that is not this tenant's own."""
-        if name not in (self.messages_table, self.metrics_table):
+        if name not in {table.name for table in self.tables.values()}:
             raise CrossTenantAccessError(
                 f"a reader of tenant {self.tenant.tenant_id!r} cannot read table {name!r}"
             )
@@ -202,7 +207,7 @@ class TenantReader(_Reader):
         key = self.messages.layout.primary_key(
             {MESSAGES_LAYOUT.hash_key.name: message_id}, self.tenant.tenant_id
         )
-        return self._get(self.own_table(self.messages_table), self.message_kind, key)
+        return self._get(self.own_table(self.messages.name), self.message_kind, key)
 
     def session_messages(self, session_id: str) -> list[Message]:
         """A session's messages in time order (ties by message id)."""
@@ -214,17 +219,44 @@ class TenantReader(_Reader):
 
     def session_query(self, session_id: str) -> Query:
         """A session's messages as the index orders them (by timestamp), read as taken."""
-        return self._messages(SESSION_INDEX, session_id)
+        return self.index_query(SESSION_INDEX, session_id)
 
     def sender_query(self, sender_id: str) -> Query:
         """A sender's messages as the index orders them (by timestamp), read as taken."""
-        return self._messages(SENDER_INDEX, sender_id)
+        return self.index_query(SENDER_INDEX, sender_id)
 
-    def _messages(self, index: IndexSpec, value: str) -> Query:
-        partition = self.messages.layout.partition_key(value, self.tenant.tenant_id, index)
+    # --- any index ---
+
+    def index_query(
+        self, index: IndexSpec, value: str, *, start: str | None = None, end: str | None = None
+    ) -> Query:
+        """One partition of any index of the tenant's tables, as the index orders it, read as
+        taken: what every access pattern by index is (`ingestion.reading.access_patterns`).
+        An index sorted by period takes a period range (`start`, `end`, inclusive), which
+        keeps only periods of the bounds' granularity."""
+        table = self._table_with(index)
+        sort_condition = filter_condition = None
+        if index.range_key is not None and index.range_key.name == PERIOD_ATTR:
+            sort_condition, granularity = _period_range(start, end)
+            if granularity:
+                filter_condition = Attr(GRANULARITY_ATTR).eq(granularity)
+        elif start or end:
+            raise PeriodRangeError(f"{index.name} is not sorted by period: it takes no range")
+        partition = table.layout.partition_key(value, self.tenant.tenant_id, index)
         return self._query(
-            self.own_table(self.messages_table), self.message_kind, partition, index=index
+            self.own_table(table.name),
+            self.kinds[table.layout.kind],
+            partition,
+            sort_condition=sort_condition,
+            index=index,
+            filter_condition=filter_condition,
         )
+
+    def _table_with(self, index: IndexSpec):
+        for table in self.tables.values():
+            if any(own.name == index.name for own in table.layout.indexes):
+                return table
+        raise KeyError(f"tenant tables have no index {index.name!r}")
 
     # --- metrics ---
 
@@ -257,7 +289,7 @@ class TenantReader(_Reader):
             series_id(subject, dimension), self.tenant.tenant_id
         )
         return self._query(
-            self.own_table(self.metrics_table),
+            self.own_table(self.metrics.name),
             self.metric_kind,
             partition,
             sort_condition=period_condition,
@@ -278,7 +310,7 @@ class TenantReader(_Reader):
             },
             self.tenant.tenant_id,
         )
-        return self._get(self.own_table(self.metrics_table), self.metric_kind, key)
+        return self._get(self.own_table(self.metrics.name), self.metric_kind, key)
 
     def all_metrics(self, *, start: str | None = None, end: str | None = None) -> list[Metric]:
         """Every metric of the tenant: one index query per metric type (a closed set)."""
@@ -309,23 +341,11 @@ class TenantReader(_Reader):
 
     def type_query(self, metric_type: str, *, start=None, end=None) -> Query:
         """Metrics of one type as the index orders them (by period), read as taken."""
-        return self._metrics_by(METRIC_TYPE_INDEX, metric_type, start, end)
+        return self.index_query(METRIC_TYPE_INDEX, metric_type, start=start, end=end)
 
     def dimension_query(self, dimension: str, *, start=None, end=None) -> Query:
         """Metrics of one dimension as the index orders them (by period), read as taken."""
-        return self._metrics_by(DIMENSION_INDEX, dimension, start, end)
-
-    def _metrics_by(self, index: IndexSpec, value, start, end) -> Query:
-        period_condition, granularity = _period_range(start, end)
-        partition = self.metrics.layout.partition_key(value, self.tenant.tenant_id, index)
-        return self._query(
-            self.own_table(self.metrics_table),
-            self.metric_kind,
-            partition,
-            sort_condition=period_condition,
-            index=index,
-            filter_condition=Attr(GRANULARITY_ATTR).eq(granularity) if granularity else None,
-        )
+        return self.index_query(DIMENSION_INDEX, dimension, start=start, end=end)
 
 
 def _in_time_order(messages: Iterable[Message]) -> list[Message]:
@@ -354,17 +374,18 @@ class MetadataReader(_Reader):
         return list(self.status_query(status))
 
     def owner_query(self, owner_email: str) -> Query:
-        return self._by(OWNER_EMAIL_INDEX, owner_email)
+        return self.index_query(OWNER_EMAIL_INDEX, owner_email)
 
     def status_query(self, status: str) -> Query:
-        return self._by(STATUS_INDEX, status)
+        return self.index_query(STATUS_INDEX, status)
 
     def all_tenants(self) -> list[TenantRecord]:
         """Every registered tenant: one StatusIndex query per lifecycle status (a closed set)."""
         found = [t for status in TenantStatus for t in self.tenants_by_status(status.value)]
         return sorted(found, key=lambda t: t.tenant_id)
 
-    def _by(self, index: IndexSpec, value: str) -> Query:
+    def index_query(self, index: IndexSpec, value: str) -> Query:
+        """One partition of an index of the metadata table, as the index orders it."""
         return self._query(self.table, TENANT, (index.hash_key.name, value), index=index)
 
 

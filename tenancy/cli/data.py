@@ -22,6 +22,7 @@ from typing import IO
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ingestion.lifecycle.seeding import SEED_DIR_NAME, SeedResult, seed
+from ingestion.reading.access_patterns import ACCESS_PATTERNS, AccessPattern, Scope
 from ingestion.reading.queries import MetadataReader, TenantReader
 from ingestion.reading.query_output import write_records
 from ingestion.reading.query_pages import PageTokenError, Query
@@ -376,72 +377,6 @@ def _nothing_found(args: argparse.Namespace, client, settings) -> tuple[str, int
     return "no matching records in that period range", EXIT_OK
 
 
-def _one(record):
-    return [record] if record is not None else []
-
-
-QUERIES: dict[str, tuple[str, list[tuple[str, dict]], Callable]] = {
-    "message": (
-        "one message by id",
-        [("message_id", {"metavar": "MESSAGE_ID", "help": "the message's id"})],
-        lambda r, a: _one(r.message(a.message_id)),
-    ),
-    "session": (
-        "a session's messages in time order",
-        [("session_id", {"metavar": "SESSION_ID", "help": "the session's id"})],
-        lambda r, a: r.session_query(a.session_id),
-    ),
-    "sender": (
-        "a sender's messages in time order",
-        [("sender_id", {"metavar": "SENDER_ID", "help": "who sent them (a user, the assistant)"})],
-        lambda r, a: r.sender_query(a.sender_id),
-    ),
-    "series": (
-        "a metric's time series (subject, optional dimension) over a period range",
-        [
-            ("subject", {"help": "what is measured: revenue, arr, customers, ..."}),
-            ("--dimension", {"help": "one breakdown of it, e.g. region:us (default: the total)"}),
-        ],
-        lambda r, a: r.series_query(a.subject, dimension=a.dimension, start=a.start, end=a.end),
-    ),
-    "type": (
-        "metrics of one type (e.g. financial)",
-        [
-            (
-                "metric_type",
-                {"metavar": "METRIC_TYPE", "help": ", ".join(str(t) for t in MetricType)},
-            )
-        ],
-        lambda r, a: r.type_query(a.metric_type, start=a.start, end=a.end),
-    ),
-    "dimension": (
-        "metrics of one dimension (e.g. region:emea)",
-        [("dimension", {"help": "kind:value, e.g. region:us"})],
-        lambda r, a: r.dimension_query(a.dimension, start=a.start, end=a.end),
-    ),
-}
-
-
-QUERY_EXAMPLES = {
-    "message": ["salestalk query message --tenant acme-corp-001 msg-acme-0001"],
-    "session": [
-        "salestalk query session --tenant acme-corp-001 sess-acme-2026-01-12-a",
-        "salestalk query session --tenant acme-corp-001 sess-acme-2026-01-12-a --jsonl",
-    ],
-    "sender": ["salestalk query sender --tenant acme-corp-001 user-jdoe --limit 20"],
-    "series": [
-        "salestalk query series --tenant techstart-inc-002 arr --from 2025-Q3 --to 2025-Q4",
-        "salestalk query series --tenant acme-corp-001 customers --dimension region:us --json",
-    ],
-    "type": ["salestalk query type --tenant acme-corp-001 financial --from 2025-Q4 --to 2025-Q4"],
-    "dimension": ["salestalk query dimension --tenant acme-corp-001 region:canada"],
-    "tenants": [
-        "salestalk query tenants --status active",
-        "salestalk query tenants --owner ops@acme.example --json",
-    ],
-}
-
-
 def cmd_schemas(args: argparse.Namespace) -> int:
     try:
         written = write_schemas(Path(args.out) if args.out else SCHEMA_DIR)
@@ -514,34 +449,39 @@ def register_commands(commands: argparse._SubParsersAction) -> None:
         commands,
         "query",
         help="read a tenant's data by an access pattern",
-        examples=[example for examples in QUERY_EXAMPLES.values() for example in examples[:1]],
+        examples=[f"salestalk query {p.name} {p.examples[0]}" for p in ACCESS_PATTERNS],
     )
     patterns = query.add_subparsers(dest="pattern", required=True, metavar="PATTERN")
-    for name, (text, arguments, run) in QUERIES.items():
-        sub = add_command(patterns, name, help=text, examples=QUERY_EXAMPLES[name])
+    for pattern in ACCESS_PATTERNS:
+        _add_pattern(patterns, pattern)
+
+
+def _add_pattern(patterns: argparse._SubParsersAction, pattern: AccessPattern) -> None:
+    """`salestalk query NAME`, as its declaration (`ingestion.reading.access_patterns`) says."""
+    examples = [f"salestalk query {pattern.name} {example}" for example in pattern.examples]
+    sub = add_command(patterns, pattern.name, help=pattern.summary, examples=examples)
+    if pattern.scope is Scope.TENANT:
         sub.add_argument("--tenant", required=True, metavar="ID", help="whose data")
-        for argument, options in arguments:
-            sub.add_argument(argument, type=non_empty, **options)
-        if name in ("series", "type", "dimension"):
-            sub.add_argument(
-                "--from", dest="start", metavar="PERIOD", help="first period (2025-Q3, 2025-07)"
-            )
-            sub.add_argument("--to", dest="end", metavar="PERIOD", help="last period, included")
-        _query_common(sub, run, lambda c, s, a: TenantReader(c, s, a.tenant))
-    tenants = add_command(
-        patterns,
-        "tenants",
-        help="tenants by owner email or by status",
-        examples=QUERY_EXAMPLES["tenants"],
+    options = sub.add_mutually_exclusive_group(required=True) if pattern.one_option else sub
+    for parameter in pattern.parameters:
+        named = {"help": parameter.help, "type": non_empty}
+        if parameter.metavar:
+            named["metavar"] = parameter.metavar
+        if parameter.option:
+            options.add_argument(f"--{parameter.name.replace('_', '-')}", **named)
+        else:
+            sub.add_argument(parameter.name, **named)
+    if pattern.periods:
+        sub.add_argument(
+            "--from", dest="start", metavar="PERIOD", help="first period (2025-Q3, 2025-07)"
+        )
+        sub.add_argument("--to", dest="end", metavar="PERIOD", help="last period, included")
+    reader = (
+        (lambda c, s, a: TenantReader(c, s, a.tenant))
+        if pattern.scope is Scope.TENANT
+        else (lambda c, s, a: MetadataReader(c, s))
     )
-    which = tenants.add_mutually_exclusive_group(required=True)
-    which.add_argument("--owner", metavar="EMAIL", type=non_empty, help="the owner's email")
-    which.add_argument("--status", type=non_empty, help="active, trial, suspended, ...")
-    _query_common(
-        tenants,
-        lambda r, a: r.owner_query(a.owner) if a.owner is not None else r.status_query(a.status),
-        lambda c, s, a: MetadataReader(c, s),
-    )
+    _query_common(sub, lambda r, a: pattern.run(r, vars(a)), reader)
 
 
 def _query_common(parser: argparse.ArgumentParser, run: Callable, reader: Callable) -> None:

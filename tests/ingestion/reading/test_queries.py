@@ -146,12 +146,12 @@ def test_no_query_path_issues_a_scan(seeded, settings):
 
 def test_a_reader_refuses_another_tenants_tables(seeded, settings):
     read = reader(seeded, settings, None)
-    assert read.own_table(read.metrics_table)
+    assert read.own_table(read.metrics.name)
     with pytest.raises(CrossTenantAccessError, match="cannot read table 'tenant-techstart"):
         read.own_table("tenant-techstart-inc-002-metrics")
     other = reader(seeded, settings, None, TECHSTART)
     # siloed, tables differ; pooled, they are one table, and the keys keep tenants apart
-    assert (read.metrics_table == other.metrics_table) is (settings.tier(read.tenant) is Tier.POOL)
+    assert (read.metrics.name == other.metrics.name) is (settings.tier(read.tenant) is Tier.POOL)
 
 
 def test_records_as_a_dataframe(seeded, settings):
