@@ -29,9 +29,8 @@ from tenancy.settings import (
     StackSettings,
 )
 from tenancy.tables import (
-    MESSAGES_LAYOUT,
-    METRICS_LAYOUT,
     TENANT_ID_FIELD,
+    TENANT_LAYOUTS,
     TableSpec,
     metadata_table_spec,
     pool_table_specs,
@@ -125,11 +124,11 @@ class TenantTablesArgs:
 
 class TenantTables(pulumi.ComponentResource):
     """One tenant's data and the role that may use only it: for a siloed tenant its own
-    messages and metrics tables; for a pooled one no table, its role reaching the pool tables
-    under `dynamodb:LeadingKeys`. Its outputs name the tables either way."""
+    table of each kind (`TENANT_LAYOUTS`: messages, metrics); for a pooled one no table, its
+    role reaching the pool tables under `dynamodb:LeadingKeys`. Its outputs name the tables
+    either way (`messagesTable`, `messagesTableArn`, ... one pair per kind)."""
 
-    messages: aws.dynamodb.Table
-    metrics: aws.dynamodb.Table
+    tables: dict[str, aws.dynamodb.Table]  # by kind: its own, or the pool's
     data_access_role: aws.iam.Role
 
     def __init__(
@@ -148,9 +147,7 @@ class TenantTables(pulumi.ComponentResource):
                 for kind, spec in silo_specs.items()
             }
         pool = args.pool if Tier.POOL in held else {}
-        tables = silo if tier is Tier.SILO else args.pool
-        self.messages = tables[MESSAGES_LAYOUT.kind]
-        self.metrics = tables[METRICS_LAYOUT.kind]
+        self.tables = silo if tier is Tier.SILO else args.pool
 
         writable = tenant.status.accepts_writes
         silo_arns = [table.arn for table in silo.values()]
@@ -177,14 +174,12 @@ class TenantTables(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-        self.outputs = {
-            TIER_FIELD: str(tier),
-            "messagesTable": self.messages.name,
-            "messagesTableArn": self.messages.arn,
-            "metricsTable": self.metrics.name,
-            "metricsTableArn": self.metrics.arn,
-            "dataAccessRoleArn": self.data_access_role.arn,
-        }
+        self.outputs = {TIER_FIELD: str(tier)}
+        for layout in TENANT_LAYOUTS:
+            table = self.tables[layout.kind]
+            self.outputs[f"{layout.kind}Table"] = table.name
+            self.outputs[f"{layout.kind}TableArn"] = table.arn
+        self.outputs["dataAccessRoleArn"] = self.data_access_role.arn
         self.register_outputs(self.outputs)
 
 

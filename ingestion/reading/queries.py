@@ -16,21 +16,21 @@ from boto3.dynamodb.conditions import Attr, ConditionExpressionBuilder, Key
 from ingestion.reading.ownership import Refusals, Refused, record_of
 from ingestion.reading.query_pages import Query
 from ingestion.records.contracts import (
+    GRANULARITY_ATTR,
     Message,
     Metric,
     MetricType,
     TenantRecord,
+    parse_metric_record_key,
     period_granularity,
+    series_id,
 )
 from ingestion.records.items import (
-    GRANULARITY_ATTR,
     TENANT,
     TENANT_DATA_KINDS,
     RecordKind,
     deserialize,
-    parse_metric_record_key,
     serialize,
-    series_id,
 )
 from tenancy import errors
 from tenancy.errors import Failed

@@ -1,4 +1,5 @@
-"""Data contracts: what a message, a metric and a tenant record must be to be stored.
+"""Data contracts: what a message, a metric and a tenant record must be to be stored, and how
+each kind is keyed and stored (`KindContract`, one per kind in `RECORD_CONTRACTS`).
 
 Records arrive as JSON objects with camelCase names. The models refuse unknown fields, empty
 strings, implausible timestamps, unreal periods and non-finite numbers, and keep every number
@@ -20,6 +21,8 @@ import decimal
 import functools
 import re
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal
 from enum import StrEnum
@@ -41,6 +44,7 @@ from pydantic.alias_generators import to_camel
 from tenancy.roster import Tenant as TenantRecord
 from tenancy.roster import TenantId
 from tenancy.safe_text import identifier_problem, label_problem
+from tenancy.tables import MESSAGES_LAYOUT, METADATA_LAYOUT, METRICS_LAYOUT, TableLayout
 
 SCHEMA_VERSION = 1
 
@@ -335,13 +339,98 @@ class Metric(Contract):
         return period_granularity(self.period)
 
 
-RECORD_MODELS: dict[str, type[Contract]] = {"message": Message, "metric": Metric}
+# --- each kind of record: how it is keyed and stored ------------------------------------------
+# Adding a kind is its model above, its declaration here (and in RECORD_CONTRACTS), and its
+# table layout in `tenancy/tables.py`; `ingestion.records.items.RecordKind` is built from this.
+
+SERIES_ID_ATTR = "seriesId"
+GRANULARITY_ATTR = "granularity"
+
+
+@dataclass(frozen=True)
+class KindContract:
+    """A kind of record as the platform stores it: its model, the layout of its tables, its
+    idempotency key, the attributes derived from it, and whether a changed record may replace
+    the stored one when the caller accepts updates (a restated metric; a message is immutable
+    once said)."""
+
+    name: str
+    model: type[BaseModel]
+    layout: TableLayout
+    record_key: Callable[[Any], str]
+    derived: Callable[[Any], dict[str, Any]]
+    updatable: bool
+    derived_names: tuple[str, ...] = ()  # the attributes `derived` adds
+    dump_mode: str = "python"  # pydantic's: "json" writes enums (the roster's) as their text
+
+    @property
+    def plural(self) -> str:
+        """How commands and seed files name the kind: `salestalk ingest metrics`, metrics.json."""
+        return f"{self.name}s"
+
+
+def series_id(subject: str, dimension: str | None) -> str:
+    """`revenue` or `revenue#region:emea`: one time series per subject and dimension."""
+    return f"{subject}#{dimension}" if dimension else subject
+
+
+def metric_record_key(metric: Metric) -> str:
+    """The seed design's metric idempotency key, plus the dimension when there is one."""
+    key = f"{metric.tenant_id}:{metric.subject}:{metric.period}"
+    return f"{key}:{metric.dimension}" if metric.dimension else key
+
+
+def parse_metric_record_key(record_key: str) -> tuple[str, str, str, str | None]:
+    """(tenantId, subject, period, dimension) from a metric's idempotency key."""
+    tenant_id, subject, period, *dimension = record_key.split(":", 3)
+    return tenant_id, subject, period, (dimension[0] if dimension else None)
+
+
+MESSAGE_CONTRACT = KindContract(
+    name="message",
+    model=Message,
+    layout=MESSAGES_LAYOUT,
+    record_key=lambda message: message.message_id,
+    derived=lambda message: {},
+    updatable=False,
+)
+METRIC_CONTRACT = KindContract(
+    name="metric",
+    model=Metric,
+    layout=METRICS_LAYOUT,
+    record_key=metric_record_key,
+    derived=lambda metric: {
+        SERIES_ID_ATTR: series_id(metric.subject, metric.dimension),
+        GRANULARITY_ATTR: metric.granularity,
+    },
+    updatable=True,
+    derived_names=(SERIES_ID_ATTR, GRANULARITY_ATTR),
+)
+TENANT_CONTRACT = KindContract(
+    name="tenant",
+    model=TenantRecord,
+    layout=METADATA_LAYOUT,
+    record_key=lambda tenant: tenant.tenant_id,
+    derived=lambda tenant: {},
+    updatable=True,  # the roster is the source of truth for tenant metadata
+    dump_mode="json",  # the roster's enums as text
+)
+# Every kind, in the order they are seeded (metrics first: messages refer to them).
+RECORD_CONTRACTS = (METRIC_CONTRACT, MESSAGE_CONTRACT, TENANT_CONTRACT)
+# The kinds a tenant sends in files (the tenant record comes from the roster).
+RECORD_MODELS: dict[str, type[Contract]] = {
+    contract.name: contract.model
+    for contract in RECORD_CONTRACTS
+    if contract.layout is not METADATA_LAYOUT
+}
 
 __all__ = [
+    "RECORD_CONTRACTS",
     "RECORD_MODELS",
     "SCHEMA_VERSION",
     "Classification",
     "Contract",
+    "KindContract",
     "Message",
     "Metric",
     "MetricType",
@@ -351,7 +440,9 @@ __all__ = [
 ]
 
 
-def unix_seconds_fields(models: tuple[type[Contract], ...] = (Message, Metric)) -> frozenset[str]:
+def unix_seconds_fields(
+    models: tuple[type[Contract], ...] = tuple(RECORD_MODELS.values()),
+) -> frozenset[str]:
     """The wire names of the fields that hold Unix epoch seconds, read off the contracts: an
     inspection shows them as dates without a list of names of its own."""
     return frozenset(

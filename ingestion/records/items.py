@@ -1,7 +1,9 @@
 """Records as DynamoDB items: keys, idempotency keys, content fingerprints and item size.
 
-A `RecordKind` binds a contract to the table layout it is stored in (from `tenancy.tables`), so
-the key attributes of an item are read off the same definition the tables were built from.
+A `RecordKind` is a kind's declaration (`ingestion.records.contracts.KindContract`: its model,
+its table layout from `tenancy.tables`, its keys) made usable for items, so the key attributes of
+an item are read off the same definition the tables were built from. Nothing here names a kind:
+`KINDS` is built from the contracts' list.
 """
 
 from __future__ import annotations
@@ -20,19 +22,16 @@ from pydantic import BaseModel
 
 from ingestion.records.boto_internals import CanonicalSerializer, ExactDeserializer
 from ingestion.records.contracts import (
+    RECORD_CONTRACTS,
     SCHEMA_VERSION,
     STORED,
-    Message,
-    Metric,
-    TenantRecord,
+    KindContract,
     canonical_number,
     significant_digits,
 )
 from tenancy.errors import Refused
 from tenancy.tables import (
-    MESSAGES_LAYOUT,
     METADATA_LAYOUT,
-    METRICS_LAYOUT,
     RECORD_KEY_FIELD,
     TENANT_ID_FIELD,
     TableLayout,
@@ -53,8 +52,6 @@ BOOKKEEPING_ATTRS = (
     INGESTED_AT_ATTR,
     INGEST_ID_ATTR,
 )
-SERIES_ID_ATTR = "seriesId"
-GRANULARITY_ATTR = "granularity"
 
 MAX_ITEM_BYTES = 400 * 1024
 
@@ -63,39 +60,14 @@ _serializer = CanonicalSerializer()
 _deserializer = ExactDeserializer()
 
 
-def series_id(subject: str, dimension: str | None) -> str:
-    """`revenue` or `revenue#region:emea`: one time series per subject and dimension."""
-    return f"{subject}#{dimension}" if dimension else subject
-
-
-def metric_record_key(metric: Metric) -> str:
-    """The seed design's metric idempotency key, plus the dimension when there is one."""
-    key = f"{metric.tenant_id}:{metric.subject}:{metric.period}"
-    return f"{key}:{metric.dimension}" if metric.dimension else key
-
-
-def parse_metric_record_key(record_key: str) -> tuple[str, str, str, str | None]:
-    """(tenantId, subject, period, dimension) from a metric's idempotency key."""
-    tenant_id, subject, period, *dimension = record_key.split(":", 3)
-    return tenant_id, subject, period, (dimension[0] if dimension else None)
-
-
 @dataclass(frozen=True)
-class RecordKind:
-    name: str
-    model: type[BaseModel]
-    layout: TableLayout
-    record_key: Callable[[Any], str]
-    derived: Callable[[Any], dict[str, Any]]
-    # Whether a changed record may replace the stored one when the caller accepts updates
-    # (a restated metric); a message is immutable once said.
-    updatable: bool
-    derived_names: tuple[str, ...] = ()  # the attributes `derived` adds
+class RecordKind(KindContract):
+    """A kind of record as items: its declaration (`KindContract`, in the contracts) with
+    everything an item of it needs worked out once, keys, fingerprints and bookkeeping."""
 
-    @property
-    def plural(self) -> str:
-        """How commands and seed files name the kind: `salestalk ingest metrics`, metrics.json."""
-        return f"{self.name}s"
+    @classmethod
+    def of(cls, contract: KindContract) -> RecordKind:
+        return cls(**{f.name: getattr(contract, f.name) for f in dataclasses.fields(contract)})
 
     @property
     def per_tenant(self) -> bool:
@@ -113,8 +85,7 @@ class RecordKind:
         return dataclasses.replace(self, layout=layout)
 
     def record_fields(self, record: BaseModel) -> dict[str, Any]:
-        mode = "json" if self.model is TenantRecord else "python"  # roster enums -> text
-        return record.model_dump(by_alias=True, exclude_none=True, mode=mode)
+        return record.model_dump(by_alias=True, exclude_none=True, mode=self.dump_mode)
 
     def key_names(self) -> tuple[str, ...]:
         return self._key_names
@@ -161,37 +132,11 @@ class RecordKind:
         return frozenset((*BOOKKEEPING_ATTRS, *self.derived_names, *self.layout.composed_names()))
 
 
-MESSAGE = RecordKind(
-    name="message",
-    model=Message,
-    layout=MESSAGES_LAYOUT,
-    record_key=lambda message: message.message_id,
-    derived=lambda message: {},
-    updatable=False,
-)
-METRIC = RecordKind(
-    name="metric",
-    model=Metric,
-    layout=METRICS_LAYOUT,
-    record_key=metric_record_key,
-    derived=lambda metric: {
-        SERIES_ID_ATTR: series_id(metric.subject, metric.dimension),
-        GRANULARITY_ATTR: metric.granularity,
-    },
-    updatable=True,
-    derived_names=(SERIES_ID_ATTR, GRANULARITY_ATTR),
-)
-TENANT = RecordKind(
-    name="tenant",
-    model=TenantRecord,
-    layout=METADATA_LAYOUT,
-    record_key=lambda tenant: tenant.tenant_id,
-    derived=lambda tenant: {},
-    updatable=True,  # the roster is the source of truth for tenant metadata
-)
-# Every kind of record, in the order they are seeded (metrics first: messages refer to them).
-KINDS = {kind.name: kind for kind in (METRIC, MESSAGE, TENANT)}
+# Every kind of record, built from its declaration in `ingestion.records.contracts` (in the
+# order they are seeded: metrics first, messages refer to them).
+KINDS = {contract.name: RecordKind.of(contract) for contract in RECORD_CONTRACTS}
 TENANT_DATA_KINDS = tuple(kind for kind in KINDS.values() if kind.per_tenant)
+MESSAGE, METRIC, TENANT = KINDS["message"], KINDS["metric"], KINDS["tenant"]
 
 
 def _ints(value: Any) -> Any:

@@ -178,3 +178,17 @@ def test_an_attribute_the_wire_format_cannot_carry_is_named():
             {"ok": "x", "bad": Decimal("1.2345678901234567890123456789012345678E-130")}
         )
     assert refused.value.name == "bad" and "cannot be written to DynamoDB" in refused.value.reason
+
+
+def test_every_tenant_table_layout_has_exactly_one_record_kind_and_back():
+    """A kind is declared in two places only (its contract, its layout); everything else takes
+    both from `RECORD_CONTRACTS` and `TENANT_LAYOUTS`, so the two must pair up one to one."""
+    from ingestion.records.contracts import RECORD_CONTRACTS
+    from ingestion.records.items import KINDS, TENANT_DATA_KINDS
+    from tenancy.tables import METADATA_LAYOUT, TENANT_LAYOUTS
+
+    kinds = {kind.layout.kind: kind.layout for kind in TENANT_DATA_KINDS}
+    assert kinds == {layout.kind: layout for layout in TENANT_LAYOUTS}
+    assert len(TENANT_DATA_KINDS) == len(TENANT_LAYOUTS)
+    assert [k.layout for k in KINDS.values() if not k.per_tenant] == [METADATA_LAYOUT]
+    assert list(KINDS) == [contract.name for contract in RECORD_CONTRACTS]
