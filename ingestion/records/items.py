@@ -2,8 +2,9 @@
 
 A `RecordKind` is a kind's declaration (`ingestion.records.contracts.KindContract`: its model,
 its table layout from `tenancy.tables`, its keys) made usable for items, so the key attributes of
-an item are read off the same definition the tables were built from. Nothing here names a kind:
-`KINDS` is built from the contracts' list.
+an item are read off the same definition the tables were built from. `KINDS` is built from the
+contracts' list; a new kind needs nothing here (`MESSAGE`, `METRIC` and `TENANT` only name the
+three that code reads by name).
 """
 
 from __future__ import annotations
