@@ -15,7 +15,8 @@ from pathlib import Path
 
 from ingestion.lifecycle.seeding import SeedResult, prepare_stack
 from ingestion.reading.queries import MetadataReader, TenantReader
-from tenancy.connection import Target, answers, dynamodb_client, loopback_port, resolve_target
+from tenancy.connection import Target, dynamodb_client, loopback_port, resolve_target
+from tenancy.endpoint_probe import answers
 from tenancy.local.endpoint import LocalEndpoint
 from tenancy.provisioner import TableResult
 from tenancy.settings import StackSettings

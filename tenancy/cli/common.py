@@ -14,14 +14,8 @@ from collections.abc import Iterable
 from botocore.exceptions import BotoCoreError, ClientError
 
 from tenancy.budgets import SLOW_ANSWER_SECONDS
-from tenancy.connection import (
-    Answer,
-    Target,
-    dynamodb_client,
-    loopback_port,
-    probe,
-    resolve_target,
-)
+from tenancy.connection import Target, dynamodb_client, loopback_port, resolve_target
+from tenancy.endpoint_probe import Answer, probe
 from tenancy.errors import (  # noqa: F401 (the commands' exit statuses, re-exported)
     EXIT_FAILED,
     EXIT_INTERRUPTED,

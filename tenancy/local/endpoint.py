@@ -22,7 +22,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from tenancy.budgets import ENGINE_START_TIMEOUT_SECONDS, ENGINE_STOP_TIMEOUT_SECONDS
-from tenancy.connection import Answer, Probe, answers, probe
+from tenancy.endpoint_probe import Answer, Probe, answers, probe
 from tenancy.errors import Refused
 from tenancy.local.engine_kind import EngineKind, EngineUnavailableError, Launch
 from tenancy.local.engines import DEFAULT_ENGINE, KINDS, Engine, kind

@@ -159,7 +159,7 @@ def test_run_all_on_a_fresh_machine_starts_an_endpoint_that_outlives_the_kernel(
 ):
     """The endpoint a notebook starts is a background one, as `salestalk local start` makes:
     when that notebook's kernel is shut down, every other notebook keeps its endpoint."""
-    from tenancy.connection import answers
+    from tenancy.endpoint_probe import answers
 
     port = free_port()
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", f"http://127.0.0.1:{port}")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tenancy.cli import main
-from tenancy.connection import answers
+from tenancy.endpoint_probe import answers
 from tests.support.ports import free_port
 
 pytestmark = [pytest.mark.kernel, pytest.mark.engine]

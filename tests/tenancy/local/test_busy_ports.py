@@ -18,7 +18,7 @@ import pytest
 
 from tenancy.cli import main
 from tenancy.cli.common import connect
-from tenancy.connection import Answer, probe
+from tenancy.endpoint_probe import Answer, probe
 from tenancy.local.endpoint import HOST, EndpointState, LocalEndpoint
 from tenancy.local.endpoint import endpoint_url as url_of
 from tenancy.local.port_holder import port_holder

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tenancy.connection import answers
+from tenancy.endpoint_probe import answers
 from tenancy.local.endpoint import EndpointState, LocalEndpoint
 from tenancy.local.engines import Engine
 from tenancy.stack_file import STATE_DIR_NAME, find_project_dir

@@ -9,7 +9,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from tenancy.connection import answers
+from tenancy.endpoint_probe import answers
 from tenancy.local import ministack
 from tenancy.local.endpoint import EndpointState, LocalEndpoint
 from tenancy.local.engines import Engine
