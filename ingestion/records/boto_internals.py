@@ -5,8 +5,8 @@ boto3's `TypeSerializer` and `TypeDeserializer` are the codec the platform write
 items with, but their number handling goes through a 38-digit context that refuses numbers
 DynamoDB itself stores and returns; their public API has no hook for it, so the two private
 per-type methods are overridden here. If a boto3 release renames them, this module is the one
-to change, and `tests/ingestion/test_items.py` (numbers written with trailing zeros beyond 38
-digits, and read back exactly) shows it.
+to change, and `tests/ingestion/records/test_items.py` (numbers written with trailing zeros
+beyond 38 digits, and read back exactly) shows it.
 """
 
 from __future__ import annotations

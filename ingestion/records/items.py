@@ -177,7 +177,7 @@ def content_hash(fields: Mapping[str, Any]) -> str:
     """A fingerprint of a record's content: equal records, equal hashes, whatever the order.
 
     Stored items carry it, so its text must never change for the same content
-    (`tests/ingestion/test_items.py` pins known fingerprints)."""
+    (`tests/ingestion/records/test_items.py` pins known fingerprints)."""
     text = json.dumps(_canonical(fields), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
