@@ -50,7 +50,7 @@ def test_a_trial_tenant_moves_from_the_pool_to_its_own_tables(trial, project_cop
     assert (tenant.tier, tenant.move_to, tenant.copy_left_in) == (Tier.SILO, None, Tier.POOL)
     text = stack_path.read_text()
     assert all(line in text for line in comments)  # the stack file keeps its comments
-    assert TenantReader(trial, settings, TRIAL).metrics_table == f"tenant-{TRIAL}-metrics"
+    assert TenantReader(trial, settings, TRIAL).metrics.name == f"tenant-{TRIAL}-metrics"
     assert everything(trial, TRIAL) == before  # the same records, now from its own tables
     assert MetadataReader(trial, settings).tenant(TRIAL).tier is Tier.SILO
     assert len(stored(trial, TRIAL, Tier.POOL)) == 40  # kept until dropped
@@ -72,7 +72,7 @@ def test_a_siloed_tenant_moves_into_the_pool_beside_the_others(trial, capsys):
     assert "copied metrics: 10 read from tenant-acme-corp-001-metrics, 10 written" in out
     settings = StackFile.load("local").settings()
     read = TenantReader(trial, settings, ACME)
-    assert read.metrics_table == "pool-metrics"
+    assert read.metrics.name == "pool-metrics"
     assert everything(trial, ACME) == before
     # the pooled trial tenant beside it still reads only its own
     assert {m.tenant_id for m in TenantReader(trial, settings, TRIAL).all_metrics()} == {TRIAL}
@@ -156,7 +156,7 @@ def test_a_copy_that_cannot_be_made_equal_is_not_switched(trial, capsys, monkeyp
     assert (tenant.tier, tenant.move_to) == (None, Tier.SILO)
     # not fenced: its ingests go on in the pool
     settings = StackFile.load("local").settings()
-    assert TenantReader(trial, settings, TRIAL).metrics_table == "pool-metrics"
+    assert TenantReader(trial, settings, TRIAL).metrics.name == "pool-metrics"
 
 
 @pytest.mark.parametrize(
