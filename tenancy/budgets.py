@@ -67,3 +67,4 @@ OPERATION_WAIT_SECONDS = 300.0
 # --- local engines (`tenancy.local.endpoint`) ------------------------------------------------
 ENGINE_START_TIMEOUT_SECONDS = 90.0  # LocalStack on a busy machine; the others take seconds
 ENGINE_STOP_TIMEOUT_SECONDS = 30.0  # LocalStack saves its state and stops its children first
+ENGINE_REAP_SECONDS = 5.0  # after a SIGKILL: the kernel ends it at once; we wait to reap it

@@ -21,7 +21,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from tenancy.budgets import ENGINE_START_TIMEOUT_SECONDS, ENGINE_STOP_TIMEOUT_SECONDS
+from tenancy.budgets import (
+    ENGINE_REAP_SECONDS,
+    ENGINE_START_TIMEOUT_SECONDS,
+    ENGINE_STOP_TIMEOUT_SECONDS,
+)
 from tenancy.endpoint_probe import Answer, Probe, answers, probe
 from tenancy.errors import Refused
 from tenancy.local.engine_kind import EngineKind, EngineUnavailableError, Launch
@@ -243,14 +247,21 @@ class LocalEndpoint:
 
 
 def _terminate(pid: int, timeout: float) -> None:
-    """SIGTERM, then SIGKILL if it has not ended within `timeout` seconds."""
+    """SIGTERM, then SIGKILL if it has not ended within `timeout` seconds; either way it is
+    gone (and, if it is our child, reaped) when this returns, so that nothing of it is left
+    behind, not even a zombie, for the next start to mistake for a running engine."""
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while _alive(pid) and time.monotonic() < deadline:
         time.sleep(0.1)
+    if not _alive(pid):
+        return
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + ENGINE_REAP_SECONDS
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def _runs(pid: int, marker: bytes) -> bool:

@@ -125,3 +125,23 @@ def test_dynamodb_local_keeps_its_tables_across_a_stop_and_start(tmp_path):
 
 
 PROJECT_STATE = find_project_dir(Path(__file__).parent) / STATE_DIR_NAME  # the project's own
+
+
+def test_an_engine_that_ignores_sigterm_is_killed_and_reaped():
+    """A stop that has to SIGKILL (an engine stuck on a slow machine) leaves nothing behind,
+    not even a zombie that a test, or the next start, would take for a running engine."""
+    import subprocess
+    import sys
+
+    from tenancy.local.endpoint import _terminate
+
+    stubborn = subprocess.Popen(
+        [sys.executable, "-c", "import signal, time; signal.signal(signal.SIGTERM, "
+         "signal.SIG_IGN); print('ready', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert stubborn.stdout.readline() == "ready\n"  # its SIGTERM handler is in place
+    _terminate(stubborn.pid, timeout=0.5)
+    with pytest.raises(ProcessLookupError):
+        os.kill(stubborn.pid, 0)  # gone and reaped
+    stubborn.stdout.close()
