@@ -11,6 +11,8 @@ or found something wrong (run again once the cause is gone). The command line
 from __future__ import annotations
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+# `salestalk local status` when nothing runs, as `systemctl status` and `pg_ctl status` say it
+EXIT_NOT_RUNNING = 3
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports Ctrl-C
 EXIT_PIPE_CLOSED = 141  # 128 + SIGPIPE, as a shell reports `cat big | head`
 

@@ -23,7 +23,7 @@ from tenancy.cli.common import (
     state_dir,
 )
 from tenancy.connection import Target, dynamodb_client, loopback_port, resolve_target
-from tenancy.errors import Refused
+from tenancy.errors import EXIT_FAILED, EXIT_NOT_RUNNING, Refused
 from tenancy.local.endpoint import DEFAULT_PORT, EndpointError, EndpointState, LocalEndpoint
 from tenancy.local.engines import DEFAULT_ENGINE, KINDS, Engine, kind
 from tenancy.stack_file import StackFile
@@ -134,15 +134,26 @@ def cmd_local_install(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# What `local status` exits with: 0 when DynamoDB answers on the port (ours or not), 3 when
+# nothing runs there, 1 when the port is held by something that is not DynamoDB.
+STATUS_EXITS = {
+    EndpointState.OURS: EXIT_OK,
+    EndpointState.FOREIGN: EXIT_OK,
+    EndpointState.DOWN: EXIT_NOT_RUNNING,
+    EndpointState.HELD: EXIT_FAILED,
+}
+
+
 def cmd_local_status(args: argparse.Namespace) -> int:
-    print(_endpoint(args).status().describe())
+    status = _endpoint(args).status()
+    print(status.describe())
     for engine in KINDS.values():
         for leftover in engine.leftovers(state_dir()):
             print(
                 f"  also running: {leftover.describe()}, left by a {engine.name} that was "
                 "killed; `salestalk local stop` or the next `local start` ends it"
             )
-    return EXIT_OK
+    return STATUS_EXITS[status.state]
 
 
 def register_commands(commands: argparse._SubParsersAction) -> None:
@@ -175,7 +186,19 @@ def register_commands(commands: argparse._SubParsersAction) -> None:
         ),
         ("status", cmd_local_status, "say what answers on the port", ["salestalk local status"]),
     ):
-        sub = add_command(local_commands, name, help=text, examples=examples)
+        sub = add_command(
+            local_commands,
+            name,
+            help=text,
+            examples=examples,
+            description=(
+                "Say what answers on the port. Exit status: 0 DynamoDB answers there (started "
+                "by `local start` or not), 3 nothing runs there, 1 the port is held by "
+                "something that is not DynamoDB."
+            )
+            if name == "status"
+            else None,
+        )
         sub.add_argument(
             "--port",
             type=port_number,

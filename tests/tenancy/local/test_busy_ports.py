@@ -89,7 +89,7 @@ def test_local_start_on_a_held_port_is_one_line_and_exit_2(
         assert err.count("\n") == 1, err
         assert f"port {port} is held by python" in err and what in err
         assert "--port N" in err and "AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:N" in err
-    assert main(["local", "status", "--port", str(port)]) == 0
+    assert main(["local", "status", "--port", str(port)]) == 1  # a port, but no DynamoDB
     assert f"port {port} is held by python" in capsys.readouterr().out
     status = LocalEndpoint(tmp_path / ".salestalk", port=port).status()
     assert status.state is EndpointState.HELD
