@@ -11,6 +11,7 @@ the groups call the packages' functions with plain arguments. Everything printed
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import sys
 from collections.abc import Sequence
@@ -28,8 +29,30 @@ COMMAND_GROUPS = (data, local, stack, tenants, up)
 DISTRIBUTION = "salestalk-data-platform"  # pyproject.toml's project name
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, with the closest name offered for a misspelt command or choice
+    (`salestalk ingset`: "did you mean 'ingest'?"), as git and gh do. Python 3.14's
+    `suggest_on_error` does the same; the project runs on 3.11, so it is done here, in
+    argparse's one check of a choice (a private method, fenced in this class)."""
+
+    def _check_value(self, action: argparse.Action, value: object) -> None:
+        try:
+            super()._check_value(action, value)
+        except argparse.ArgumentError as exc:
+            known = [str(choice) for choice in action.choices or ()]
+            started = [name for name in known if name.startswith(str(value))]
+            close = (
+                started if len(started) == 1 else difflib.get_close_matches(str(value), known, 1)
+            )
+            if not close:
+                raise
+            raise argparse.ArgumentError(
+                action, f"{exc.message}; did you mean {close[0]!r}?"
+            ) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="salestalk",
         description="SalesTalk data platform: tenants, tables and data.",
         epilog="Run `salestalk COMMAND --help` for a command's options and examples; "

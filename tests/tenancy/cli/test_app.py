@@ -172,3 +172,29 @@ def test_shell_completion_offers_commands_options_and_choices():
     assert {"start", "stop", "status"} <= set(complete(["salestalk", "local", ""]))
     assert complete(["salestalk", "local", "start", "--en"]) == ["--engine"]
     assert "dynamodb-local" in complete(["salestalk", "local", "start", "--engine", ""])
+
+
+@pytest.mark.parametrize(
+    ("argv", "meant"),
+    [
+        ("ingset", "ingest"),
+        ("query sendr --tenant acme-corp-001 x", "sender"),
+        ("local stat", "status"),  # a prefix of one name wins over a closer spelling
+        ("local start --engine ministak", "ministack"),
+        ("tenant mvoe", "move"),
+        ("roster lst", "list"),
+    ],
+)
+def test_a_misspelt_command_or_choice_gets_the_closest_name(argv, meant):
+    done = subprocess.run(
+        [*SALESTALK, *shlex.split(argv)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2 and done.stdout == ""
+    last = done.stderr.splitlines()[-1]
+    assert "invalid choice" in last and last.endswith(f"; did you mean {meant!r}?"), last
+
+
+def test_a_name_close_to_nothing_gets_no_guess():
+    done = subprocess.run([*SALESTALK, "bogus"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "invalid choice: 'bogus'" in done.stderr and "did you mean" not in done.stderr
