@@ -50,6 +50,17 @@ class CommandError(SalesTalkError):
         return self.exit_status
 
 
+def roster_ids(prefix: str, parsed_args: argparse.Namespace, **_: object) -> list[str]:
+    """Tab completion of a tenant id (argcomplete calls it): the ids of the stack's roster
+    (`--stack`, or the default one) that start with what is typed. A completion must never
+    fail or print, so a stack file that cannot be read offers nothing."""
+    try:
+        settings = StackFile.load(getattr(parsed_args, "stack", None) or DEFAULT_STACK).settings()
+    except Exception:
+        return []
+    return [tenant_id for tenant_id in settings.roster.ids if tenant_id.startswith(prefix)]
+
+
 def port_number(text: str) -> int:
     port = int(text)
     if not 1 <= port <= 65535:

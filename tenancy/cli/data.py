@@ -61,6 +61,7 @@ from tenancy.cli.common import (
     missing_tables_problem,
     non_empty,
     require_tenants,
+    roster_ids,
     state_dir,
 )
 from tenancy.connection import Target
@@ -407,7 +408,7 @@ def register_commands(commands: argparse._SubParsersAction) -> None:
     add_stack_argument(seed_parser)
     seed_parser.add_argument(
         "--tenant", action="append", metavar="ID", help="only this tenant (repeatable)"
-    )
+    ).completer = roster_ids
     add_json_argument(seed_parser, "the counts as JSON")
     add_allow_aws_argument(seed_parser)
     seed_parser.set_defaults(func=cmd_seed)
@@ -426,7 +427,9 @@ def register_commands(commands: argparse._SubParsersAction) -> None:
     )
     ingest.add_argument("kind", choices=sorted(KINDS), help="what the file holds")
     ingest.add_argument("file", metavar="FILE", help="JSON array or JSON Lines; - for stdin")
-    ingest.add_argument("--tenant", required=True, metavar="ID", help="the tenant it belongs to")
+    ingest.add_argument(
+        "--tenant", required=True, metavar="ID", help="the tenant it belongs to"
+    ).completer = roster_ids
     add_stack_argument(ingest)
     ingest.add_argument("--quarantine", metavar="PATH", help="JSON Lines file for bad records")
     add_json_argument(ingest, "the counts as JSON")
@@ -461,7 +464,8 @@ def _add_pattern(patterns: argparse._SubParsersAction, pattern: AccessPattern) -
     examples = [f"salestalk query {pattern.name} {example}" for example in pattern.examples]
     sub = add_command(patterns, pattern.name, help=pattern.summary, examples=examples)
     if pattern.scope is Scope.TENANT:
-        sub.add_argument("--tenant", required=True, metavar="ID", help="whose data")
+        tenant = sub.add_argument("--tenant", required=True, metavar="ID", help="whose data")
+        tenant.completer = roster_ids
     options = sub.add_mutually_exclusive_group(required=True) if pattern.one_option else sub
     for parameter in pattern.parameters:
         named = {"help": parameter.help, "type": non_empty}

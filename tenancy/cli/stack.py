@@ -22,6 +22,7 @@ from tenancy.cli.common import (
     connect,
     connection_problem,
     load_stack,
+    roster_ids,
     stack_settings,
 )
 from tenancy.connection import Target, local_iam_client
@@ -328,6 +329,6 @@ def register_commands(commands: argparse._SubParsersAction) -> None:
         examples=["salestalk roster set-status initech-004 offboarding"],
     )
     add_stack_argument(status)
-    status.add_argument("tenant_id", metavar="TENANT", help="the tenant")
+    status.add_argument("tenant_id", metavar="TENANT", help="the tenant").completer = roster_ids
     status.add_argument("status", choices=[str(s) for s in TenantStatus], help="its new status")
     status.set_defaults(func=cmd_roster_set_status)

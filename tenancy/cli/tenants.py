@@ -32,6 +32,7 @@ from tenancy.cli.common import (
     load_settings,
     missing_tables_problem,
     require_tenants,
+    roster_ids,
     state_dir,
 )
 from tenancy.cli.stack import (
@@ -283,7 +284,7 @@ def register_commands(commands: argparse._SubParsersAction) -> None:
     )
     register_parser.add_argument(
         "--tenant", action="append", metavar="ID", help="only this tenant (repeatable)"
-    )
+    ).completer = roster_ids
     move_parser = add_command(
         actions,
         "move",
@@ -299,7 +300,9 @@ def register_commands(commands: argparse._SubParsersAction) -> None:
         ),
         examples=["salestalk tenant move trial-corp-004 --to silo"],
     )
-    move_parser.add_argument("tenant_id", metavar="TENANT", help="the tenant to move")
+    move_parser.add_argument(
+        "tenant_id", metavar="TENANT", help="the tenant to move"
+    ).completer = roster_ids
     move_parser.add_argument(
         "--to", required=True, choices=[str(t) for t in Tier], help="the tier to move it to"
     )
@@ -314,7 +317,9 @@ def register_commands(commands: argparse._SubParsersAction) -> None:
         ),
         examples=["salestalk tenant drop-copy trial-corp-004"],
     )
-    drop.add_argument("tenant_id", metavar="TENANT", help="the tenant whose old copy to delete")
+    drop.add_argument(
+        "tenant_id", metavar="TENANT", help="the tenant whose old copy to delete"
+    ).completer = roster_ids
     export = add_command(
         actions,
         "export",
@@ -329,7 +334,9 @@ def register_commands(commands: argparse._SubParsersAction) -> None:
             "salestalk tenant export trial-corp-004 --out /secure/trial-corp-004",
         ],
     )
-    export.add_argument("tenant_id", metavar="TENANT", type=_tenant_id, help="the tenant to export")
+    export.add_argument(
+        "tenant_id", metavar="TENANT", type=_tenant_id, help="the tenant to export"
+    ).completer = roster_ids
     export.add_argument("--out", help="the folder to create (it must not exist)")
     export.add_argument("--json", action="store_true", help="print the manifest as JSON")
     erase = add_command(
@@ -349,7 +356,9 @@ def register_commands(commands: argparse._SubParsersAction) -> None:
             "salestalk tenant erase trial-corp-004 --without-export",
         ],
     )
-    erase.add_argument("tenant_id", metavar="TENANT", type=_tenant_id, help="the tenant to erase")
+    erase.add_argument(
+        "tenant_id", metavar="TENANT", type=_tenant_id, help="the tenant to erase"
+    ).completer = roster_ids
     erase.add_argument("--export", help="the export folder to check (default: the newest)")
     erase.add_argument(
         "--without-export",

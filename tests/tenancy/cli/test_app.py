@@ -198,3 +198,16 @@ def test_a_name_close_to_nothing_gets_no_guess():
     done = subprocess.run([*SALESTALK, "bogus"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert "invalid choice: 'bogus'" in done.stderr and "did you mean" not in done.stderr
+
+
+@pytest.mark.slow
+def test_tenant_ids_complete_wherever_a_tenant_is_asked_for():
+    ids = ["acme-corp-001", "techstart-inc-002"]
+    assert complete(["salestalk", "ingest", "metrics", "--tenant", ""]) == ids
+    assert complete(["salestalk", "query", "sender", "--tenant", "ac"]) == ["acme-corp-001"]
+    assert complete(["salestalk", "tenant", "move", "tech"]) == ["techstart-inc-002"]
+    # a tenant named by position: the ids, beside the options argcomplete offers there
+    offered = complete(["salestalk", "roster", "set-status", ""])
+    assert [word for word in offered if not word.startswith("-")] == ids
+    # a stack file that cannot be read offers nothing (and prints nothing)
+    assert complete(["salestalk", "seed", "--stack", "nosuch", "--tenant", ""]) == []
