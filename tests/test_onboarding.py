@@ -89,6 +89,8 @@ def test_the_tier_walkthrough_moves_a_trial_tenant_from_the_pool_to_its_own_tabl
     pooled, siloed = (out for step, out in outputs if "query series" in step)
     assert "2025-Q4" in pooled and re.search(r"819,?000", pooled)
     assert siloed == pooled  # the same query, the same answer, from either tier
+    assert "would delete 10 records of initech-004 from pool-metrics" in said  # --dry-run
+    assert "dry run: nothing was deleted" in said
     assert "deleted 10 items of initech-004 from pool-metrics" in said
     stack = (project / "Pulumi.local.yaml").read_text()
     assert "tier: silo" in stack and "moveTo" not in stack and "copyLeftIn" not in stack

@@ -28,6 +28,7 @@ from ingestion.lifecycle.failpoints import failpoint
 from ingestion.lifecycle.fencing import TenantLock, lift_fences
 from ingestion.lifecycle.onboarding import register_tenants
 from ingestion.reading.ownership import Refusals
+from ingestion.records.items import TENANT_DATA_KINDS
 from ingestion.writing.lease import Fence
 from tenancy.provisioner import describe
 from tenancy.roster import RosterError, Tenant, Tier
@@ -174,14 +175,62 @@ class DropResult:
     refusals: Refusals
 
 
-def drop_copy(client, stack_file: StackFile, tenant_id: str, *, say: Say) -> DropResult:
-    """Delete the copy a finished move left in the tenant's old tier, once the serving tier
-    is known to hold all of it."""
+@dataclass
+class DropPreview:
+    """What `drop_copy` would delete, read without a lock and without writing anything."""
+
+    old: Tier
+    serving: Tier
+    # (table, the tenant's records there that the serving tier holds: what would be deleted)
+    tables: list[tuple[str, int]]
+    lagging: int  # records of the old copy the serving tier lacks: drop-copy would refuse
+    refusals: Refusals
+
+
+def _copy_left(stack_file: StackFile, tenant_id: str) -> tuple[Tier, Tier]:
+    """The tier the tenant's old copy is in, and the one serving it."""
     settings = stack_file.settings()
     tenant = settings.roster.get(tenant_id)
     old, serving = tenant.copy_left_in, settings.tier(tenant)
     if old is None:
         raise OperationRefused(f"tenant {tenant_id!r} has no copy left in another tier")
+    return old, serving
+
+
+def old_copy_tables(stack_file: StackFile, tenant_id: str) -> tuple[Tier, list[str]]:
+    """The tier of the copy a move left, and the tables it is in (what a confirmation names)."""
+    old, _ = _copy_left(stack_file, tenant_id)
+    tables = tier_tables(stack_file.settings(), tenant_id, old)
+    return old, [table.name for table in tables.values()]
+
+
+def drop_copy_preview(client, stack_file: StackFile, tenant_id: str) -> DropPreview:
+    """What `drop_copy` would delete now: the old copy compared with the serving tier, as
+    `drop_copy` does before it deletes, but read only (no lease, no fence, nothing written)."""
+    old, serving = _copy_left(stack_file, tenant_id)
+    settings = stack_file.settings()
+    refusals = Refusals(tenant_id)
+    checks = Copier(client, settings, tenant_id, refusals=refusals).lagging(old, serving)
+    tables = tier_tables(settings, tenant_id, old)
+    by_kind = {check.kind: check for check in checks}
+    return DropPreview(
+        old,
+        serving,
+        [
+            (table.name, by_kind[kind.plural].source_records - len(by_kind[kind.plural].missing))
+            for kind in TENANT_DATA_KINDS
+            for table in [tables[kind.layout.kind]]
+        ],
+        sum(len(check.missing) for check in checks),
+        refusals,
+    )
+
+
+def drop_copy(client, stack_file: StackFile, tenant_id: str, *, say: Say) -> DropResult:
+    """Delete the copy a finished move left in the tenant's old tier, once the serving tier
+    is known to hold all of it."""
+    settings = stack_file.settings()
+    old, serving = _copy_left(stack_file, tenant_id)
     refusals = Refusals(tenant_id)
     tables_deleted: list[str] = []
     with TenantLock(
@@ -233,4 +282,13 @@ def _text(tier: Tier | None) -> str | None:
     return str(tier) if tier is not None else None
 
 
-__all__ = ["DropResult", "MoveResult", "drop_copy", "finish", "move"]
+__all__ = [
+    "DropPreview",
+    "DropResult",
+    "MoveResult",
+    "drop_copy",
+    "drop_copy_preview",
+    "finish",
+    "move",
+    "old_copy_tables",
+]

@@ -9,6 +9,7 @@ the reader of the output went away (`| head`).
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Iterable
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -48,6 +49,23 @@ class CommandError(SalesTalkError):
     @property
     def status(self) -> int:
         return self.exit_status
+
+
+def confirm(question: str, *, yes: bool) -> None:
+    """Go on only once the user agreed: `--yes`, or `y` typed at a terminal. Without a
+    terminal to ask at (a script, a pipe) and without `--yes`, refuse (exit 2), as `gh`
+    does: data is never deleted on a default. A typed no ends the command (exit 1)."""
+    if yes:
+        return
+    if not (sys.stdin.isatty() and sys.stderr.isatty()):
+        raise CommandError(
+            f"{question.rstrip('?')}: not confirmed (no terminal to ask at): pass --yes, or "
+            "--dry-run to see what it would do"
+        )
+    print(f"{question} [y/N] ", end="", file=sys.stderr, flush=True)
+    answer = sys.stdin.readline()
+    if answer.strip().lower() not in {"y", "yes"}:
+        raise CommandError("not confirmed: nothing was changed", EXIT_FAILED)
 
 
 def roster_ids(prefix: str, parsed_args: argparse.Namespace, **_: object) -> list[str]:

@@ -16,7 +16,15 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ingestion.lifecycle.erase import Erasure
 from ingestion.lifecycle.export import export_folder, export_tenant
-from ingestion.lifecycle.move import COPY_LEFT_IN, MOVE_TO, drop_copy, move
+from ingestion.lifecycle.move import (
+    COPY_LEFT_IN,
+    MOVE_TO,
+    DropPreview,
+    drop_copy,
+    drop_copy_preview,
+    move,
+    old_copy_tables,
+)
 from ingestion.lifecycle.onboarding import onboard, register
 from ingestion.reading.ownership import Refusals
 from ingestion.writing.lease import TenantFencedError
@@ -26,6 +34,7 @@ from tenancy.cli.common import (
     add_allow_aws_argument,
     add_command,
     add_stack_argument,
+    confirm,
     connect,
     connection_problem,
     is_missing_table,
@@ -146,6 +155,16 @@ def cmd_drop_copy(args: argparse.Namespace) -> int:
     stack_file, settings = load_settings(args)
     require_tenants(settings, [args.tenant_id])
     target, client = connect(args, stack_file)
+    if args.dry_run:
+        with operation_errors(target, client, settings):
+            preview = drop_copy_preview(client, stack_file, args.tenant_id)
+        return _print_drop_preview(args.tenant_id, preview)
+    old, tables = old_copy_tables(stack_file, args.tenant_id)
+    confirm(
+        f"Delete the copy tenant {args.tenant_id!r} left in the {old} tier "
+        f"({'its items in ' if old is Tier.POOL else ''}{', '.join(tables)})?",
+        yes=args.yes,
+    )
     with operation_errors(target, client, settings):
         result = drop_copy(client, stack_file, args.tenant_id, say=_say)
     for table, items in result.deleted:
@@ -167,6 +186,21 @@ def cmd_drop_copy(args: argparse.Namespace) -> int:
             "`pulumi state unprotect` has released them (the stack protects its data); "
             "`salestalk provision` never deletes a table"
         )
+    return EXIT_OK
+
+
+def _print_drop_preview(tenant_id: str, preview: DropPreview) -> int:
+    for table, records in preview.tables:
+        print(f"would delete {records:,} records of {tenant_id} from {table}")
+    _refused(preview.refusals)
+    if preview.lagging:
+        print(
+            f"but {preview.lagging:,} records of the copy in {preview.old} are not in "
+            f"{preview.serving} (or only in an older version): drop-copy would refuse and "
+            f"delete nothing until `salestalk tenant move {tenant_id} --to {preview.serving}` "
+            "has copied them"
+        )
+    print("dry run: nothing was deleted")
     return EXIT_OK
 
 
@@ -313,13 +347,30 @@ def register_commands(commands: argparse._SubParsersAction) -> None:
         description=(
             "Delete the copy a finished move left in the tenant's old tier, once the serving "
             "tier holds every record of it (or a newer version); on a stack that does not "
-            "protect its data, the old tables go too."
+            "protect its data, the old tables go too. At a terminal it asks first; a script "
+            "passes --yes (without it, and without a terminal, it refuses); --dry-run says "
+            "what it would delete and deletes nothing."
         ),
-        examples=["salestalk tenant drop-copy trial-corp-004"],
+        examples=[
+            "salestalk tenant drop-copy trial-corp-004 --dry-run",
+            "salestalk tenant drop-copy trial-corp-004 --yes",
+        ],
     )
     drop.add_argument(
         "tenant_id", metavar="TENANT", help="the tenant whose old copy to delete"
     ).completer = roster_ids
+    drop_mode = drop.add_mutually_exclusive_group()
+    drop_mode.add_argument(
+        "--yes",
+        "-y",
+        action="store_true",
+        help="delete without asking (a script's way; at a terminal it asks first)",
+    )
+    drop_mode.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="say what it would delete, checked against the serving tier, and delete nothing",
+    )
     export = add_command(
         actions,
         "export",

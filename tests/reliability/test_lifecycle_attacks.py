@@ -146,7 +146,7 @@ def test_a_pooled_tenant_cannot_plant_records_into_another_tenants_move(pool, ca
     assert {i["messageId"] for i in silo} == {f"msg-{n:06d}" for n in range(6)}
     assert all(i["content"] != "impostor" for i in silo)
 
-    assert run(capsys, "tenant", "drop-copy", VICTIM)[0] == EXIT_OK
+    assert run(capsys, "tenant", "drop-copy", VICTIM, "--yes")[0] == EXIT_OK
     assert keyed_under(pool, VICTIM) == []  # the victim's old copy is gone from the pool
     # the attacker's own items, which named the victim, are not the victim's to delete
     assert keyed_under(pool, ATTACKER) == attacker_before
@@ -196,7 +196,7 @@ def test_content_that_looks_like_a_lease_is_moved_like_any_record(pool, capsys):
     provision(pool)
     status, out, _ = run(capsys, "tenant", "move", VICTIM, "--to", "silo")
     assert status == EXIT_OK and "verified messages: 7 records" in out
-    assert run(capsys, "tenant", "drop-copy", VICTIM)[0] == EXIT_OK
+    assert run(capsys, "tenant", "drop-copy", VICTIM, "--yes")[0] == EXIT_OK
     read = TenantReader(pool, StackFile.load("local").settings(), VICTIM)
     assert read.message("msg-000050").content.endswith(LEASE_KEY)
     assert StackFile.load("local").settings().roster.get(VICTIM).tier is Tier.SILO

@@ -124,7 +124,7 @@ class Journey:
         return self.run("tenant", "move", ACME, "--to", str(to), killed_at=killed_at)
 
     def drop_copy(self, killed_at: str | None = None) -> str:
-        return self.run("tenant", "drop-copy", ACME, killed_at=killed_at)
+        return self.run("tenant", "drop-copy", ACME, "--yes", killed_at=killed_at)
 
     def move_fencing_a_late_ingest(self, to: Tier, source_metrics: str) -> None:
         """A move killed just after it fenced the source, with an ingest started while it

@@ -432,7 +432,7 @@ def test_F10_a_record_valid_when_ingested_is_skipped_by_the_move_and_deleted_by_
     provision(trial)
     status, _, err = run(capsys, "tenant", "move", TRIAL, "--to", "silo")
     assert status == EXIT_OK, err
-    status, _, err = run(capsys, "tenant", "drop-copy", TRIAL)
+    status, _, err = run(capsys, "tenant", "drop-copy", TRIAL, "--yes")
     assert status == EXIT_OK, err
     everywhere = [
         str(i)

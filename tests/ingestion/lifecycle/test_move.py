@@ -55,13 +55,13 @@ def test_a_trial_tenant_moves_from_the_pool_to_its_own_tables(trial, project_cop
     assert MetadataReader(trial, settings).tenant(TRIAL).tier is Tier.SILO
     assert len(stored(trial, TRIAL, Tier.POOL)) == 40  # kept until dropped
 
-    status, out, _ = run(capsys, "tenant", "drop-copy", TRIAL)
+    status, out, _ = run(capsys, "tenant", "drop-copy", TRIAL, "--yes")
     assert status == EXIT_OK, out
     assert "deleted 40 items of initech-004 from pool-metrics" in out
     assert stored(trial, TRIAL, Tier.POOL) == []
     assert everything(trial, TRIAL) == before
     assert StackFile.load("local").settings().roster.get(TRIAL).copy_left_in is None
-    status, _, err = run(capsys, "tenant", "drop-copy", TRIAL)
+    status, _, err = run(capsys, "tenant", "drop-copy", TRIAL, "--yes")
     assert status == EXIT_USAGE and "has no copy left in another tier" in err
 
 
@@ -77,7 +77,7 @@ def test_a_siloed_tenant_moves_into_the_pool_beside_the_others(trial, capsys):
     # the pooled trial tenant beside it still reads only its own
     assert {m.tenant_id for m in TenantReader(trial, settings, TRIAL).all_metrics()} == {TRIAL}
 
-    status, out, _ = run(capsys, "tenant", "drop-copy", ACME)
+    status, out, _ = run(capsys, "tenant", "drop-copy", ACME, "--yes")
     assert status == EXIT_OK, out
     # the local stack does not protect its data: the old tables go at once
     assert f"deleted 10 items of {ACME} from tenant-{ACME}-metrics" in out
@@ -164,7 +164,7 @@ def test_a_copy_that_cannot_be_made_equal_is_not_switched(trial, capsys, monkeyp
     [
         (["tenant", "move", ACME, "--to", "silo"], "is already in the silo tier"),
         (["tenant", "move", "nobody-9", "--to", "pool"], "is not in the roster"),
-        (["tenant", "drop-copy", ACME], "has no copy left in another tier"),
+        (["tenant", "drop-copy", ACME, "--yes"], "has no copy left in another tier"),
     ],
 )
 def test_moves_that_cannot_be_made_say_why(capsys, project_copy, dynamodb, argv, message):
@@ -207,7 +207,7 @@ def test_a_move_killed_at_any_step_finishes_when_run_again(
         provision(trial)
     if command != "move":
         assert finish(salestalk(*move_argv, endpoint=endpoint_url))[0] == 0
-    argv = move_argv if command in ("move", "finish") else ("tenant", "drop-copy", tenant_id)
+    argv = move_argv if command in ("move", "finish") else ("tenant", "drop-copy", tenant_id, "--yes")
     killed = salestalk(*argv, endpoint=endpoint_url, env={FAILPOINT_ENV: failpoint})
     status, out, err = finish(killed)
     assert status == -signal.SIGKILL, f"not killed at {failpoint}: {out}{err}"
@@ -215,7 +215,7 @@ def test_a_move_killed_at_any_step_finishes_when_run_again(
     assert status == 0, out + err
     if command != "drop-copy":
         status, out, err = finish(
-            salestalk("tenant", "drop-copy", tenant_id, endpoint=endpoint_url)
+            salestalk("tenant", "drop-copy", tenant_id, "--yes", endpoint=endpoint_url)
         )
         assert status == 0, out + err
     settings = StackFile.load("local").settings()
