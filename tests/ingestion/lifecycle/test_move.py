@@ -9,7 +9,7 @@ from ingestion.lifecycle.copies import Copier
 from ingestion.lifecycle.tenant_data import TenantData
 from ingestion.reading.ownership import Refusals
 from ingestion.reading.queries import MetadataReader, TenantReader
-from ingestion.records.items import METRIC
+from ingestion.records.items import METRIC, serialize
 from ingestion.writing.store import TableStore
 from tenancy.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from tenancy.roster import Tier
@@ -207,7 +207,9 @@ def test_a_move_killed_at_any_step_finishes_when_run_again(
         provision(trial)
     if command != "move":
         assert finish(salestalk(*move_argv, endpoint=endpoint_url))[0] == 0
-    argv = move_argv if command in ("move", "finish") else ("tenant", "drop-copy", tenant_id, "--yes")
+    argv = (
+        move_argv if command in ("move", "finish") else ("tenant", "drop-copy", tenant_id, "--yes")
+    )
     killed = salestalk(*argv, endpoint=endpoint_url, env={FAILPOINT_ENV: failpoint})
     status, out, err = finish(killed)
     assert status == -signal.SIGKILL, f"not killed at {failpoint}: {out}{err}"
@@ -226,3 +228,108 @@ def test_a_move_killed_at_any_step_finishes_when_run_again(
     assert len(stored(trial, tenant_id, to)) == records
     old = Tier.POOL if to is Tier.SILO else Tier.SILO
     assert stored(trial, tenant_id, old) == []
+
+
+# --- drop-copy asks first: --yes, --dry-run, a terminal's answer -------------------------
+
+
+def _moved_to_silo(client, capsys) -> None:
+    move = ("tenant", "move", TRIAL, "--to", "silo")
+    for argv in (move, ("provision",), move):  # mark, make its tables, copy and switch
+        assert run(capsys, *argv)[0] == EXIT_OK
+    assert len(stored(client, TRIAL, Tier.POOL)) == 40  # the copy a drop would delete
+
+
+def _copy_still_there(client) -> bool:
+    settings = StackFile.load("local").settings()
+    return (
+        settings.roster.get(TRIAL).copy_left_in is Tier.POOL
+        and len(stored(client, TRIAL, Tier.POOL)) == 40
+    )
+
+
+def test_drop_copy_without_yes_where_it_cannot_ask_refuses(trial, capsys, endpoint_url):
+    from tests.reliability.conftest import salestalk
+    from tests.reliability.test_processes import finish
+
+    _moved_to_silo(trial, capsys)
+    status, out, err = finish(salestalk("tenant", "drop-copy", TRIAL, endpoint=endpoint_url))
+    assert status == EXIT_USAGE, out + err
+    assert err.count("\n") == 1 and "not confirmed (no terminal to ask at): pass --yes" in err
+    assert _copy_still_there(trial)
+
+
+def test_drop_copy_dry_run_says_what_it_would_delete_and_deletes_nothing(trial, capsys):
+    _moved_to_silo(trial, capsys)
+    status, out, _ = run(capsys, "tenant", "drop-copy", TRIAL, "--dry-run")
+    assert status == EXIT_OK, out
+    assert f"would delete 40 records of {TRIAL} from pool-metrics" in out
+    assert f"would delete 15 records of {TRIAL} from pool-messages" in out
+    assert out.rstrip().endswith("dry run: nothing was deleted")
+    assert _copy_still_there(trial)
+
+    # a record the serving tier lacks: the dry run says the drop would refuse, and why
+    settings = StackFile.load("local").settings()
+    silo = tier_tables(settings, TRIAL, Tier.SILO)[METRIC.layout.kind]
+    gone = stored(trial, TRIAL, Tier.SILO)[0]
+    trial.delete_item(TableName=silo.name, Key=serialize(METRIC.key_dict(gone)))
+    status, out, _ = run(capsys, "tenant", "drop-copy", TRIAL, "--dry-run")
+    assert f"would delete 39 records of {TRIAL} from pool-metrics" in out
+    assert "but 1 records of the copy in pool are not in silo" in out
+    assert f"`salestalk tenant move {TRIAL} --to silo`" in out
+    assert _copy_still_there(trial)
+
+
+@pytest.mark.parametrize(("answer", "deleted"), [("n", False), ("", False), ("y", True)])
+def test_drop_copy_at_a_terminal_asks_and_does_what_it_is_told(
+    trial, capsys, endpoint_url, answer, deleted
+):
+    """Run in a pseudo-terminal, as a person types it."""
+    import os
+    import select
+    import subprocess
+    import sys
+    import time
+
+    from tests.reliability.conftest import PROJECT_DIR
+
+    _moved_to_silo(trial, capsys)
+    leader, follower = os.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tenancy.cli", "tenant", "drop-copy", TRIAL],
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        cwd=PROJECT_DIR,
+        env={**os.environ, "AWS_ENDPOINT_URL_DYNAMODB": endpoint_url},
+    )
+    os.close(follower)
+    said = b""
+    deadline = time.monotonic() + 120
+
+    def read_until(done) -> None:
+        nonlocal said
+        while not done() and time.monotonic() < deadline:
+            if select.select([leader], [], [], 0.5)[0]:
+                try:
+                    said += os.read(leader, 4096)
+                except OSError:  # the process closed the terminal
+                    return
+
+    read_until(lambda: b"[y/N] " in said)
+    question = said.decode()
+    assert f"Delete the copy tenant '{TRIAL}' left in the pool tier" in question
+    assert "its items in pool-messages, pool-metrics)? [y/N] " in question
+    os.write(leader, f"{answer}\n".encode())
+    read_until(lambda: process.poll() is not None)
+    process.wait(timeout=60)
+    os.close(leader)
+    text = said.decode()
+    if deleted:
+        assert process.returncode == EXIT_OK, text
+        assert f"deleted 40 items of {TRIAL} from pool-metrics" in text
+        assert stored(trial, TRIAL, Tier.POOL) == []
+    else:
+        assert process.returncode == EXIT_FAILED, text
+        assert "not confirmed: nothing was changed" in text
+        assert _copy_still_there(trial)
