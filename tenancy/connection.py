@@ -20,6 +20,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import boto3
+import botocore.exceptions
+import botocore.session
 from botocore.config import Config
 
 from tenancy.budgets import CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS, RETRY_POLICY, RetryPolicy
@@ -254,7 +256,28 @@ def dynamodb_client(target: Target, *, allow_aws: bool = False):
         kwargs["aws_secret_access_key"] = target.local_secret_key or "test"
     elif target.endpoint_url:
         kwargs["endpoint_url"] = target.endpoint_url
-    return boto3.session.Session().client("dynamodb", **kwargs)
+    return _session(target).client("dynamodb", **kwargs)
+
+
+class AwsProfileError(Refused, LookupError):
+    """AWS_PROFILE (or --profile's variable) names a profile the AWS config files lack."""
+
+
+def _session(target: Target) -> boto3.session.Session:
+    """A boto3 session for the target. A local endpoint takes the stack's test credentials,
+    so the user's AWS profile is not read at all (AWS_PROFILE naming a missing profile must
+    not stop a local command); for real AWS a missing profile is one clear error."""
+    if target.is_local:
+        # botocore's documented override of a setting's sources: `profile` read from none
+        core = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
+        return boto3.session.Session(botocore_session=core)
+    try:
+        return boto3.session.Session()
+    except botocore.exceptions.ProfileNotFound as exc:
+        raise AwsProfileError(
+            f"AWS profile {exc.kwargs.get('profile')!r} (AWS_PROFILE) is in neither "
+            "~/.aws/config nor ~/.aws/credentials: name one of them, or unset AWS_PROFILE"
+        ) from None
 
 
 IAM_ENDPOINT_ENV = "AWS_ENDPOINT_URL_IAM"
@@ -274,7 +297,7 @@ def local_iam_client(target: Target, environ: Mapping[str, str] | None = None):
             f"refusing to make roles at {iam_target.describe()}: {IAM_ENDPOINT_ENV} must name "
             "a local endpoint (against AWS, `pulumi up` makes the roles)"
         )
-    return boto3.session.Session().client(
+    return _session(iam_target).client(
         "iam",
         region_name=target.region,
         config=client_config(),

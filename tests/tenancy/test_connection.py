@@ -11,11 +11,13 @@ from __future__ import annotations
 import pytest
 
 from tenancy.connection import (
+    AwsProfileError,
     InsecureEndpointError,
     RealAwsRefusedError,
     Target,
     dynamodb_client,
     is_loopback_host,
+    local_iam_client,
     loopback_port,
     resolve_target,
 )
@@ -101,6 +103,55 @@ def test_test_credentials_go_only_to_the_local_endpoint(stack_file, monkeypatch)
     remote = dynamodb_client(resolve_target(stack_file), allow_aws=True)
     assert remote.meta.endpoint_url == "https://dynamodb.us-east-1.amazonaws.com"
     assert remote._request_signer._credentials.access_key == "users-own-key"
+
+
+def test_a_missing_aws_profile_never_stops_a_local_command(stack_file, monkeypatch, tmp_path):
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))  # no profile at all
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    monkeypatch.setenv("AWS_PROFILE", "no-such-profile")
+    monkeypatch.delenv("AWS_ENDPOINT_URL_DYNAMODB", raising=False)
+    target = resolve_target(stack_file)
+    for client in (dynamodb_client(target), local_iam_client(target, environ={})):
+        assert client._request_signer._credentials.access_key == "test"  # the stack's
+
+    del stack_file.document["config"]["aws:endpoints"]
+    with pytest.raises(AwsProfileError) as refused:
+        dynamodb_client(resolve_target(stack_file), allow_aws=True)
+    assert str(refused.value) == (
+        "AWS profile 'no-such-profile' (AWS_PROFILE) is in neither ~/.aws/config nor "
+        "~/.aws/credentials: name one of them, or unset AWS_PROFILE"
+    )
+    assert refused.value.exit_status == 2
+
+
+def test_a_missing_aws_profile_is_one_line_on_the_command_line(tmp_path):
+    """Against real AWS, as a person would meet it (no traceback), through a real pipe."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    project = Path(__file__).resolve().parents[2]
+    for name in ("Pulumi.yaml", "Pulumi.local.yaml"):
+        shutil.copy(project / name, tmp_path / name)
+    text = (tmp_path / "Pulumi.local.yaml").read_text()
+    start, end = text.index("  aws:endpoints:"), text.index("  # Local data")
+    (tmp_path / "Pulumi.local.yaml").write_text(text[:start] + text[end:])
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")},
+        "SALESTALK_PROJECT_DIR": str(tmp_path),
+        "AWS_PROFILE": "no-such-profile",
+        "AWS_CONFIG_FILE": str(tmp_path / "config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "credentials"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "tenancy.cli", "tables", "--allow-aws"],
+        capture_output=True, text=True, env=env, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.startswith("salestalk: error: AWS profile 'no-such-profile'")
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
 
 
 def test_retries_are_botocore_standard_mode(stack_file):
