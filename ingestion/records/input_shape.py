@@ -11,11 +11,12 @@ is ever refused by this look.
 from __future__ import annotations
 
 import io
+import json
 
 from pydantic import ValidationError
 
 from ingestion.records.items import TENANT_DATA_KINDS, RecordKind
-from ingestion.records.sources import InputFileError, read_records
+from ingestion.records.sources import UTF8_BOM, InputFileError, read_records
 
 SAMPLE_BYTES = 8192  # what a buffered input holds already: the look reads nothing more
 SAMPLE_RECORDS = 50
@@ -43,8 +44,11 @@ def mismatch(stream: io.BufferedReader, name: str, kind: RecordKind) -> str | No
         return None
     objects = [r.data for r in records if r.error is None and isinstance(r.data, dict)]
     if not objects:
-        if sample.lstrip()[:1] in (b"{", b"["):
-            return None  # JSON that breaks the contract: each record is refused alone
+        sample = sample.removeprefix(UTF8_BOM)  # as read_records skips it
+        if sample.lstrip()[:1] in (b"{", b"[") or any(_is_json(r.raw) for r in records):
+            # JSON that breaks a rule (a repeated key, a record of another shape): each
+            # record is refused alone, naming its field
+            return None
         return _not_json(name, sample, kind)
     if any(_is(kind, data) for data in objects):
         return None
@@ -67,6 +71,15 @@ def _not_json(name: str, sample: bytes, kind: RecordKind) -> str:
         f"one {kind.name} object per line, or a JSON array of them (`salestalk schemas` "
         "writes their JSON Schemas); nothing was written"
     )
+
+
+def _is_json(text: str | None) -> bool:
+    """Whether `text` is JSON at all, whatever rule of ours it breaks."""
+    try:
+        json.loads(text or "")
+    except ValueError:
+        return False
+    return True
 
 
 def _is(kind: RecordKind, data: dict) -> bool:

@@ -74,3 +74,22 @@ def test_a_csv_piped_in_is_refused_too(tables, endpoint_url):
     assert piped.returncode == 2
     assert piped.stderr.count("\n") == 1 and "looks like CSV" in piped.stderr
     assert "Traceback" not in piped.stderr
+
+
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"], ids=["plain", "utf-8 bom"])
+@pytest.mark.parametrize("ending", [b"\n", b"\r\n", b""], ids=["lf", "crlf", "no newline"])
+def test_a_file_whose_only_record_repeats_a_key_rejects_that_record_alone(
+    capsys, tables, tmp_path, bom, ending
+):
+    """JSON that breaks the contract is never judged "not JSON": its one record is refused,
+    naming the repeated field, and the file is not called CSV (it holds commas)."""
+    record = json.dumps(make_metric(1))
+    repeated = record[:-1] + f', "tenantId": "{ACME}"' + "}"
+    path = tmp_path / "metrics.jsonl"
+    path.write_bytes(bom + repeated.encode() + ending)
+    status, out, err = ingest(capsys, "metrics", path)
+    assert status == 1, err
+    assert "1 received: 0 written, 0 duplicates, 0 conflicts, 1 rejected" in out
+    assert "line 1: tenantId: appears more than once in the same JSON object" in err
+    assert "looks like CSV" not in err and "is not JSON" not in err
+    assert all_items(tables, METRICS_TABLE) == []
