@@ -105,7 +105,7 @@ class Tenant(BaseModel):
     tenant_id: TenantId = Field(alias="tenantId")
     name: NonEmptyText
     industry: NonEmptyText
-    region: NonEmptyText
+    region: NonEmptyText  # the customer's sales region (Europe), not an AWS region
     plan: Plan
     owner_email: EmailStr = Field(alias="ownerEmail")
     status: TenantStatus = TenantStatus.ACTIVE

@@ -290,17 +290,22 @@ def register_commands(commands: argparse._SubParsersAction) -> None:
         "keeping its comments. Then `salestalk provision` or `pulumi up` makes its tables.",
         examples=[
             "salestalk roster add --tenant-id globex-003 --name 'Globex Corp' "
-            "--industry manufacturing --region us-east-1 --plan professional "
+            "--industry manufacturing --region Europe --plan professional "
             "--owner-email ops@globex.example",
             "salestalk roster add --tenant-id initech-004 --name Initech --industry software "
-            "--region us-east-1 --plan trial --owner-email data@initech.example",
+            "--region 'North America' --plan trial --owner-email data@initech.example",
         ],
     )
     add_stack_argument(add)
     add.add_argument("--tenant-id", required=True, help="lowercase letters, digits and '-'")
     add.add_argument("--name", required=True, help="the tenant's display name")
     add.add_argument("--industry", required=True, help="the tenant's industry")
-    add.add_argument("--region", required=True, help="the AWS region its data lives in")
+    add.add_argument(
+        "--region",
+        required=True,
+        help="the sales region the customer is in, as the roster names it (e.g. Europe, "
+        "'North America'); not an AWS region: the stack's `aws:region` decides where data lives",
+    )
     add.add_argument(
         "--plan", required=True, choices=[str(p) for p in Plan], help="the tenant's plan"
     )
