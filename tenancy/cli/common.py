@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from collections.abc import Iterable
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -223,5 +224,22 @@ def add_command(
         help=help,
         description=description or help[0].upper() + help[1:] + ".",
         epilog=f"example{'s' if lines.count(chr(10)) else ''}:\n{lines}",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """argparse's help, with the description wrapped to the terminal's width (as argparse
+    wraps option help) and the indented example lines kept exactly as written, so that they
+    can be copied. argparse has no formatter that does both; this one refills text itself."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        lines = []
+        for line in text.splitlines():
+            if not line.strip() or line.startswith(" "):
+                lines.append(indent + line if line.strip() else "")
+            else:
+                lines += textwrap.wrap(
+                    line, width, initial_indent=indent, subsequent_indent=indent
+                ) or [""]
+        return "\n".join(lines)

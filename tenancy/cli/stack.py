@@ -314,7 +314,8 @@ def register_commands(commands: argparse._SubParsersAction) -> None:
         "--status",
         default=str(TenantStatus.ACTIVE),
         choices=[str(s) for s in TenantStatus],
-        help="lifecycle status (default: %(default)s)",
+        metavar="STATUS",
+        help=f"lifecycle status: {', '.join(TenantStatus)} (default: %(default)s)",
     )
     add.add_argument(
         "--tier",
@@ -335,5 +336,10 @@ def register_commands(commands: argparse._SubParsersAction) -> None:
     )
     add_stack_argument(status)
     status.add_argument("tenant_id", metavar="TENANT", help="the tenant").completer = roster_ids
-    status.add_argument("status", choices=[str(s) for s in TenantStatus], help="its new status")
+    status.add_argument(
+        "status",
+        choices=[str(s) for s in TenantStatus],
+        metavar="STATUS",
+        help=f"its new status: {', '.join(TenantStatus)}",
+    )
     status.set_defaults(func=cmd_roster_set_status)

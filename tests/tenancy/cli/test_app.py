@@ -221,3 +221,51 @@ def test_a_tenants_region_is_a_sales_region_in_help_and_examples():
     assert done.returncode == 0
     assert "the sales region the customer is in" in done.stdout
     assert "not an AWS region" in done.stdout and "us-east-1" not in done.stdout
+
+
+def _too_wide(text: str, width: int) -> list[str]:
+    """Lines over `width`, but for the examples, kept as written so they can be copied."""
+    examples = False
+    wide = []
+    for line in text.splitlines():
+        examples = examples or line.startswith("example")
+        if len(line) > width and not (examples and line.startswith("  ")):
+            wide.append(line)
+    return wide
+
+
+def test_every_help_is_wrapped_to_the_terminal(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "70")
+    for path, parser in [((), build_parser()), *_subcommands(build_parser())]:
+        assert _too_wide(parser.format_help(), 70) == [], " ".join(path)
+
+
+def test_help_in_a_narrow_terminal_fits_it():
+    """In a pseudo-terminal 60 columns wide (no COLUMNS variable): what a person sees."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 60, 0, 0))
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    process = subprocess.Popen(
+        [*SALESTALK, "tenant", "drop-copy", "--help"],
+        stdin=follower, stdout=follower, stderr=follower, env=env,
+    )  # fmt: skip
+    os.close(follower)
+    said = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the process closed the terminal
+            break
+        if not chunk:
+            break
+        said += chunk
+    assert process.wait(timeout=60) == 0
+    os.close(leader)
+    text = said.decode().replace("\r\n", "\n")
+    assert "Delete the copy a finished move left" in text
+    assert _too_wide(text, 60) == [], text
