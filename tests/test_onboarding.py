@@ -46,7 +46,7 @@ def run_step(step: str, project: Path, env: dict[str, str]) -> str:
     return done.stdout
 
 
-@pytest.mark.kernel  # its walkthrough runs papermill
+@pytest.mark.kernel  # its walkthrough renders a report (a notebook kernel)
 def test_the_onboarding_walkthrough_works_as_written(endpoint_url, tmp_path):
     project, env = project_copy(tmp_path)
     steps = walkthrough()
@@ -54,14 +54,14 @@ def test_the_onboarding_walkthrough_works_as_written(endpoint_url, tmp_path):
         ".venv/bin/salestalk",
         ".venv/bin/salestalk",
         ".venv/bin/salestalk",
-        "mkdir",
-        ".venv/bin/papermill",
-        ".venv/bin/jupyter",
+        ".venv/bin/salestalk",
     ]
     for step in steps:
         out = run_step(step, project, env)
         if "ingest metrics" in step:
             assert "globex-003 metrics: 10 received: 10 written" in out
+        if " report " in step:  # it prints the page it wrote
+            assert out == f"{project / 'reports/02_explore_metrics-globex-003.html'}\n"
 
     assert "tenantId: globex-003" in (project / "Pulumi.local.yaml").read_text()
     executed = json.loads((project / "reports/02_explore_metrics-globex-003.ipynb").read_text())
@@ -73,6 +73,9 @@ def test_the_onboarding_walkthrough_works_as_written(endpoint_url, tmp_path):
     assert any("globex-003: 10 figures of" in text for text in texts)
     page = (project / "reports/02_explore_metrics-globex-003.html").read_text()
     assert "globex-003" in page and "image/png" in page
+    # the same code-free page `salestalk up` writes: no code, no parameter cell, a header
+    assert "open_workspace" not in page and 'tenant_id = "' not in page
+    assert "report generated" in page
 
 
 def test_the_tier_walkthrough_moves_a_trial_tenant_from_the_pool_to_its_own_tables(

@@ -23,6 +23,8 @@ NOTEBOOKS: tuple[tuple[str, bool], ...] = (
     ("02_explore_metrics", True),
     ("03_conversations", True),
 )
+# The notebooks that report on one tenant (what `salestalk report --tenant` renders).
+TENANT_NOTEBOOKS = tuple(stem for stem, per_tenant in NOTEBOOKS if per_tenant)
 
 
 @dataclass(frozen=True)
@@ -36,10 +38,19 @@ class NotebookRun:
         return f"{self.notebook.name} ({shown})"
 
 
-def planned_runs(project_dir: Path, stack: str, tenant_ids: Iterable[str]) -> list[NotebookRun]:
+def planned_runs(
+    project_dir: Path,
+    stack: str,
+    tenant_ids: Iterable[str],
+    notebooks: Iterable[str] | None = None,
+) -> list[NotebookRun]:
+    """Every run of the notebooks (or only those named in `notebooks`, by stem)."""
     folder = project_dir / NOTEBOOK_DIR_NAME
+    chosen = None if notebooks is None else set(notebooks)
     runs = []
     for stem, per_tenant in NOTEBOOKS:
+        if chosen is not None and stem not in chosen:
+            continue
         path = folder / f"{stem}.ipynb"
         if per_tenant:
             runs += [
@@ -171,10 +182,12 @@ def render_reports(
     out_dir: Path,
     progress: Callable[[int, int, NotebookRun], None] | None = None,
     timeout: int = 300,
+    notebooks: Iterable[str] | None = None,
 ) -> Rendered:
-    """Every report of the stack; one notebook that fails (an error in a cell, a cell that
-    runs out of time, a dead kernel) is noted with its log and the others are still made."""
-    runs = planned_runs(project_dir, stack, list(tenant_ids))
+    """Every report of the stack (or of the `notebooks` named); one notebook that fails (an
+    error in a cell, a cell that runs out of time, a dead kernel) is noted with its log and
+    the others are still made."""
+    runs = planned_runs(project_dir, stack, list(tenant_ids), notebooks)
     rendered = Rendered([], [])
     for number, run in enumerate(runs, start=1):
         if progress:

@@ -20,12 +20,12 @@ from importlib.metadata import PackageNotFoundError, version
 import argcomplete
 from botocore.exceptions import ClientError
 
-from tenancy.cli import data, local, stack, tenants, up
+from tenancy.cli import data, local, report, stack, tenants, up
 from tenancy.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_PIPE_CLOSED, SalesTalkError
 from tenancy.safe_text import TerminalSafeStream
 
 # Each group adds its commands to the parser; `salestalk --help` lists them in this order.
-COMMAND_GROUPS = (data, local, stack, tenants, up)
+COMMAND_GROUPS = (data, local, report, stack, tenants, up)
 DISTRIBUTION = "salestalk-data-platform"  # pyproject.toml's project name
 
 

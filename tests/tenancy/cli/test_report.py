@@ -1,0 +1,45 @@
+"""`salestalk report`: refusals before any kernel starts (the pages themselves are checked by
+the onboarding walkthrough, `tests/test_onboarding.py`, and in Chromium by
+`tests/notebooks/test_in_browser.py`)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from tenancy.local.endpoint import free_port
+
+SALESTALK = [sys.executable, "-m", "tenancy.cli"]
+
+
+def _report(*argv: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*SALESTALK, "report", *argv],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=60,
+    )
+
+
+def test_a_tenant_not_in_the_roster_is_one_line_and_exit_2(tmp_path):
+    done = _report("--tenant", "nobody-999", "--output", str(tmp_path))
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.count("\n") == 1 and "nobody-999" in done.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_endpoint_that_does_not_answer_is_said_before_any_notebook_runs(tmp_path):
+    url = f"http://127.0.0.1:{free_port()}"
+    done = _report("--tenant", "acme-corp-001", "--output", str(tmp_path),
+                   AWS_ENDPOINT_URL_DYNAMODB=url)  # fmt: skip
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.startswith(f"salestalk: error: cannot reach DynamoDB at {url}")
+    assert list(tmp_path.iterdir()) == []  # no kernel was started, nothing written
+
+
+def test_only_per_tenant_notebooks_can_be_named(tmp_path):
+    done = _report("--tenant", "acme-corp-001", "--notebook", "01_seed_and_inspect")
+    assert done.returncode == 2
+    assert "invalid choice: '01_seed_and_inspect'" in done.stderr
