@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from ingestion.lifecycle.seeding import prepare_stack
+from ingestion.notebook_support.saving import JUPYTER_CONFIG
 from tenancy.cli.common import (
     EXIT_FAILED,
     add_allow_aws_argument,
@@ -96,14 +97,17 @@ def _render(project: Path, args: argparse.Namespace, tenant_ids, step):
 
 
 def _print_next_steps(port: int) -> None:
-    venv_bin = Path(sys.executable).parent
+    venv_bin, config = Path(sys.executable).parent, JUPYTER_CONFIG
     with contextlib.suppress(ValueError):  # show .venv/bin when run from the project
         venv_bin = venv_bin.relative_to(Path.cwd())
+    with contextlib.suppress(ValueError):
+        config = config.relative_to(Path.cwd())
     moved = port != DEFAULT_PORT  # not where `jupyter` and `local stop` look by default
     env = f"AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:{port} " if moved else ""
     print(
         "\nOpen the notebooks in Jupyter Lab against the running endpoint:\n"
-        f"  {env}{venv_bin / 'jupyter'} lab notebooks/\n"
+        f"  {env}{venv_bin / 'jupyter'} lab --config={config} notebooks/\n"
+        "  (saved as stored: no outputs, the same metadata, so a look changes nothing in git)\n"
         "Stop the endpoint when you are done:\n"
         f"  {venv_bin / 'salestalk'} local stop" + (f" --port {port}" if moved else "")
     )

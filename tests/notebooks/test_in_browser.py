@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from ingestion.notebook_support.html_reports import NotebookRun, execute
+from ingestion.notebook_support.saving import JUPYTER_CONFIG
 from tests.support.browser import browser_page
 from tests.support.ports import free_port
 
@@ -115,6 +116,7 @@ def jupyter_lab(root: Path, token: str) -> Iterator[str]:
         f"--IdentityProvider.token={token}", "--ServerApp.allow_root=True",
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         "--LabApp.expose_app_in_browser=True",  # so the test can tell when the kernel is up
+        f"--config={JUPYTER_CONFIG}",  # as the README and `salestalk up` say to run it
     ]  # fmt: skip
     for extension, values in LAB_SETTINGS.items():
         settings = home / "settings" / f"{extension}.jupyterlab-settings"
@@ -184,3 +186,35 @@ def test_pick_the_tenant_and_metric_in_jupyterlab(endpoint_url, tmp_path):
         page.screenshot(path=str(tmp_path / "jupyterlab-techstart-churn.png"))
         assert page.locator(".jp-OutputArea-output[data-mime-type*='error']").count() == 0
         assert "Traceback" not in page.inner_text(".jp-Notebook")
+
+
+@pytest.mark.parametrize(
+    ("stem", "shown"),
+    [
+        ("02_explore_metrics", "acme-corp-001: 10 figures of 5 subjects"),
+        ("03_conversations", "acme-corp-001"),
+    ],
+)
+def test_a_look_and_a_run_in_jupyterlab_leave_the_notebook_as_stored(
+    endpoint_url, tmp_path, stem, shown
+):
+    """Open, Run All, save (and JupyterLab's own autosave): the file git sees is unchanged,
+    byte for byte, where JupyterLab alone would write outputs, execution counts and its
+    kernel's metadata (the Python version of whoever looked)."""
+    shutil.copy(NOTEBOOK_DIR / f"{stem}.ipynb", tmp_path)
+    stored = (tmp_path / f"{stem}.ipynb").read_bytes()
+    token = "salestalk-test"
+    with jupyter_lab(tmp_path, token) as base, browser_page(1400, 1000) as page:
+        page.set_default_timeout(WAIT_MS)
+        page.goto(f"{base}/lab/tree/{stem}.ipynb?token={token}")
+        page.locator(".jp-Notebook").wait_for()
+        page.wait_for_function(KERNEL_READY)
+        page.locator(".lm-MenuBar-itemLabel:text-is('Run')").click()
+        page.locator(".lm-Menu-itemLabel:text-is('Run All Cells')").click()
+        page.get_by_text(shown).first.wait_for()
+        page.wait_for_function(KERNEL_READY)
+        page.keyboard.press("Control+s")
+        page.locator(".jp-mod-dirty").wait_for(state="detached")  # saved
+        saved = json.loads((tmp_path / f"{stem}.ipynb").read_text())
+        assert saved["cells"] and page.locator(".jp-OutputArea-output").count() > 0  # it ran
+    assert (tmp_path / f"{stem}.ipynb").read_bytes() == stored
