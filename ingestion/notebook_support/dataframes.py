@@ -240,6 +240,86 @@ def compare_tenants(frames: Mapping[str, pd.DataFrame], subject: str) -> Compari
     return Comparison(table, True, f"{subject} in {distinct.pop()} for every tenant: comparable")
 
 
+# A peer figure is shown only where at least this many other tenants make it: below that, a
+# median or a quartile could be one tenant's own figure, or let a reader work it out.
+MIN_PEERS = 3
+PEER_MEDIAN, PEER_LOW, PEER_HIGH, PEER_COUNT = (
+    "peer median",
+    "peer 25th percentile",
+    "peer 75th percentile",
+    "peers",
+)
+
+
+def compare_with_peers(
+    tenant_id: str,
+    own: pd.DataFrame,
+    others: Mapping[str, pd.DataFrame],
+    subject: str,
+    min_peers: int = MIN_PEERS,
+) -> Comparison:
+    """The tenant's series of `subject` beside its anonymous peers: per period, the median and
+    the middle half (25th to 75th percentile) of the other tenants that report it in the same
+    unit, and how many they are. No other tenant is named, and a period with fewer than
+    `min_peers` of them shows no peer figure at all."""
+    mine = own[(own["subject"] == subject) & (own["dimension"] == "")]
+    if mine.empty:
+        return Comparison(pd.DataFrame(), False, f"{tenant_id} has no {subject!r} series")
+    unit = sorted(set(mine["unit"]))[0]
+    peers, other_units = [], 0
+    for frame in others.values():
+        rows = frame[(frame["subject"] == subject) & (frame["dimension"] == "")]
+        if rows.empty:
+            continue
+        if set(rows["unit"]) == {unit}:
+            peers.append(rows)
+        else:
+            other_units += 1
+    left_out = (
+        f"; {other_units} other tenants report it in another unit and are left out (no "
+        "conversion is assumed)"
+        if other_units > 1
+        else "; 1 other tenant reports it in another unit and is left out (no conversion is "
+        "assumed)"
+        if other_units
+        else ""
+    )
+    series = mine.sort_values("period_start").set_index("period")["value"].astype(float)
+    if not peers:
+        note = f"no other tenant reports {subject} in {unit}: nothing to compare{left_out}"
+        return Comparison(pd.DataFrame(), False, note)
+    values = (
+        pd.concat(peers)
+        .pivot_table(index="period", columns="tenant", values="value", aggfunc="first")
+        .astype(float)
+    )
+    values = values.reindex(series.index)
+    counts = values.notna().sum(axis=1)
+    enough = counts >= min_peers
+    table = pd.DataFrame(
+        {
+            tenant_id: series,
+            PEER_MEDIAN: values.median(axis=1).where(enough),
+            PEER_LOW: values.quantile(0.25, axis=1).where(enough),
+            PEER_HIGH: values.quantile(0.75, axis=1).where(enough),
+            PEER_COUNT: counts.where(enough).astype("Int64"),
+        }
+    )
+    if not enough.any():
+        note = (
+            f"fewer than {min_peers} other tenants report {subject} in {unit}: no peer figures "
+            f"are shown, as they would be one tenant's own{left_out}"
+        )
+        return Comparison(pd.DataFrame(), False, note)
+    most = int(counts[enough].max())
+    note = (
+        f"{subject} in {unit}: {tenant_id} beside the median and middle half of up to {most} "
+        f"other tenants reporting it in {unit} (not named; a period with fewer than "
+        f"{min_peers} of them shows none){left_out}"
+    )
+    return Comparison(table, True, note)
+
+
 # --- conversations ---------------------------------------------------------------------------
 
 

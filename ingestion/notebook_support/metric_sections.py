@@ -24,16 +24,21 @@ from ingestion.reading.suggestions import unknown_name
 class MetricsChoice:
     """What the analyst is looking at: a tenant, the metric to focus on (None: the tenant's
     headline) and optionally the subjects to show (None: the headline and the series with
-    most figures, `dataframes.MAX_SHOWN_SERIES` of them)."""
+    most figures, `dataframes.MAX_SHOWN_SERIES` of them). `name_peers` names the other
+    tenants in the comparison: for SalesTalk's own analysts, never for a report a customer
+    may see (by default the peers are anonymous)."""
 
     workspace: Workspace
     tenant_id: str
     metric: str | None = None
     subjects: Sequence[str] | None = None
+    name_peers: bool = False
 
     def refocus(self, metric: str | None, subjects: Sequence[str] | None = None) -> MetricsChoice:
         """The same tenant with another focus, keeping the metrics already read."""
-        choice = MetricsChoice(self.workspace, self.tenant_id, metric, subjects)
+        choice = MetricsChoice(
+            self.workspace, self.tenant_id, metric, subjects, name_peers=self.name_peers
+        )
         for read in ("reader", "metrics"):
             if read in self.__dict__:
                 choice.__dict__[read] = self.__dict__[read]
@@ -121,22 +126,32 @@ def time_series(choice: MetricsChoice) -> None:
 
 def comparison(choice: MetricsChoice) -> None:
     """The focused metric and the headline subjects against the other tenants of the roster,
-    where they report it in the same unit."""
-    tenants = choice.workspace.settings.roster.ids
-    frames = {
-        t: choice.metrics
-        if t == choice.tenant_id
-        else dataframes.metrics_frame(choice.workspace.reader(t).all_metrics())
-        for t in tenants
+    where they report it in the same unit: anonymous peers (median and middle half), or, with
+    `name_peers`, each tenant by name."""
+    others = {
+        t: dataframes.metrics_frame(choice.workspace.reader(t).all_metrics())
+        for t in choice.workspace.settings.roster.ids
+        if t != choice.tenant_id
     }
     subjects = [choice.focus, *dataframes.HEADLINE_SUBJECTS[:3]]
     for subject in [s for s in dict.fromkeys(subjects) if s in choice.known_subjects]:
-        compared = dataframes.compare_tenants(frames, subject)
+        unit = choice.metrics.loc[choice.metrics["subject"] == subject, "unit"].iloc[0]
+        if choice.name_peers:
+            compared = dataframes.compare_tenants(
+                {choice.tenant_id: choice.metrics, **others}, subject
+            )
+        else:
+            compared = dataframes.compare_with_peers(
+                choice.tenant_id, choice.metrics, others, subject
+            )
         print(compared.note)
-        if compared.comparable:
-            show(compared.table)
-            unit = choice.metrics.loc[choice.metrics["subject"] == subject, "unit"].iloc[0]
+        if not compared.comparable:
+            continue
+        show(compared.table)
+        if choice.name_peers:
             show(plots.plot_comparison(compared, subject, unit))
+        else:
+            show(plots.plot_peer_comparison(compared, choice.tenant_id, subject, unit))
 
 
 BREAKDOWN_PERIODS = 4

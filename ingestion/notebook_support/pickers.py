@@ -91,9 +91,10 @@ def metrics_picker(
     metric: str | None = None,
     subjects: Sequence[str] | None = None,
     interactive: bool | None = None,
+    name_peers: bool = False,
 ) -> Picker:
     """Tenant, metric and the series shown, starting from the notebook's parameters."""
-    choice = MetricsChoice(workspace, tenant_id, metric, subjects)
+    choice = MetricsChoice(workspace, tenant_id, metric, subjects, name_peers=name_peers)
     if not interactive_default(interactive):
         return Picker(choice)
     import ipywidgets
@@ -117,7 +118,7 @@ def metrics_picker(
             updating.pop()
 
     def on_tenant(change) -> None:
-        current = MetricsChoice(workspace, change["new"])
+        current = MetricsChoice(workspace, change["new"], name_peers=name_peers)
         refill(current)
         picker.redraw(current)
 

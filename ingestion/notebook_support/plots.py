@@ -10,7 +10,13 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from ingestion.notebook_support.dataframes import Comparison, unit_label
+from ingestion.notebook_support.dataframes import (
+    PEER_HIGH,
+    PEER_LOW,
+    PEER_MEDIAN,
+    Comparison,
+    unit_label,
+)
 
 
 def _readable_numbers(axis) -> None:
@@ -66,6 +72,35 @@ def plot_comparison(comparison: Comparison, subject: str, unit: str):
     axis.set_ylabel(f"{subject.replace('_', ' ')} ({unit_label(unit)})")
     axis.grid(alpha=0.3)
     _from_zero(axis, comparison.table.stack())
+    _readable_numbers(axis)
+    figure.tight_layout()
+    return figure
+
+
+def plot_peer_comparison(comparison: Comparison, tenant_id: str, subject: str, unit: str):
+    """The tenant's series as a line, its anonymous peers as their median (dashed) and middle
+    half (a band): no other tenant's own series is drawn."""
+    import matplotlib.pyplot as plt
+
+    table = comparison.table
+    positions = range(len(table.index))
+    figure, axis = plt.subplots(figsize=(6, 3.6))
+    axis.fill_between(
+        positions,
+        table[PEER_LOW].astype(float),
+        table[PEER_HIGH].astype(float),
+        alpha=0.2,
+        label="peers, middle half",
+    )
+    axis.plot(positions, table[PEER_MEDIAN].astype(float), linestyle="--", label=PEER_MEDIAN)
+    axis.plot(positions, table[tenant_id], marker="o", label=tenant_id)
+    axis.set_xticks(list(positions), list(table.index))
+    axis.set_title(f"{subject.replace('_', ' ')}: {tenant_id} and its peers")
+    axis.set_xlabel("period")
+    axis.set_ylabel(f"{subject.replace('_', ' ')} ({unit_label(unit)})")
+    axis.grid(alpha=0.3)
+    axis.legend()
+    _from_zero(axis, table[[tenant_id, PEER_LOW, PEER_HIGH]].stack())
     _readable_numbers(axis)
     figure.tight_layout()
     return figure

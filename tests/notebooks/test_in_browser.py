@@ -60,7 +60,7 @@ def render(tmp_path: Path, stem: str, **parameters: str) -> Path:
             "02_explore_metrics",
             {"tenant_id": "techstart-inc-002"},
             "Explore a tenant's metrics: techstart-inc-002",
-            ["19,400,000 EUR", "+1,800,000 EUR (+10.2%)", "not comparable"],
+            ["19,400,000 EUR", "+1,800,000 EUR (+10.2%)", "nothing to compare"],
         ),
         (
             "03_conversations",

@@ -110,9 +110,23 @@ def test_seed_and_inspect(endpoint_url, tmp_path):
 def test_explore_metrics_with_papermill_for_each_demo_tenant(endpoint_url, tmp_path, tenant):
     text, images, _ = run("02_explore_metrics", tmp_path, tenant_id=tenant)
     assert re.search(rf"{tenant}: 10 figures of 5 subjects; newest period 2025-Q4", text)
-    assert "revenue is reported in different units" in text and "USD" in text and "EUR" in text
+    # its peers are anonymous, and two demo tenants make too few of them to show a figure
+    other = next(t for t in TENANTS if t != tenant)
+    assert other not in text
+    assert "fewer than 3 other tenants report margin in percent: no peer figures" in text
+    unit = "USD" if tenant == "acme-corp-001" else "EUR"
+    assert f"no other tenant reports revenue in {unit}: nothing to compare; 1 other" in text
+    assert images >= 3  # the series, the headline panel, the breakdown
+
+
+@pytest.mark.kernel
+def test_explore_metrics_names_the_other_tenants_only_when_asked(endpoint_url, tmp_path):
+    text, images, _ = run("02_explore_metrics", tmp_path, tenant_id="acme-corp-001",
+                          name_peers=True)  # fmt: skip
     assert "margin in percent for every tenant: comparable" in text
-    assert images >= 4  # the series, the headline panel, the comparison, the breakdown
+    assert "techstart-inc-002" in text
+    assert "revenue is reported in different units" in text
+    assert images >= 4  # with the named comparison
 
 
 @pytest.mark.kernel
