@@ -24,6 +24,8 @@ from ingestion.records.contracts import unix_seconds_fields
 from ingestion.records.sources import dumps_exact
 
 MIN_COLUMN = 8  # a column is never cut narrower than this
+FREE_TEXT = frozenset({"content"})  # cut first when a table is too wide: it is read in full
+# with `--jsonl` or one record's view
 TIME_FIELDS = unix_seconds_fields()  # shown as UTC dates
 
 
@@ -32,10 +34,14 @@ TIME_FIELDS = unix_seconds_fields()  # shown as UTC dates
 TABLE_BLOCK = 500
 
 
+STYLES = ("table", "json", "jsonl", "csv")
+
+
 def write_records(records: Iterable[BaseModel], style: str, out: TextIO) -> int:
-    """Write records as they come (`json`: one array; `jsonl`: one a line; `table`: blocks of
-    TABLE_BLOCK rows that fit the terminal), so that a long read starts printing at once and
-    a reader that stops early (`| head`) ends the read; how many were written."""
+    """Write records as they come (`json`: one array; `jsonl`: one a line; `csv`: a header
+    and one row a record; `table`: blocks of TABLE_BLOCK rows that fit the terminal, or one
+    record as a field-per-line view), so that a long read starts printing at once and a
+    reader that stops early (`| head`) ends the read; how many were written."""
     written = 0
     if style == "table":
         block: list[BaseModel] = []
@@ -46,9 +52,13 @@ def write_records(records: Iterable[BaseModel], style: str, out: TextIO) -> int:
             if len(block) == TABLE_BLOCK:
                 layout = _write_block(block, layout, out)
                 block = []
-        if block:
+        if len(block) == 1 and layout is None:  # one record: a view, not a one-row table
+            out.write(as_record(block[0]) + "\n")
+        elif block:
             _write_block(block, layout, out)
         return written
+    if style == "csv":
+        return _write_csv(records, out)
     if style == "json":
         out.write("[")
     for record in records:
@@ -61,6 +71,53 @@ def write_records(records: Iterable[BaseModel], style: str, out: TextIO) -> int:
     if style == "json":
         out.write("]\n")
     return written
+
+
+def as_record(record: BaseModel, width: int | None = None) -> str:
+    """One record, a field a line (`name: value`), names aligned; a long value (a message's
+    content) wraps in the width the names leave, never cut."""
+    row = _readable(record)
+    width = width or shutil.get_terminal_size((120, 24)).columns
+    name_width = max(map(len, row))
+    room = max(width - name_width - 2, 20)
+    lines = []
+    for name, value in row.items():
+        wrapped = textwrap.wrap(value, room, break_on_hyphens=False) or [""]
+        lines.append(f"{name.rjust(name_width)}: {wrapped[0]}".rstrip())
+        lines += [" " * (name_width + 2) + more for more in wrapped[1:]]
+    return "\n".join(lines)
+
+
+def _write_csv(records: Iterable[BaseModel], out: TextIO) -> int:
+    """A header from the records' contract (every field, nested ones flattened, so that rows
+    lacking an optional field keep their columns), then one row a record, each field as the
+    table shows it (times as UTC dates, references as `source:id`)."""
+    import csv
+
+    writer = None
+    written = 0
+    for record in records:
+        if writer is None:
+            writer = csv.DictWriter(
+                out, fieldnames=_fields(type(record)), extrasaction="ignore", lineterminator="\n"
+            )
+            writer.writeheader()
+        writer.writerow(_readable(record))
+        written += 1
+    return written
+
+
+def _fields(model: type[BaseModel], prefix: str = "") -> list[str]:
+    """The wire names of a contract's fields, nested models flattened (`classification.intent`)."""
+    names = []
+    for name, field in model.model_fields.items():
+        wire = f"{prefix}{field.alias or name}"
+        nested = field.annotation
+        if isinstance(nested, type) and issubclass(nested, BaseModel):
+            names += _fields(nested, f"{wire}.")
+        else:
+            names.append(wire)
+    return names
 
 
 def _write_block(block: list[BaseModel], layout: _Layout | None, out: TextIO) -> _Layout:
@@ -112,7 +169,12 @@ class _Layout:
         shown = [name for name in columns if name not in same]
         cells = [[row.get(name, "") for name in shown] for row in rows]
         widths = [max(len(name), *(len(line[i]) for line in cells)) for i, name in enumerate(shown)]
-        _fit(widths, width)
+        # a time is never cut (its width is its length); free text gives way first
+        floors = [
+            w if name in TIME_FIELDS else MIN_COLUMN for name, w in zip(shown, widths, strict=True)
+        ]
+        first = [i for i, name in enumerate(shown) if name in FREE_TEXT]
+        _fit(widths, width, floors, first)
         return cls(shown, widths, same, width)
 
     def holds(self, rows: list[dict[str, str]]) -> bool:
@@ -136,13 +198,21 @@ class _Layout:
         return _line([row.get(name, "") for name in self.shown], self.widths)
 
 
-def _fit(widths: list[int], total: int) -> None:
-    """Narrow the widest columns until the row fits `total` characters (two between)."""
-    while sum(widths) + 2 * (len(widths) - 1) > total:
-        widest = max(range(len(widths)), key=widths.__getitem__)
-        if widths[widest] <= MIN_COLUMN:
+def _fit(widths: list[int], total: int, floors: list[int], first: list[int]) -> None:
+    """Narrow columns until the row fits `total` characters (two between): the `first` ones
+    (free text) down to their floor, then the widest of the others above theirs."""
+    excess = sum(widths) + 2 * (len(widths) - 1) - total
+    for i in first:
+        cut = min(excess, widths[i] - floors[i])
+        if cut > 0:
+            widths[i] -= cut
+            excess -= cut
+    while excess > 0:
+        wider = [i for i in range(len(widths)) if widths[i] > floors[i]]
+        if not wider:
             return  # as narrow as is still readable: let the terminal wrap
-        widths[widest] -= 1
+        widths[max(wider, key=widths.__getitem__)] -= 1
+        excess -= 1
 
 
 def _line(cells: Sequence[str], widths: Sequence[int]) -> str:

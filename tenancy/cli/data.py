@@ -24,7 +24,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ingestion.lifecycle.seeding import SEED_DIR_NAME, SeedResult, seed
 from ingestion.reading.access_patterns import ACCESS_PATTERNS, AccessPattern, Scope
 from ingestion.reading.queries import MetadataReader, TenantReader
-from ingestion.reading.query_output import write_records
+from ingestion.reading.query_output import STYLES, write_records
 from ingestion.reading.query_pages import PageTokenError, Query
 from ingestion.reading.suggestions import unknown_name
 from ingestion.records.contracts import MetricType
@@ -304,7 +304,7 @@ def cmd_query(args: argparse.Namespace) -> int:
     tenant = getattr(args, "tenant", None)
     require_tenants(settings, [tenant] if tenant else [])
     target, client = connect(args)
-    style = "json" if args.json else "jsonl" if args.jsonl else "table"
+    style = args.output or ("json" if args.json else "jsonl" if args.jsonl else "table")
     try:
         reader = args.reader(client, settings, args)
         found = args.run(reader, args)
@@ -494,10 +494,21 @@ def _query_common(parser: argparse.ArgumentParser, run: Callable, reader: Callab
     add_stack_argument(parser)
     output = parser.add_mutually_exclusive_group()
     output.add_argument(
-        "--json", action="store_true", help="print the records as one JSON array (exact)"
+        "--output",
+        "-o",
+        choices=STYLES,
+        metavar="FORMAT",
+        help="table (the default: one record shows a field a line), json, jsonl or csv (a "
+        "header, then a row a record, fields as the table shows them: times as UTC dates)",
     )
     output.add_argument(
-        "--jsonl", action="store_true", help="print one JSON record per line (exact), for streams"
+        "--json",
+        action="store_true",
+        help="print the records as one JSON array, exact as stored (times in Unix epoch "
+        "seconds, as the contract has them)",
+    )
+    output.add_argument(
+        "--jsonl", action="store_true", help="one exact JSON record per line, for streams"
     )
     parser.add_argument(
         "--limit",

@@ -15,6 +15,8 @@ from ingestion.reading.query_output import as_table
 from tenancy.cli import main
 from tests.ingestion.conftest import ACME, make_message, make_metric
 
+SALESTALK = [sys.executable, "-m", "tenancy.cli"]
+
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
     status = main(list(argv))
@@ -140,3 +142,88 @@ def test_references_show_as_source_and_id():
     )
     table = as_table([record], width=400)
     assert "crm:opp-7" in table and "{" not in table
+
+
+def _in_a_terminal(argv: list[str], env: dict[str, str], columns: int) -> str:
+    """What a person sees running `argv` in a terminal `columns` wide (a pseudo-terminal; no
+    COLUMNS variable: the width is the terminal's own)."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
+    env = {k: v for k, v in env.items() if k not in ("COLUMNS", "LINES")}
+    process = subprocess.Popen(argv, stdin=follower, stdout=follower, stderr=follower, env=env)
+    os.close(follower)
+    said = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the process closed the terminal
+            break
+        if not chunk:
+            break
+        said += chunk
+    assert process.wait(timeout=60) == 0, said
+    os.close(leader)
+    return said.decode().replace("\r\n", "\n")
+
+
+def test_one_record_reads_as_a_field_per_line_with_its_content_whole(stored, endpoint_url):
+    env = {**os.environ, "AWS_ENDPOINT_URL_DYNAMODB": endpoint_url}
+    message = stored["messages"][0]
+    argv = [*SALESTALK, "query", "message", "--tenant", ACME, message["messageId"]]
+    out = _in_a_terminal(argv, env, 72)
+    lines = out.splitlines()
+    assert all(len(line) <= 72 for line in lines), lines
+    fields = {line.split(":", 1)[0].strip() for line in lines if ": " in line}
+    assert {"messageId", "sessionId", "timestamp", "content", "classification.intent"} <= fields
+    stamp = datetime.fromtimestamp(message["timestamp"], UTC).strftime("%Y-%m-%d %H:%M:%S")
+    assert f"timestamp: {stamp}" in out
+    words = " ".join(line.split(": ", 1)[-1].strip() for line in lines if "word" in line)
+    assert " ".join(message["content"].split()) in words  # wrapped, never cut
+    assert "…" not in out
+
+
+def test_a_narrow_table_cuts_the_content_not_the_times(stored, endpoint_url):
+    env = {**os.environ, "AWS_ENDPOINT_URL_DYNAMODB": endpoint_url}
+    argv = [*SALESTALK, "query", "sender", "--tenant", ACME, "user-jdoe"]
+    out = _in_a_terminal(argv, env, 110)
+    assert all(len(line) <= 110 for line in out.splitlines())
+    for message in stored["messages"]:
+        stamp = datetime.fromtimestamp(message["timestamp"], UTC).strftime("%Y-%m-%d %H:%M:%S")
+        assert stamp in out and message["messageId"] in out  # whole, not cut
+    assert "…" in out  # the content gave way
+
+
+def test_csv_through_a_pipe_has_the_contracts_columns_and_one_row_a_record(stored, endpoint_url):
+    import csv
+    import io
+
+    env = {**os.environ, "AWS_ENDPOINT_URL_DYNAMODB": endpoint_url}
+    argv = [*SALESTALK, "query", "series", "--tenant", ACME, "customers",
+            "--dimension", "region:us", "--output", "csv"]  # fmt: skip
+    out = subprocess.run(argv, env=env, capture_output=True, text=True, check=True).stdout
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert list(rows[0]) == [
+        "tenantId", "subject", "period", "metricType", "value", "unit", "dimension",
+        "confidence", "source", "sourceId",
+    ]  # fmt: skip
+    expected = [m for m in stored["metrics"] if m.get("dimension") == "region:us"]
+    assert [r["period"] for r in rows] == [m["period"] for m in expected]
+    assert {r["dimension"] for r in rows} == {"region:us"}
+    assert [r["value"] for r in rows] == [str(m["value"]) for m in expected]
+
+
+def test_json_keeps_epoch_seconds_as_its_help_says(stored, endpoint_url, capsys):
+    from tenancy.cli.app import build_parser
+
+    message = stored["messages"][0]
+    assert main(["query", "message", "--tenant", ACME, message["messageId"], "--json"]) == 0
+    (record,) = json.loads(capsys.readouterr().out)
+    assert record["timestamp"] == message["timestamp"]  # exact, as stored
+    sub = build_parser()._subparsers._group_actions[0].choices["query"]
+    message_parser = sub._subparsers._group_actions[0].choices["message"]
+    assert "Unix epoch seconds" in message_parser.format_help()
