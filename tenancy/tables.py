@@ -315,6 +315,14 @@ class IndexShape:
         return f"({self.keys}) {self.projection}"
 
 
+# DynamoDB's billing modes as people say them (the console's and the notebooks' words).
+BILLING_MODES = {"PAY_PER_REQUEST": "on-demand", "PROVISIONED": "provisioned"}
+
+
+def billing_text(mode: str) -> str:
+    return BILLING_MODES.get(mode, mode)
+
+
 @dataclass(frozen=True)
 class TableShape:
     """A table reduced to what the platform manages, whoever read it (spec, Pulumi, boto3).

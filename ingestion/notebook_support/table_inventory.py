@@ -29,10 +29,9 @@ from ingestion.writing.lease import is_lease
 from tenancy.endpoint_features import describe_setting
 from tenancy.settings import StackSettings
 from tenancy.table_status import table_statuses
-from tenancy.tables import MESSAGES_LAYOUT, tenant_tables
+from tenancy.tables import MESSAGES_LAYOUT, billing_text, tenant_tables
 
 # DynamoDB's billing modes as its console names them
-BILLING_MODES = {"PAY_PER_REQUEST": "on-demand", "PROVISIONED": "provisioned"}
 
 
 def table_overview(client, settings: StackSettings) -> list[dict[str, Any]]:
@@ -46,7 +45,7 @@ def table_overview(client, settings: StackSettings) -> list[dict[str, Any]]:
                 {
                     "key": live.keys,
                     "indexes": live.describe_indexes(separator="\n"),
-                    "billing": BILLING_MODES.get(live.billing_mode, live.billing_mode),
+                    "billing": billing_text(live.billing_mode),
                     "encryption": describe_setting(live.server_side_encryption),
                     "pitr": describe_setting(live.point_in_time_recovery),
                     "deletion protection": describe_setting(live.deletion_protection),

@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import shutil
+import textwrap
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -34,6 +36,7 @@ from tenancy.provisioner import (
 )
 from tenancy.roster import Plan, RosterError, TenantStatus, Tier, parse_roster
 from tenancy.table_status import TableStatus, table_statuses
+from tenancy.tables import billing_text
 from tenancy.tenant_roles import RoleOutcome, RoleResult
 from tenancy.tier_guard import check_deployed_tiers
 
@@ -106,23 +109,45 @@ def cmd_tables(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([status.to_json() for status in statuses], indent=2))
     else:
-        print(f"tables of stack {settings.stack!r} at {target.describe()}")
+        width = shutil.get_terminal_size((100, 24)).columns
+        print(textwrap.fill(f"tables of stack {settings.stack!r} at {target.describe()}", width))
         for status in statuses:
-            print(f"  {_table_line(status, args.stack)}")
+            print("\n" + "\n".join(_table_block(status, args.stack, width)))
     return EXIT_FAILED if any(not status.exists for status in statuses) else EXIT_OK
 
 
-def _table_line(status: TableStatus, stack: str) -> str:
+def _table_block(status: TableStatus, stack: str, width: int) -> list[str]:
+    """One table as a few labelled lines (its key, one line per index, its settings), each
+    wrapped to the terminal: long `;`-joined lines wrapped mid-word before."""
     live = status.live
     if live is None:
-        return f"{status.name}: missing (run `salestalk provision --stack {stack}`)"
-    drift = " DRIFT: differs from its definition" if status.drift else ""
-    items = "" if status.items is None else f"; {status.items:,} items"
-    return (
-        f"{live.name}: key ({live.keys}); indexes {live.describe_indexes()}; "
-        f"{live.billing_mode}; encryption {describe_setting(live.server_side_encryption)}; "
-        f"PITR {describe_setting(live.point_in_time_recovery)}{items}{drift}"
-    )
+        return [f"{status.name}: missing (run `salestalk provision --stack {stack}`)"]
+    items = "" if status.items is None else f" ({status.items:,} items)"
+    drift = "  DRIFT: differs from its definition" if status.drift else ""
+    rows = [("key", live.keys)]
+    names = sorted(live.indexes)
+    name_width = max(map(len, names), default=0)
+    for n, name in enumerate(names):
+        index = live.indexes[name]
+        projection = {"ALL": "all attributes", "KEYS_ONLY": "keys only"}.get(
+            index.projection, f"keys and {', '.join(index.non_key_attributes)}"
+        )
+        text = f"{name.ljust(name_width)}  ({index.keys}) {projection}"
+        rows.append(("indexes" if n == 0 else "", text))
+    settings = [
+        billing_text(live.billing_mode),
+        f"encryption {describe_setting(live.server_side_encryption)}",
+        f"PITR {describe_setting(live.point_in_time_recovery)}",
+    ]
+    rows.append(("settings", ", ".join(settings)))
+    lines = [f"{live.name}{items}{drift}"]
+    for label, text in rows:
+        lead = f"  {label:<9} "
+        lines += textwrap.wrap(
+            text, width, initial_indent=lead, subsequent_indent=" " * len(lead),
+            break_on_hyphens=False,
+        ) or [lead.rstrip()]  # fmt: skip
+    return lines
 
 
 # --- salestalk roster ------------------------------------------------------------------------

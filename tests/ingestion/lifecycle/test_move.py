@@ -286,50 +286,29 @@ def test_drop_copy_at_a_terminal_asks_and_does_what_it_is_told(
 ):
     """Run in a pseudo-terminal, as a person types it."""
     import os
-    import select
-    import subprocess
     import sys
-    import time
 
     from tests.reliability.conftest import PROJECT_DIR
+    from tests.support.terminal import Terminal
 
     _moved_to_silo(trial, capsys)
-    leader, follower = os.openpty()
-    process = subprocess.Popen(
+    terminal = Terminal(
         [sys.executable, "-m", "tenancy.cli", "tenant", "drop-copy", TRIAL],
-        stdin=follower,
-        stdout=follower,
-        stderr=follower,
+        {**os.environ, "AWS_ENDPOINT_URL_DYNAMODB": endpoint_url},
         cwd=PROJECT_DIR,
-        env={**os.environ, "AWS_ENDPOINT_URL_DYNAMODB": endpoint_url},
     )
-    os.close(follower)
-    said = b""
-    deadline = time.monotonic() + 120
-
-    def read_until(done) -> None:
-        nonlocal said
-        while not done() and time.monotonic() < deadline:
-            if select.select([leader], [], [], 0.5)[0]:
-                try:
-                    said += os.read(leader, 4096)
-                except OSError:  # the process closed the terminal
-                    return
-
-    read_until(lambda: b"[y/N] " in said)
-    question = said.decode()
+    terminal.read_until(lambda: "[y/N] " in terminal.text)
+    question = terminal.text
     assert f"Delete the copy tenant '{TRIAL}' left in the pool tier" in question
     assert "its items in pool-messages, pool-metrics)? [y/N] " in question
-    os.write(leader, f"{answer}\n".encode())
-    read_until(lambda: process.poll() is not None)
-    process.wait(timeout=60)
-    os.close(leader)
-    text = said.decode()
+    terminal.type(answer)
+    status = terminal.finish()
+    text = terminal.text
     if deleted:
-        assert process.returncode == EXIT_OK, text
+        assert status == EXIT_OK, text
         assert f"deleted 40 items of {TRIAL} from pool-metrics" in text
         assert stored(trial, TRIAL, Tier.POOL) == []
     else:
-        assert process.returncode == EXIT_FAILED, text
+        assert status == EXIT_FAILED, text
         assert "not confirmed: nothing was changed" in text
         assert _copy_still_there(trial)

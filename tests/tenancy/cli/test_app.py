@@ -242,30 +242,8 @@ def test_every_help_is_wrapped_to_the_terminal(monkeypatch):
 
 def test_help_in_a_narrow_terminal_fits_it():
     """In a pseudo-terminal 60 columns wide (no COLUMNS variable): what a person sees."""
-    import fcntl
-    import pty
-    import struct
-    import termios
+    from tests.support.terminal import in_a_terminal
 
-    leader, follower = pty.openpty()
-    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 60, 0, 0))
-    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
-    process = subprocess.Popen(
-        [*SALESTALK, "tenant", "drop-copy", "--help"],
-        stdin=follower, stdout=follower, stderr=follower, env=env,
-    )  # fmt: skip
-    os.close(follower)
-    said = b""
-    while True:
-        try:
-            chunk = os.read(leader, 4096)
-        except OSError:  # the process closed the terminal
-            break
-        if not chunk:
-            break
-        said += chunk
-    assert process.wait(timeout=60) == 0
-    os.close(leader)
-    text = said.decode().replace("\r\n", "\n")
+    text = in_a_terminal([*SALESTALK, "tenant", "drop-copy", "--help"], os.environ, 60)
     assert "Delete the copy a finished move left" in text
     assert _too_wide(text, 60) == [], text

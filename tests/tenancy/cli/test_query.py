@@ -14,6 +14,7 @@ import pytest
 from ingestion.reading.query_output import as_table
 from tenancy.cli import main
 from tests.ingestion.conftest import ACME, make_message, make_metric
+from tests.support.terminal import in_a_terminal
 
 SALESTALK = [sys.executable, "-m", "tenancy.cli"]
 
@@ -144,38 +145,11 @@ def test_references_show_as_source_and_id():
     assert "crm:opp-7" in table and "{" not in table
 
 
-def _in_a_terminal(argv: list[str], env: dict[str, str], columns: int) -> str:
-    """What a person sees running `argv` in a terminal `columns` wide (a pseudo-terminal; no
-    COLUMNS variable: the width is the terminal's own)."""
-    import fcntl
-    import pty
-    import struct
-    import termios
-
-    leader, follower = pty.openpty()
-    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
-    env = {k: v for k, v in env.items() if k not in ("COLUMNS", "LINES")}
-    process = subprocess.Popen(argv, stdin=follower, stdout=follower, stderr=follower, env=env)
-    os.close(follower)
-    said = b""
-    while True:
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:  # the process closed the terminal
-            break
-        if not chunk:
-            break
-        said += chunk
-    assert process.wait(timeout=60) == 0, said
-    os.close(leader)
-    return said.decode().replace("\r\n", "\n")
-
-
 def test_one_record_reads_as_a_field_per_line_with_its_content_whole(stored, endpoint_url):
     env = {**os.environ, "AWS_ENDPOINT_URL_DYNAMODB": endpoint_url}
     message = stored["messages"][0]
     argv = [*SALESTALK, "query", "message", "--tenant", ACME, message["messageId"]]
-    out = _in_a_terminal(argv, env, 72)
+    out = in_a_terminal(argv, env, 72)
     lines = out.splitlines()
     assert all(len(line) <= 72 for line in lines), lines
     fields = {line.split(":", 1)[0].strip() for line in lines if ": " in line}
@@ -190,7 +164,7 @@ def test_one_record_reads_as_a_field_per_line_with_its_content_whole(stored, end
 def test_a_narrow_table_cuts_the_content_not_the_times(stored, endpoint_url):
     env = {**os.environ, "AWS_ENDPOINT_URL_DYNAMODB": endpoint_url}
     argv = [*SALESTALK, "query", "sender", "--tenant", ACME, "user-jdoe"]
-    out = _in_a_terminal(argv, env, 110)
+    out = in_a_terminal(argv, env, 110)
     assert all(len(line) <= 110 for line in out.splitlines())
     for message in stored["messages"]:
         stamp = datetime.fromtimestamp(message["timestamp"], UTC).strftime("%Y-%m-%d %H:%M:%S")

@@ -48,9 +48,15 @@ def test_provision_creates_then_changes_nothing(capsys, endpoint_url):
 
     status, out, _ = run(capsys, "tables")
     assert status == EXIT_OK
-    assert "tenant-acme-corp-001-metrics: key (seriesId, period); indexes " in out
-    assert "DimensionIndex(dimension, period) ALL, MetricTypeIndex(metricType, period) ALL" in out
+    block = out.split("\ntenant-acme-corp-001-metrics (")[1].split("\n\n")[0].splitlines()
+    assert block[1:4] == [
+        "  key       seriesId, period",
+        "  indexes   DimensionIndex   (dimension, period) all attributes",
+        "            MetricTypeIndex  (metricType, period) all attributes",
+    ]
     pitr = "on" if engine_features().supports(Feature.POINT_IN_TIME_RECOVERY) else NOT_SUPPORTED
+    assert block[4].startswith("  settings  on-demand, encryption ")
+    assert "PAY_PER_REQUEST" not in out  # said as people say it
     assert "DRIFT" not in out and out.count(f"PITR {pitr}") == 7
 
 
@@ -143,3 +149,21 @@ def test_a_tag_added_by_hand_is_not_drift(capsys, endpoint_url, dynamodb):
     dynamodb.tag_resource(ResourceArn=arn, Tags=[{"Key": "stack", "Value": "other"}])
     _, out, _ = run(capsys, "tables")
     assert "tenants-metadata" in out and "DRIFT" in out
+
+
+def test_tables_in_a_narrow_terminal_fit_it_and_wrap_between_words(tables, endpoint_url):
+    import os
+    import sys
+
+    from tests.support.terminal import in_a_terminal
+
+    env = {**os.environ, "AWS_ENDPOINT_URL_DYNAMODB": endpoint_url}
+    text = in_a_terminal([sys.executable, "-m", "tenancy.cli", "tables"], env, 56)
+    lines = text.splitlines()
+    assert all(len(line) <= 56 for line in lines), lines
+    assert "  indexes   SenderIndex   (tenantSenderId, timestamp)" in text  # pool-messages
+    assert "PAY_PER_REQUEST" not in text and "on-demand" in text
+    # a wrapped line goes on under its label, never cutting a word
+    for line in lines:
+        if line.startswith(" " * 12) and line.strip():
+            assert line.strip()[0] not in ",;)"
