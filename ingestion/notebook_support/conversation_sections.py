@@ -9,7 +9,7 @@ from functools import cached_property
 import pandas as pd
 
 from ingestion.notebook_support import dataframes, plots, table_inventory
-from ingestion.notebook_support.readable_tables import show
+from ingestion.notebook_support.readable_tables import note, show
 from ingestion.notebook_support.workspace import Workspace
 from ingestion.reading.queries import TenantReader
 from ingestion.records.contracts import Message
@@ -105,23 +105,23 @@ def overview(choice: ConversationsChoice) -> None:
             f"{MESSAGES_PER_SESSION} messages)"
         )
     if choice.frame.empty:
-        print(f"{choice.tenant_id}: {counts}")
+        note(f"{choice.tenant_id}: {counts}")
     else:
         newest = choice.frame["time"].max()
-        print(f"{choice.tenant_id}: {counts}; newest message {newest:%Y-%m-%d %H:%M} UTC")
+        note(f"{choice.tenant_id}: {counts}; newest message {newest:%Y-%m-%d %H:%M} UTC")
     if choice.reader.refused:
-        print(f"note: {choice.reader.refused.summary()}")
+        note(f"note: {choice.reader.refused.summary()}")
 
 
 def sessions(choice: ConversationsChoice) -> None:
     for session, rows in choice.frame.groupby("session"):
-        print(f"{session}: {_count(len(rows), 'message')}, {rows['time'].min():%Y-%m-%d %H:%M} UTC")
+        note(f"{session}: {_count(len(rows), 'message')}, {rows['time'].min():%Y-%m-%d %H:%M} UTC")
         show(dataframes.conversation_view(rows))
 
 
 def intents(choice: ConversationsChoice) -> None:
     if choice.frame.empty:
-        print(f"{choice.tenant_id} has no messages yet")
+        note(f"{choice.tenant_id} has no messages yet")
         return
     show(dataframes.intent_summary(choice.frame))
     show(plots.plot_confidence(choice.frame, f"{choice.tenant_id}: classification confidence"))

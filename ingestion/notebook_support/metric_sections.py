@@ -14,7 +14,7 @@ from functools import cached_property
 import pandas as pd
 
 from ingestion.notebook_support import dataframes, plots
-from ingestion.notebook_support.readable_tables import show
+from ingestion.notebook_support.readable_tables import note, show
 from ingestion.notebook_support.workspace import Workspace
 from ingestion.reading.queries import TenantReader
 from ingestion.reading.suggestions import unknown_name
@@ -73,22 +73,22 @@ class MetricsChoice:
 def overview(choice: MetricsChoice) -> None:
     metrics = choice.metrics
     if metrics.empty:
-        print(f"{choice.tenant_id} has no metrics yet")
+        note(f"{choice.tenant_id} has no metrics yet")
         return
     newest = metrics.sort_values("period_start")["period"].iloc[-1]
-    print(
+    note(
         f"{choice.tenant_id}: {len(metrics):,} figures of {len(choice.known_subjects):,} "
         f"subjects; newest period {newest}"
     )
     if choice.reader.refused:
-        print(f"note: {choice.reader.refused.summary()}")
+        note(f"note: {choice.reader.refused.summary()}")
     if choice.metric and choice.metric not in choice.known_subjects:
-        print(unknown_name(f"subject of {choice.tenant_id}", choice.metric, choice.known_subjects))
+        note(unknown_name(f"subject of {choice.tenant_id}", choice.metric, choice.known_subjects))
     missing = [s for s in choice.subjects or () if s not in choice.known_subjects]
     for subject in missing:
-        print(unknown_name(f"subject of {choice.tenant_id}", subject, choice.known_subjects))
+        note(unknown_name(f"subject of {choice.tenant_id}", subject, choice.known_subjects))
     hidden = len(choice.known_subjects) - len(choice.shown)
-    print(
+    note(
         f"shown: {', '.join(choice.shown)}"
         + (f" (and {hidden:,} more, listed by metric type below)" if hidden > 0 else "")
     )
@@ -97,7 +97,7 @@ def overview(choice: MetricsChoice) -> None:
 def summary(choice: MetricsChoice) -> None:
     table = dataframes.headline_summary(choice.metrics)
     if table.empty:
-        print(
+        note(
             f"{choice.tenant_id} reports none of the headline metrics "
             f"({', '.join(dataframes.HEADLINE_SUBJECTS)})"
         )
@@ -112,7 +112,7 @@ def catalogue(choice: MetricsChoice) -> None:
 def time_series(choice: MetricsChoice) -> None:
     table = dataframes.series_table(choice.metrics, choice.shown)
     if table.empty:
-        print("none of the shown subjects has a series without a dimension")
+        note("none of the shown subjects has a series without a dimension")
     else:
         show(table)
     focus = choice.focus
@@ -144,7 +144,7 @@ def comparison(choice: MetricsChoice) -> None:
             compared = dataframes.compare_with_peers(
                 choice.tenant_id, choice.metrics, others, subject
             )
-        print(compared.note)
+        note(compared.note)
         if not compared.comparable:
             continue
         show(compared.table)
@@ -162,7 +162,7 @@ def breakdown(choice: MetricsChoice) -> None:
     chart of each one's newest period (not one per period: a large tenant would get hundreds)."""
     table = dataframes.dimension_breakdown(choice.shown_metrics, newest_periods=BREAKDOWN_PERIODS)
     if table.empty:
-        print("none of the shown subjects is reported per dimension")
+        note("none of the shown subjects is reported per dimension")
         return
     show(table)
     for subject in dict.fromkeys(table.index.get_level_values("subject")):

@@ -46,6 +46,9 @@ def readable(frame: pd.DataFrame, nowrap: Sequence[str] = ()):
     it is only 0..n; `nowrap` columns (names, times) are never broken across lines."""
     styler = frame.style.format(format_cell).format_index(format_cell, axis=0)
     styler = styler.format_index(format_cell, axis=1)
+    # the index's and the columns' own names ("field", "subject / period") are pandas' labels
+    # for its axes, not headings a reader needs: they would show as an extra header row
+    styler = styler.hide(names=True, axis="index").hide(names=True, axis="columns")
     if isinstance(frame.index, pd.RangeIndex):
         styler = styler.hide(axis="index")
     text = [c for c in frame.columns if not _is_numeric(frame[c])]
@@ -60,6 +63,31 @@ def readable(frame: pd.DataFrame, nowrap: Sequence[str] = ()):
     # a text column's heading sits over its text, at the left (a number's, at the right)
     headings = {c: [{"selector": "th", "props": [("text-align", "left")]}] for c in text}
     return styler.set_table_styles(headings, overwrite=False) if headings else styler
+
+
+EMPTY = "nothing to show"
+
+
+def as_html(frame: pd.DataFrame) -> str:
+    """What a notebook shows for a frame: the readable table, or one line when it has no
+    rows (a bare header says nothing)."""
+    if frame.empty:
+        return f'<p class="salestalk-note">{EMPTY}</p>'
+    return readable(frame).to_html()
+
+
+def note(text: str) -> None:
+    """A sentence for the reader (what a comparison can show, why a table is short), shown as
+    prose in the page's font, not as monospace program output."""
+    import html
+
+    from IPython import get_ipython
+    from IPython.display import HTML, display
+
+    if get_ipython() is None:  # a script: plain text
+        print(text)
+        return
+    display(HTML(f'<p class="salestalk-note">{html.escape(text)}</p>'))
 
 
 def show(item) -> None:
@@ -85,5 +113,5 @@ def install() -> bool:
     if shell is None:
         return False
     html = shell.display_formatter.formatters["text/html"]
-    html.for_type(pd.DataFrame, lambda frame: readable(frame).to_html())
+    html.for_type(pd.DataFrame, as_html)
     return True

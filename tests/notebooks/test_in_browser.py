@@ -37,6 +37,14 @@ TABLE_WIDTHS = """() => [...document.querySelectorAll('table')].map(t => ({
     width: t.getBoundingClientRect().width,
     room: t.closest('.jp-OutputArea-output, .jp-RenderedHTMLCommon, body').clientWidth,
 }))"""
+# Every figure: the width it was drawn at, the width it is shown at, and the room it has.
+CHARTS = """() => [...document.querySelectorAll('img')].map(i => ({
+    natural: i.naturalWidth, shown: i.getBoundingClientRect().width,
+    room: i.closest('.jp-OutputArea-output, body').clientWidth,
+}))"""
+# The font every note of a section is shown in (`readable_tables.note`).
+NOTE_FONTS = """() => [...document.querySelectorAll('.salestalk-note')].map(
+    p => getComputedStyle(p).fontFamily)"""
 # The open notebook's kernel has started, is connected and waits for work.
 KERNEL_READY = """() => {
     const kernel = window.jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel;
@@ -86,6 +94,13 @@ def test_a_report_in_the_browser(endpoint_url, tmp_path, stem, parameters, title
         assert page.evaluate(BROKEN_IMAGES) == []
         for table in page.evaluate(TABLE_WIDTHS):
             assert table["width"] <= table["room"] + 1, table  # no table runs off the page
+        # charts drawn for the page (not 400 px in a 1,280 px page), notes in the page's font
+        for chart in page.evaluate(CHARTS):
+            assert chart["natural"] >= 900 and chart["shown"] >= 0.6 * chart["room"], chart
+        for font in page.evaluate(NOTE_FONTS):
+            assert "monospace" not in font, font
+        # pandas' names of a table's axes ("field", "subject / period") are not shown
+        assert {n.strip() for n in page.locator("th.index_name").all_inner_texts()} <= {""}
 
 
 # JupyterLab's own settings for the test's server: every cell kept in the page (by default

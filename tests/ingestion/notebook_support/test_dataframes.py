@@ -89,10 +89,39 @@ def test_plots_have_titles_labelled_axes_and_units(readers):
     figure = plots.plot_series(frame, ["revenue", "margin"], "ACME")
     axes = figure.axes
     assert figure._suptitle.get_text() == "ACME"
-    assert [a.get_ylabel() for a in axes] == ["revenue (USD)", "margin (%)"]
-    assert all(a.get_xlabel() == "period" and a.get_title() for a in axes)
+    assert [a.get_title(loc="left") for a in axes] == ["revenue", "margin"]  # once each
+    assert [a.get_ylabel() for a in axes] == ["USD", "%"]
+    assert all(a.get_xlabel() == "period" for a in axes)
+    assert figure.get_size_inches()[0] * figure.dpi >= 1000  # sized for the report's page
+    one = plots.plot_series(frame, ["revenue"], "ACME: revenue")
+    assert one.axes[0].get_title(loc="left") == ""  # the figure's title says it
     bars = plots.plot_breakdown(frame, "customers", "2025-Q4")
-    assert bars.axes[0].get_ylabel() == "customers (count)"
+    axis = bars.axes[0]
+    assert axis.get_ylabel() == "count" and axis.get_xlabel() == "region"
+    assert [t.get_text() for t in axis.get_xticklabels()] == ["Canada", "US"]
+
+
+def test_axes_read_compact_numbers():
+    assert [plots.compact(v) for v in (14_100_000, 950_000, 1_500, 71.2, 0, -2_500_000)] == [
+        "14.1M", "950k", "1.5k", "71.2", "0", "-2.5M",
+    ]  # fmt: skip
+
+
+def test_a_series_of_one_period_is_a_labelled_bar(readers):
+    frame = dataframes.metrics_frame(readers[ACME].all_metrics())
+    one = frame[(frame["subject"] == "revenue") & (frame["period"] == "2025-Q4")]
+    axis = plots.plot_series(one, ["revenue"], "one").axes[0]
+    assert len(axis.patches) == 1 and not axis.get_lines()
+    assert [t.get_text() for t in axis.texts] == ["14.1M"]
+
+
+def test_few_confidences_are_dots_many_a_histogram():
+    import pandas as pd
+
+    few = plots.plot_confidence(pd.DataFrame({"confidence": [0.9, 0.88, 0.95, 0.7]}), "c")
+    assert len(few.axes[0].collections) == 1 and few.axes[0].get_ylabel() == "4 messages"
+    many = plots.plot_confidence(pd.DataFrame({"confidence": [i / 40 for i in range(40)]}), "c")
+    assert len(many.axes[0].patches) == 10 and many.axes[0].get_ylabel() == "messages"
 
 
 def test_every_reference_is_traced(readers):
