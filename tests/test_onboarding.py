@@ -65,8 +65,8 @@ def test_the_onboarding_walkthrough_works_as_written(endpoint_url, tmp_path):
 
     assert "tenantId: globex-003" in (project / "Pulumi.local.yaml").read_text()
     executed = json.loads((project / "reports/02_explore_metrics-globex-003.ipynb").read_text())
-    texts = [
-        "".join(output.get("text", ""))
+    texts = [  # printed lines, and the notes the sections show as prose (HTML)
+        "".join(output.get("text", "")) + "".join(output.get("data", {}).get("text/html", ""))
         for cell in executed["cells"]
         for output in cell.get("outputs", [])
     ]
