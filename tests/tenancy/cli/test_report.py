@@ -23,10 +23,12 @@ def _report(*argv: str, **env: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_a_tenant_not_in_the_roster_is_one_line_and_exit_2(tmp_path):
-    done = _report("--tenant", "nobody-999", "--output", str(tmp_path))
-    assert done.returncode == 2 and done.stdout == ""
-    assert done.stderr.count("\n") == 1 and "nobody-999" in done.stderr
+def test_a_tenant_not_in_the_roster_is_one_line_and_exit_2(tmp_path, capsys):
+    from tenancy.cli import main
+
+    assert main(["report", "--tenant", "nobody-999", "--output", str(tmp_path)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1 and "nobody-999" in err
     assert list(tmp_path.iterdir()) == []
 
 
@@ -39,7 +41,12 @@ def test_an_endpoint_that_does_not_answer_is_said_before_any_notebook_runs(tmp_p
     assert list(tmp_path.iterdir()) == []  # no kernel was started, nothing written
 
 
-def test_only_per_tenant_notebooks_can_be_named(tmp_path):
-    done = _report("--tenant", "acme-corp-001", "--notebook", "01_seed_and_inspect")
-    assert done.returncode == 2
-    assert "invalid choice: '01_seed_and_inspect'" in done.stderr
+def test_only_per_tenant_notebooks_can_be_named(capsys):
+    import pytest
+
+    from tenancy.cli import main
+
+    with pytest.raises(SystemExit) as stopped:
+        main(["report", "--tenant", "acme-corp-001", "--notebook", "01_seed_and_inspect"])
+    assert stopped.value.code == 2
+    assert "invalid choice: '01_seed_and_inspect'" in capsys.readouterr().err
