@@ -32,12 +32,16 @@ def test_a_tenant_not_in_the_roster_is_one_line_and_exit_2(tmp_path, capsys):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_an_endpoint_that_does_not_answer_is_said_before_any_notebook_runs(tmp_path):
+def test_an_endpoint_that_does_not_answer_is_said_before_any_notebook_runs(
+    tmp_path, capsys, monkeypatch
+):
+    from tenancy.cli import main
+
     url = f"http://127.0.0.1:{free_port()}"
-    done = _report("--tenant", "acme-corp-001", "--output", str(tmp_path),
-                   AWS_ENDPOINT_URL_DYNAMODB=url)  # fmt: skip
-    assert done.returncode == 2 and done.stdout == ""
-    assert done.stderr.startswith(f"salestalk: error: cannot reach DynamoDB at {url}")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", url)
+    assert main(["report", "--tenant", "acme-corp-001", "--output", str(tmp_path)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith(f"salestalk: error: cannot reach DynamoDB at {url}")
     assert list(tmp_path.iterdir()) == []  # no kernel was started, nothing written
 
 
