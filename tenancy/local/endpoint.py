@@ -255,12 +255,25 @@ def _terminate(pid: int, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while _alive(pid) and time.monotonic() < deadline:
         time.sleep(0.1)
-    if not _alive(pid):
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
-    deadline = time.monotonic() + ENGINE_REAP_SECONDS
-    while _alive(pid) and time.monotonic() < deadline:
+    if _alive(pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    _reap(pid, ENGINE_REAP_SECONDS)
+
+
+def _reap(pid: int, timeout: float) -> None:
+    """Wait until our child is collected. A process whose main thread has ended shows as a
+    zombie while its other threads still finish (a state file being written): it cannot be
+    reaped yet, so `_alive` calls it ended; this waits for the kernel to let it go. A process
+    that is not our child is left to its parent."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            finished, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            return  # collected, or not ours
+        if finished == pid or time.monotonic() > deadline:
+            return
         time.sleep(0.05)
 
 
