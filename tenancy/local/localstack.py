@@ -282,13 +282,12 @@ def leftovers(state_dir: Path) -> list[Leftover]:
     """DynamoDB Local processes of our LocalStack whose LocalStack is gone (killed with
     SIGKILL, say): nothing else would ever stop them. With a shared SALESTALK_ENGINES_DIR, those
     of every project sharing it."""
-    found: list[Leftover] = []
-    proc = Path("/proc")
-    runtimes = state_dir / "localstack"  # every LocalStack this project ran has its root here
-    if not proc.is_dir() or not (installed_dir(state_dir).exists() or runtimes.exists()):
-        return found  # never installed nor run: nothing of it can be running (no /proc walk)
     marker = str(installed_dir(state_dir).resolve()).encode()
-    roots = str(runtimes.resolve()).encode()
+    roots = str((state_dir / "localstack").resolve()).encode()
+    found = []
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return found
     for entry in proc.iterdir():
         if not entry.name.isdigit():
             continue

@@ -79,8 +79,6 @@ def test_a_process_under_a_live_localstack_is_not_a_leftover(tmp_path):
 
 
 def _fake_argv(state: Path, port: int) -> list[str]:
-    """Its command line, in the runtime folder that LocalStack's start would have made."""
-    localstack.root(state, port).mkdir(parents=True, exist_ok=True)
     jar = localstack.root(state, port) / "var/lib/localstack/lib/dynamodb-local/2"
     return [sys.executable, "-c", "import time; time.sleep(120)", f"{jar}/DynamoDBLocal.jar"]
 
