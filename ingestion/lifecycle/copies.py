@@ -29,8 +29,8 @@ from ingestion.records.items import (
     TENANT_DATA_KINDS,
     RecordKind,
     content_hash,
+    encode_item,
     item_size,
-    serialize,
 )
 from ingestion.writing.store import BATCH_GET_LIMIT, BATCH_WRITE_LIMIT
 from ingestion.writing.writer import utc_now
@@ -47,7 +47,7 @@ class _Copy:
     """One item as the target tier stores it (the store's `Writable`)."""
 
     item: dict[str, Any]
-    wire: dict[str, Any]
+    wire: bytes
     size: int
 
 
@@ -190,7 +190,7 @@ class Copier:
             if self._due(into, c, there.get(into.kind.key_of(c)), newer_only=newer_only)
         ]
         refused = store.put_batch(
-            [_Copy(c, serialize(c), item_size(c)) for c in due], before_request=self.heartbeat
+            [_Copy(c, encode_item(c), item_size(c)) for c in due], before_request=self.heartbeat
         )
         if refused:
             copy, why = refused[0]

@@ -19,6 +19,7 @@ from decimal import Decimal
 from functools import cached_property
 from typing import Any
 
+import orjson
 from pydantic import BaseModel
 
 from ingestion.records.boto_internals import CanonicalSerializer, ExactDeserializer
@@ -177,13 +178,23 @@ def content_hash(fields: Mapping[str, Any]) -> str:
     """A fingerprint of a record's content: equal records, equal hashes, whatever the order.
 
     Stored items carry it, so its text must never change for the same content
-    (`tests/ingestion/records/test_items.py` pins known fingerprints)."""
-    text = json.dumps(_canonical(fields), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+    (`tests/ingestion/records/test_items.py` pins known fingerprints, and checks that orjson
+    writes exactly the text the standard library's json, which made the first ones, writes)."""
+    canonical = _canonical(fields)
+    try:
+        text = orjson.dumps(canonical, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError:  # not valid Unicode: as the first fingerprints were made
+        text = _fingerprint_text(canonical).encode()
+    return "sha256:" + hashlib.sha256(text).hexdigest()
+
+
+def _fingerprint_text(canonical: Any) -> str:
+    """The fingerprint's text as the standard library writes it (the reference)."""
+    return json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def serialize(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: _serializer.serialize(value) for name, value in item.items()}
+    return {name: _wire_value(value) for name, value in item.items()}
 
 
 class UnstorableAttributeError(Refused, ValueError):
@@ -201,11 +212,60 @@ def serialize_checked(item: Mapping[str, Any]) -> dict[str, Any]:
     wire = {}
     for name, value in item.items():
         try:
-            wire[name] = _serializer.serialize(value)
+            wire[name] = _wire_value(value)
         except (TypeError, ValueError, ArithmeticError) as exc:  # decimal signals are these
             reason = f"cannot be written to DynamoDB ({type(exc).__name__}: {exc})"
             raise UnstorableAttributeError(name, reason) from None
     return wire
+
+
+def encode_item(item: Mapping[str, Any]) -> bytes:
+    """The item's wire form as JSON bytes, encoded once and joined into every request that
+    carries it (`ingestion.writing.store`); refuses as `serialize_checked` does."""
+    wire = serialize_checked(item)
+    try:
+        return orjson.dumps(wire)
+    except orjson.JSONEncodeError:  # text that is not valid Unicode: name its attribute
+        for name, value in wire.items():
+            try:
+                orjson.dumps(value)
+            except orjson.JSONEncodeError as exc:
+                reason = f"cannot be written to DynamoDB ({exc})"
+                raise UnstorableAttributeError(name, reason) from None
+        raise
+
+
+def encode(value: Any) -> bytes:
+    """Any part of a request as JSON bytes (a key, an expression's values)."""
+    return orjson.dumps(value)
+
+
+# Whole numbers this small are written as themselves; larger ones go through the serializer's
+# 38-digit rule, which refuses what DynamoDB cannot store.
+_SMALL_INT = 10**18
+
+
+def _wire_value(value: Any) -> Any:
+    """One attribute value in DynamoDB's wire format, as boto3's serializer writes it (with
+    canonical numbers). The types records are made of are written directly, by exact type:
+    boto3's serializer asks every value up to nine questions, for every record of an ingest;
+    anything else (sets, bytes, floats) is still boto3's to write or refuse."""
+    cls = value.__class__
+    if cls is str:
+        return {"S": value}
+    if cls is Decimal:
+        return {"N": _serializer.number_text(value)}
+    if cls is int and -_SMALL_INT < value < _SMALL_INT:
+        return {"N": str(value)}
+    if cls is bool:
+        return {"BOOL": value}
+    if cls is dict:
+        return {"M": {key: _wire_value(v) for key, v in value.items()}}
+    if cls is list:
+        return {"L": [_wire_value(v) for v in value]}
+    if value is None:
+        return {"NULL": True}
+    return _serializer.serialize(value)
 
 
 def deserialize(item: Mapping[str, Any]) -> dict[str, Any]:

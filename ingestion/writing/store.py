@@ -17,14 +17,17 @@ from __future__ import annotations
 import random
 import threading
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
+import orjson
 from botocore.exceptions import ClientError
 
+from ingestion.records.boto_internals import EncodedBody, accept_encoded
 from ingestion.records.items import CONTENT_HASH_ATTR, RecordKind, deserialize, serialize
 from ingestion.writing.backoff import Backoff
 from tenancy.budgets import RETRY_POLICY, RetryPolicy
@@ -52,10 +55,11 @@ class PutStatus(StrEnum):
 
 class Writable(Protocol):
     """An item ready to be put: plain (for its key and fingerprint), already in DynamoDB's
-    wire format (serialized once, when it was validated), and its size."""
+    wire format as JSON bytes (`ingestion.records.items.encode_item`: encoded once, when it
+    was validated, and joined into every request that carries it), and its size."""
 
     item: Mapping[str, Any]
-    wire: Mapping[str, Any]
+    wire: bytes
     size: int
 
 
@@ -99,8 +103,9 @@ class TableStore:
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
     ):
-        self.client = client
+        self.client = accept_encoded(client)  # batches are sent with their body encoded here
         self.table_name = table_name
+        self._table_json = orjson.dumps(table_name)
         self.kind = kind
         self.policy = policy
         self.sleep = sleep
@@ -142,7 +147,7 @@ class TableStore:
             }
             backoff = self._backoff("BatchGetItem")
             while request:
-                response = self.client.batch_get_item(RequestItems=request)
+                response = self.client.batch_get_item(RequestItems=self._encoded(request))
                 for item in response.get("Responses", {}).get(self.table_name, []):
                     plain = deserialize(item)
                     found[self.kind.key_of(plain)] = plain
@@ -186,19 +191,28 @@ class TableStore:
             self._send({self.table_name: [{"DeleteRequest": {"Key": serialize(k)}} for k in group]})
 
     def _batch_write(self, group: Sequence[Writable], before_request=None) -> None:
-        self._send(
-            {self.table_name: [{"PutRequest": {"Item": c.wire}} for c in group]}, before_request
-        )
+        puts = b",".join(b'{"PutRequest":{"Item":%b}}' % c.wire for c in group)
+        body = b'{"RequestItems":{%b:[%b]}}' % (self._table_json, puts)
+        self._send({self.table_name: EncodedBody(body)}, before_request)
 
     def _send(self, request: dict[str, Any], before_request=None) -> None:
+        """BatchWriteItem until nothing is left unprocessed; `request` is `RequestItems`,
+        encoded already (a batch of puts) or as wire dicts (deletes, unprocessed items)."""
         backoff = self._backoff("BatchWriteItem")
         while request:
             if before_request is not None:
                 before_request()
-            response = self.client.batch_write_item(RequestItems=request)
+            response = self.client.batch_write_item(RequestItems=self._encoded(request))
             request = response.get("UnprocessedItems") or {}
             if request:
                 self._retried(backoff, len(request.get(self.table_name, [])))
+
+    def _encoded(self, request_items: dict[str, Any]) -> dict[str, EncodedBody]:
+        """`RequestItems` with its body encoded here (orjson) instead of by botocore."""
+        if isinstance(request_items.get(self.table_name), EncodedBody):
+            return request_items
+        body = EncodedBody(orjson.dumps({"RequestItems": request_items}))
+        return {self.table_name: body}
 
     def put_conditional(self, puts: Sequence[ConditionalPut]) -> list[PutResult]:
         """Conditional puts in transactions (up to 100 items / 4 MB each).
@@ -217,9 +231,7 @@ class TableStore:
             else:
                 group, pending = self._take_group(pending)
             try:
-                self.client.transact_write_items(
-                    TransactItems=[self._transact_put(put) for put in group]
-                )
+                self.client.transact_write_items(TransactItems=self._transaction(group))
             except ClientError as exc:
                 code = exc.response["Error"]["Code"]
                 if code == "TransactionCanceledException":
@@ -250,10 +262,20 @@ class TableStore:
             count += 1
         return pending[:count], pending[count:]
 
+    def _transaction(self, group: Sequence[ConditionalPut]) -> list[Any]:
+        # The idempotency token botocore would fill in: a retry of this very request (after a
+        # lost response) is then applied once, whatever the conditions say by then.
+        transaction = {
+            "TransactItems": [self._transact_put(put) for put in group],
+            "ClientRequestToken": str(uuid.uuid4()),
+        }
+        body = orjson.dumps(transaction)
+        return [EncodedBody(body), {"Put": {"TableName": self.table_name}}]
+
     def _transact_put(self, put: ConditionalPut) -> dict[str, Any]:
         request: dict[str, Any] = {
             "TableName": self.table_name,
-            "Item": put.candidate.wire,
+            "Item": orjson.Fragment(put.candidate.wire),
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
         if put.expected_hash is None:

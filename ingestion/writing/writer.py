@@ -46,9 +46,9 @@ from ingestion.records.items import (
     MAX_ITEM_BYTES,
     RecordKind,
     UnstorableAttributeError,
+    encode_item,
     item_size,
     largest_field,
-    serialize_checked,
 )
 from ingestion.records.sources import InputFileError, Quarantine, SourceRecord
 from ingestion.writing.backoff import RetryBudgetExhaustedError
@@ -591,9 +591,10 @@ class Candidate:
         return item_size(self.item)
 
     @cached_property
-    def wire(self) -> dict[str, Any]:
-        """The item in DynamoDB's wire format (`storage_errors` has checked it can be)."""
-        return serialize_checked(self.item)
+    def wire(self) -> bytes:
+        """The item in DynamoDB's wire format, as JSON bytes (`storage_errors` has checked
+        it can be)."""
+        return encode_item(self.item)
 
     def storage_errors(self) -> list[FieldError]:
         """Why DynamoDB could not take this item (too large by its own size rule, or an

@@ -20,9 +20,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import botocore.endpoint
+import orjson
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError, ConnectionClosedError, ReadTimeoutError
 from botocore.httpsession import URLLib3Session
+
+from ingestion.records.boto_internals import EncodedBody
 
 
 @dataclass
@@ -64,6 +67,7 @@ class FaultyClient:
         return not self._always and self._rng.random() >= self._share
 
     def batch_write_item(self, RequestItems, **kwargs):
+        RequestItems = plain(RequestItems, "RequestItems")
         send, unprocessed = {}, {}
         for table, requests in RequestItems.items():
             for request in requests:
@@ -77,6 +81,7 @@ class FaultyClient:
         return {**response, "UnprocessedItems": merged}
 
     def batch_get_item(self, RequestItems, **kwargs):
+        RequestItems = plain(RequestItems, "RequestItems")
         send, unprocessed = {}, {}
         for table, request in RequestItems.items():
             for key in request["Keys"]:
@@ -90,6 +95,7 @@ class FaultyClient:
         return {"Responses": {}, **response, "UnprocessedKeys": merged}
 
     def transact_write_items(self, TransactItems, **kwargs):
+        TransactItems = plain(TransactItems, "TransactItems")
         if self._tx_share and self._rng.random() < self._tx_share:
             self.log.counts["throttled_transactions"] += 1
             reasons = [{"Code": "None"} for _ in TransactItems]
@@ -106,6 +112,16 @@ class FaultyClient:
                 "TransactWriteItems",
             )
         return self._client.transact_write_items(TransactItems=TransactItems, **kwargs)
+
+
+def plain(value: Any, name: str) -> Any:
+    """A request parameter as boto3 takes it: the store sends its batches with the body
+    encoded already (`EncodedBody`), which this wrapper reads back to fault it item by item."""
+    if isinstance(value, dict):
+        first = next(iter(value.values()), None)
+    else:
+        first = value[0] if value else None
+    return orjson.loads(bytes(first))[name] if isinstance(first, EncodedBody) else value
 
 
 THROTTLING_BODY = (

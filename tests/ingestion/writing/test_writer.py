@@ -311,9 +311,9 @@ def test_a_reingest_neither_measures_nor_serializes_what_it_does_not_write(
     records = [make_metric(n) for n in range(150)]
     ingest(tables, settings, METRIC, records)
     made = []
-    real_serialize, real_size = writer_module.serialize_checked, writer_module.item_size
+    real_encode, real_size = writer_module.encode_item, writer_module.item_size
     monkeypatch.setattr(
-        writer_module, "serialize_checked", lambda item: made.append("wire") or real_serialize(item)
+        writer_module, "encode_item", lambda item: made.append("wire") or real_encode(item)
     )
     monkeypatch.setattr(
         writer_module, "item_size", lambda item: made.append("size") or real_size(item)
