@@ -1,4 +1,4 @@
-"""`salestalk seed`, `salestalk ingest`, `salestalk query` and `salestalk schemas`.
+"""The data commands: `salestalk seed`, `ingest`, `load`, `query` and `schemas`.
 
 Exit status: 0 when every record was written or was already stored; 1 when any record was
 rejected or conflicted (the rest still written); 2 for a usage, roster, input-file or
@@ -40,6 +40,15 @@ from ingestion.records.sources import (
     read_records,
 )
 from ingestion.writing.backoff import RetryBudgetExhaustedError
+from ingestion.writing.bulk_load import (
+    DEFAULT_WORKERS,
+    LoadSummary,
+    Status,
+    TenantLoad,
+    load_folder,
+    plan_load,
+    stack_reloader,
+)
 from ingestion.writing.ingest_report import IngestReport
 from ingestion.writing.lease import Fence, TenantFencedError
 from ingestion.writing.strategies import WriteMode
@@ -65,11 +74,20 @@ from tenancy.cli.common import (
     state_dir,
 )
 from tenancy.connection import Target
-from tenancy.roster import RosterError
-from tenancy.settings import StackConfigError, StackSettings
-from tenancy.stack_file import StackFile, StackFileError, find_project_dir
+from tenancy.settings import StackSettings
+from tenancy.stack_file import find_project_dir
 
 KINDS = {kind.plural: kind for kind in TENANT_DATA_KINDS}
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
+    return value
 
 
 def exit_status(report: IngestReport) -> int:
@@ -157,7 +175,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             f"({holder.describe()})",
             file=sys.stderr,
         ),
-        reload=_reloaded(args.stack),
+        reload=stack_reloader(args.stack),
     )
     quarantine = new_quarantine(args.quarantine, f"{args.tenant}-{args.kind}")
     close = None
@@ -190,18 +208,6 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         quarantine.close()
     _report(args, report)
     return exit_status(report)
-
-
-def _reloaded(stack: str) -> Callable[[], StackSettings]:
-    """The stack's settings as its file says now (an ingest asks again under its lease)."""
-
-    def reload() -> StackSettings:
-        try:
-            return StackFile.load(stack).settings()
-        except (StackFileError, RosterError, StackConfigError) as exc:
-            raise TenantChangedError(f"the stack file can no longer be used: {exc}") from None
-
-    return reload
 
 
 def _interruption(target, exc: IngestInterruptedError, client, settings) -> str:
@@ -294,6 +300,73 @@ def print_seed_result(result: SeedResult) -> None:
             print(f"{tenant_id} {kind}s: {report.summary()}")
             _print_details(report)
     print(f"total: {result.total().summary()}")
+
+
+# --- salestalk load --------------------------------------------------------------------------
+
+
+def cmd_load(args: argparse.Namespace) -> int:
+    _, settings = load_settings(args)
+    plans = plan_load(Path(args.folder), settings)  # LoadFolderError: refused, exit 2
+    target, _ = connect(args)  # reachable, and not AWS unless allowed: before any worker starts
+    quarantine_dir = _quarantine_dir()
+    summary = load_folder(
+        plans,
+        stack=args.stack,
+        target=target,
+        quarantine_dir=quarantine_dir,
+        allow_aws=args.allow_aws,
+        mode=WriteMode(args.mode),
+        workers=args.workers,
+        on_done=None if args.json else _print_tenant_load,
+    )
+    if args.json:
+        print(json.dumps(_load_json(summary)))
+    else:
+        _print_load_summary(summary)
+    if summary.interrupted:
+        return EXIT_INTERRUPTED
+    if summary.by_status(Status.STOPPED):
+        return EXIT_USAGE
+    return EXIT_OK if summary.clean else EXIT_FAILED
+
+
+def _print_tenant_load(load: TenantLoad) -> None:
+    counts = "; ".join(f"{kind}s: {r.summary()}" for kind, r in load.reports.items())
+    line = f"{load.tenant_id}: {load.status}"
+    print(line + (f", {counts}" if counts else "") + (f" ({load.reason})" if load.reason else ""))
+    for note in load.ignored:
+        print(f"  left alone: {note}")
+    for path in load.quarantines:
+        print(f"  quarantine (rejected records and conflicts, as received): {path}")
+    for report in load.reports.values():
+        _print_details(report, limit=5)
+
+
+def _print_load_summary(summary: LoadSummary) -> None:
+    counts = {status: len(summary.by_status(status)) for status in Status}
+    tenants = ", ".join(f"{n:,} {status}" for status, n in counts.items() if n)
+    print(f"total: {summary.total().summary()} ({len(summary.tenants):,} tenants: {tenants})")
+    if summary.interrupted or summary.by_status(Status.STOPPED):
+        print("every record reported written is stored: run the same load again to resume")
+
+
+def _load_json(summary: LoadSummary) -> dict:
+    return {
+        **summary.total().to_json(),
+        "interrupted": summary.interrupted,
+        "tenants": [
+            {
+                "tenantId": load.tenant_id,
+                "status": str(load.status),
+                **({"reason": load.reason} if load.reason else {}),
+                "kinds": {kind: r.to_json() for kind, r in load.reports.items()},
+                "quarantines": [str(p) for p in load.quarantines],
+                "ignored": list(load.ignored),
+            }
+            for load in summary.tenants
+        ],
+    }
 
 
 # --- salestalk query -------------------------------------------------------------------------
@@ -389,7 +462,7 @@ def cmd_schemas(args: argparse.Namespace) -> int:
 
 
 def register_commands(commands: argparse._SubParsersAction) -> None:
-    """Register seed, ingest, query and schemas."""
+    """Register seed, ingest, load, query and schemas."""
     schemas = add_command(
         commands,
         "schemas",
@@ -447,6 +520,36 @@ def register_commands(commands: argparse._SubParsersAction) -> None:
     )
     add_allow_aws_argument(ingest)
     ingest.set_defaults(func=cmd_ingest)
+
+    load = add_command(
+        commands,
+        "load",
+        help="ingest a folder of many tenants' files, several tenants at once",
+        description="A nightly load: FOLDER holds a folder per tenant, named by its tenant id, "
+        "with metrics.json(l) and messages.json(l) in it (the layout of seed_data/). Each "
+        "tenant is ingested exactly as `salestalk ingest` does it, under its own writer "
+        "lease, in a worker process of its own; a folder or file that cannot be loaded is "
+        "reported and every other tenant is still loaded. Run again to resume.",
+        examples=["salestalk load nightly/", "salestalk load nightly/ --workers 8 --json"],
+    )
+    load.add_argument("folder", metavar="FOLDER", help="<FOLDER>/<tenantId>/<kind>.json(l)")
+    add_stack_argument(load)
+    load.add_argument(
+        "--workers",
+        type=_positive,
+        default=DEFAULT_WORKERS,
+        metavar="N",
+        help=f"tenants loaded at once, each in its own process (default: {DEFAULT_WORKERS})",
+    )
+    load.add_argument(
+        "--mode",
+        choices=[WriteMode.LEASED.value, WriteMode.BATCH.value],
+        default=WriteMode.LEASED.value,
+        help="as for ingest",
+    )
+    add_json_argument(load, "the counts as JSON, per tenant and in total")
+    add_allow_aws_argument(load)
+    load.set_defaults(func=cmd_load)
 
     query = add_command(
         commands,
