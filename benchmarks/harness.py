@@ -338,7 +338,6 @@ def megabytes(count: int) -> float:
     return count / 1e6
 
 
-WIRE_TYPES = {"S", "N", "B", "SS", "NS", "BS", "M", "L", "NULL", "BOOL"}
 WRITE_OPERATIONS = ("BatchWriteItem", "PutItem", "DeleteItem", "UpdateItem", "TransactWriteItems")
 
 
@@ -357,33 +356,32 @@ class WriteUnits:
         self.reporting = True
         events = dynamodb_client.meta.events
         for operation in WRITE_OPERATIONS:
-            events.register(f"before-parameter-build.dynamodb.{operation}", self._ask)
+            # the request as it goes on the wire: the platform encodes its batches' bodies
+            # itself, so parameters are not what is sent (`ingestion.records.boto_internals`)
+            events.register(f"before-call.dynamodb.{operation}", self._ask)
             events.register(f"after-call.dynamodb.{operation}", self._read)
 
     def _ask(self, params, model, **_):
         from ingestion.records.items import deserialize, item_size
 
         def units(item, factor=1):
-            # boto3's resource hands plain values to this event, the client the wire format
-            wire = all(
-                isinstance(v, dict) and len(v) == 1 and next(iter(v)) in WIRE_TYPES
-                for v in item.values()
-            )
-            return factor * -(-item_size(deserialize(item) if wire else item) // 1024)
+            return factor * -(-item_size(deserialize(item)) // 1024)
 
-        params["ReturnConsumedCapacity"] = "TOTAL"
+        body = json.loads(params["body"])
+        body["ReturnConsumedCapacity"] = "TOTAL"
+        params["body"] = json.dumps(body).encode()
         name = model.name
         if name == "BatchWriteItem":
-            for requests in params["RequestItems"].values():
+            for requests in body["RequestItems"].values():
                 for request in requests:
                     put = request.get("PutRequest")
                     self.by_rule += units(put["Item"]) if put else 1
         elif name == "TransactWriteItems":
-            for action in params["TransactItems"]:
+            for action in body["TransactItems"]:
                 item = action.get("Put", {}).get("Item")
                 self.by_rule += units(item, 2) if item else 2
         elif name == "PutItem":
-            self.by_rule += units(params["Item"])
+            self.by_rule += units(body["Item"])
         else:
             self.by_rule += 1
 

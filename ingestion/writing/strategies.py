@@ -57,6 +57,12 @@ class WriteStrategy(ABC):
         before a chunk's stored items are read)."""
         return False
 
+    def guard(self) -> bool:
+        """Make what is read from now on stay what is stored until this strategy writes it,
+        if it can (whether it could). The writer then reads again what it is to put, rather
+        than have it put under conditions at twice the write cost."""
+        return False
+
     @abstractmethod
     def write(self, puts: list[ConditionalPut], outcomes: Outcomes, *, guarded: bool) -> None:
         """Write `puts` (new records, and accepted updates with the hash they replace);
@@ -120,9 +126,10 @@ class Batch(WriteStrategy):
 
 class Leased(WriteStrategy):
     """Under the table's writer lease, what was read is still what is stored: plain puts. A
-    chunk read before the lease was held takes it (so no other leased writer is between its
-    read and its write) and is written conditionally, which catches anything written before
-    it had the lease; every chunk read after that gets plain puts."""
+    chunk read before the lease was held has the lease taken (`guard`), and the writer reads
+    its puts again under it; a caller that does not read again gets conditional puts, which
+    catch anything written before the lease was held. Either way no other leased writer is
+    between a read and its write."""
 
     def __init__(self, store: TableStore, lease: WriterLease | None):
         if lease is None:
@@ -132,12 +139,18 @@ class Leased(WriteStrategy):
     def read_is_guarded(self) -> bool:
         return self.lease.held
 
+    def guard(self) -> bool:
+        self.lease.ensure()
+        return True
+
     def write(self, puts, outcomes, *, guarded):
         if not puts:
             return
         if guarded:
             self._plainly(puts, outcomes)
             return
+        # read by a caller that did not read again under the lease: conditions catch
+        # anything written between that read and the lease
         self.lease.ensure()
         self._conditionally(puts, outcomes)
 

@@ -10,6 +10,10 @@ concurrent writer between the read and the write is detected by DynamoDB itself 
 again from the stored item the failed condition returns: each record is stored once and
 counted once, whatever runs beside it.
 
+In the default leased mode the first chunk is read before the lease is held (a re-ingest,
+which writes nothing, never takes it); what that chunk is to put is read again under the lease,
+so every new record is put plainly at one write unit.
+
 Accepted updates are optimistic: a restated record replaces only the version this run read.
 If another writer changes the item between that read and this write, the change is theirs to
 keep: the record becomes a conflict ("changed by another writer during this run"), never a
@@ -437,13 +441,31 @@ class IdempotentWriter:
         report: IngestReport,
         quarantine: Quarantine | None,
     ) -> None:
+        guarded = self.strategy.read_is_guarded()  # asked before the read it vouches for
+        puts = self._classify(unique, report, quarantine)
+        if puts and not guarded and self.strategy.guard():
+            # Read before the guard (the first chunk of an ingest, which reads before it
+            # knows whether it writes at all: a re-ingest takes no lease and writes nothing).
+            # What is to be put is read again under the guard, one BatchGetItem, and then put
+            # plainly at one write unit a record, instead of conditionally at two.
+            again = {put.candidate.key: put.candidate for put in puts}
+            puts = self._classify(again, report, quarantine)
+            guarded = True
+        self.strategy.write(puts, _ChunkOutcomes(self, report, quarantine), guarded=guarded)
+
+    def _classify(
+        self,
+        unique: dict[tuple[Any, ...], Candidate],
+        report: IngestReport,
+        quarantine: Quarantine | None,
+    ) -> list[ConditionalPut]:
+        """Judge each record against what is stored now; count the duplicates and conflicts
+        (and refuse what DynamoDB could not store), and return the puts still due."""
         # Fingerprints are enough to tell new, duplicate and changed records apart; whole
         # items are read only for the conflicts, whose differing fields the report names.
-        guarded = self.strategy.read_is_guarded()  # asked before the read it vouches for
         stored = self.store.fetch(
             [self.kind.key_dict(c.item) for c in unique.values()], attributes=FINGERPRINT
         )
-
         puts: list[ConditionalPut] = []
         conflicts: dict[tuple[Any, ...], Candidate] = {}
         for key, candidate in unique.items():
@@ -466,8 +488,7 @@ class IdempotentWriter:
             whole = self.store.fetch([self.kind.key_dict(c.item) for c in conflicts.values()])
             for key, candidate in conflicts.items():
                 self._conflict(candidate, whole.get(key, stored[key]), report, quarantine)
-
-        self.strategy.write(puts, _ChunkOutcomes(self, report, quarantine), guarded=guarded)
+        return puts
 
     def reconsider(self, put: ConditionalPut, stored, report, quarantine) -> ConditionalPut | None:
         """A put whose condition failed: another write reached the item since it was read."""

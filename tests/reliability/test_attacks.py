@@ -382,7 +382,7 @@ def test_an_item_the_endpoint_refuses_is_rejected_alone_and_the_rest_land(
     stored = {deserialize(i)["sourceId"] for i in all_items(tables, METRICS)}
     assert MARKER not in stored and len(stored) == 300 - len(marked)
     writes = [op for op in sent if op != "BatchGetItem"]
-    clean = 300 // 25 if mode is WriteMode.BATCH else 3
+    clean = 3 if mode is WriteMode.TRANSACTIONAL else 300 // 25  # 100 a transaction, 25 a batch
     figures.record(
         f"refused item isolated ({mode}, {len(marked)} marked)",
         records=300,

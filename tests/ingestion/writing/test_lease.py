@@ -85,10 +85,11 @@ def test_an_ingest_takes_the_lease_writes_plainly_and_gives_it_back(tables, sett
     sent = write_requests(tables)
     report = TenantWriter(tables, settings, ACME, METRIC).ingest(records(1_000))
     assert report.written == 1_000
-    # lease taken, the first 100 (read before it) in one transaction, then plain batches
+    # lease taken (the first 100, read before it, are read again under it), then plain
+    # batches for every record, then the lease given back
     assert sent[0] == "PutItem" and sent[-1] == "DeleteItem"
-    assert sent.count("TransactWriteItems") == 1
-    assert sent.count("BatchWriteItem") == 900 // 25
+    assert sent.count("TransactWriteItems") == 0
+    assert sent.count("BatchWriteItem") == 1_000 // 25
     assert lease_item(tables) is None
     assert len(all_items(tables, TABLE)) == 1_000
 

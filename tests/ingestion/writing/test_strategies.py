@@ -118,6 +118,14 @@ def test_leased_read_before_the_lease_was_held_takes_it_and_writes_conditionally
     assert lease.ensured >= 1
 
 
+def test_only_the_leased_mode_can_guard_a_read_and_guarding_takes_its_lease():
+    lease = Lease(held=False)
+    assert strategy_for(WriteMode.LEASED, Store(), lease).guard() and lease.held
+    for mode in (WriteMode.BATCH, WriteMode.TRANSACTIONAL):
+        lease = Lease(held=False)
+        assert not strategy_for(mode, Store(), lease).guard() and not lease.held
+
+
 def test_leased_with_nothing_to_put_sends_nothing_and_takes_no_lease():
     store, lease = Store(), Lease(held=False)
     assert write(WriteMode.LEASED, [], store, lease) == []

@@ -139,12 +139,29 @@ def test_numbers_are_stored_exactly(tables, settings):
     assert item[CONTENT_HASH_ATTR].startswith("sha256:") and item[INGEST_ID_ATTR]
 
 
+def racing_first_read(real_fetch):
+    """A store's fetch whose first read races as `race` says; every later one (made under the
+    lease, in the leased mode) is real: no other leased writer can write then."""
+
+    def first_read(race):
+        raced = []
+
+        def fetch(keys, **kwargs):
+            if raced:
+                return real_fetch(keys, **kwargs)
+            raced.append(True)
+            return race(keys, **kwargs)
+
+        return fetch
+
+    return first_read
+
+
 @pytest.mark.parametrize("mode", [WriteMode.LEASED, WriteMode.TRANSACTIONAL])
-def test_a_concurrent_insert_between_read_and_write_is_caught_by_the_condition(
-    tables, settings, mode
-):
+def test_a_concurrent_insert_between_read_and_write_is_caught(tables, settings, mode):
     """Another writer stores the same key after our read, before we hold the lease (or in the
-    lease-free transactional mode): DynamoDB's condition on our write catches it."""
+    lease-free transactional mode): the read made again under the lease finds it (leased), or
+    DynamoDB's condition on our write does (transactional)."""
     writer = TenantWriter(tables, settings, ACME, MESSAGE, mode=mode)
     ours = writer.validate(as_source([make_message(1)])[0])
     theirs = TenantWriter(tables, settings, ACME, MESSAGE)
@@ -152,13 +169,14 @@ def test_a_concurrent_insert_between_read_and_write_is_caught_by_the_condition(
     different = theirs.validate(as_source([make_message(2, content="theirs")])[0])
 
     real_fetch = writer.store.fetch
+    first_read = racing_first_read(real_fetch)
 
     def fetch_then_race(keys, **kwargs):
         found = real_fetch(keys, **kwargs)  # we read: nothing stored yet
         IdempotentWriter(theirs.store, MESSAGE, tenant_id=ACME).write([same])
         return found
 
-    writer.store.fetch = fetch_then_race
+    writer.store.fetch = first_read(fetch_then_race)
     report = writer.writer.write([ours])
     assert (report.written, report.duplicates) == (0, 1)
     if writer.lease is not None:
@@ -170,10 +188,12 @@ def test_a_concurrent_insert_between_read_and_write_is_caught_by_the_condition(
         IdempotentWriter(theirs.store, MESSAGE, tenant_id=ACME).write([different])
         return {}  # what our read saw, a moment before
 
-    writer.store.fetch = race_then_find_nothing
+    writer.store.fetch = first_read(race_then_find_nothing)
     report = writer.writer.write([mine])
     assert (report.written, report.conflicts) == (0, 1)
     assert report.conflict_details[0].fields == ("content",)
+    stored = {deserialize(i)["messageId"]: i for i in all_items(tables, MESSAGES_TABLE)}
+    assert deserialize(stored["msg-000002"])["content"] == "theirs"
 
 
 @pytest.mark.parametrize(
@@ -185,7 +205,10 @@ def test_an_accepted_update_never_overwrites_a_change_made_after_its_read(
     tables, settings, race, mode
 ):
     """Optimistic updates: a restatement replaces only the version this run read. Another
-    writer's change between that read and this write is kept, and this run says so."""
+    writer's change between that read and this write is kept, and this run says so. In the
+    leased mode the first chunk is read again under the lease: a change made before that is
+    what this run read, and the restatement replaces it, as it would have had the change come
+    before the run; nothing can change between that read and the write."""
     original = make_metric(1, value=100)
     ingest(tables, settings, METRIC, [original])
     ours = TenantWriter(tables, settings, ACME, METRIC, accept_updates=True, mode=mode)
@@ -207,11 +230,16 @@ def test_an_accepted_update_never_overwrites_a_change_made_after_its_read(
             theirs.lease.release()  # their run ends (every tenant write holds the lease)
         return found
 
-    ours.store.fetch = fetch_then_race
+    ours.store.fetch = racing_first_read(real_fetch)(fetch_then_race)
     report = ours.writer.write([mine])
     if ours.lease is not None:
         ours.lease.release()
     stored = all_items(tables, METRICS_TABLE)
+    if mode is WriteMode.LEASED and race != "the same restatement by another run":
+        # read again under the lease: their change (or the deletion) is what this run read
+        assert (report.updated, report.written) == ((0, 1) if race == "a deletion" else (1, 0))
+        assert report.conflicts == 0 and deserialize(stored[0])["value"] == 200
+        return
     if race == "the same restatement by another run":
         assert (report.updated, report.duplicates, report.conflicts) == (0, 1, 0)
         assert deserialize(stored[0])["value"] == 200
