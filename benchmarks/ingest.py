@@ -352,7 +352,12 @@ def _targets(kind: str, runs: dict[str, Run], records: int) -> list[Target]:
             "x",
         ),
         Target(
-            f"{kind}s: requests per 1,000, first ingest", ours.requests * 1000 / records, 50, True
+            # a BatchGetItem per 100 records, a BatchWriteItem per 25, and three per ingest
+            # (the first chunk's puts read again under the lease, the lease taken and returned)
+            f"{kind}s: requests per 1,000, first ingest",
+            ours.requests * 1000 / records,
+            50 + 3 * 1000 / records,
+            True,
         ),
         Target(
             f"{kind}s: requests per 1,000, re-ingest", again.requests * 1000 / records, 12, True
@@ -367,8 +372,9 @@ def _targets(kind: str, runs: dict[str, Run], records: int) -> list[Target]:
         *(
             [
                 Target(
-                    f"{kind}s: the engine's write units, default mode vs batch_writer (a)",
-                    ours.write_units[1] / batch.write_units[1],
+                    f"{kind}s: the engine's write units, default mode vs batch_writer (a), "
+                    "the lease's two per ingest aside",
+                    (ours.write_units[1] - 2) / batch.write_units[1],
                     1.0,
                     True,
                     "x",

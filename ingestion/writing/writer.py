@@ -84,8 +84,9 @@ CHUNK_BYTES = TRANSACTION_BYTES_LIMIT
 CHUNK_RECORDS_READ = 10 * CHUNK_SIZE
 # Chunks classified and written at once: while DynamoDB works on some, this client prepares
 # and sends the next, instead of the two taking turns. With 2, the embedded server was idle
-# almost half of a re-ingest (benchmarks/HISTORY.md).
-CHUNKS_IN_FLIGHT = 4
+# almost half of a re-ingest; on DynamoDB Local 8 ingest 13% faster than 4, and 16 no faster
+# than 8 (benchmarks/HISTORY.md).
+CHUNKS_IN_FLIGHT = 8
 # What classifying a stored item needs (with its key): a stored item's content hash tells new,
 # duplicate and changed records apart. Which ingest wrote it matters only when a transaction's
 # condition fails, and that item comes back whole.

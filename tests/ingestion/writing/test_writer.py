@@ -284,15 +284,16 @@ def test_chunks_in_flight_never_share_a_key_and_repeats_see_what_came_before(
 
     writer.writer.write = observed_write
     first = [make_message(n) for n in range(CHUNK_SIZE)]
-    later = [make_message(n) for n in range(CHUNK_SIZE, 4 * CHUNK_SIZE)]
+    total = (CHUNKS_IN_FLIGHT + 2) * CHUNK_SIZE  # enough chunks to fill every slot
+    later = [make_message(n) for n in range(CHUNK_SIZE, total)]
     repeats = [make_message(5), make_message(6, content="changed"), make_message(7)]
     report = writer.ingest(as_source(first + repeats + later))  # the 2nd chunk repeats the 1st
 
     assert max(concurrent for concurrent, _ in events) == CHUNKS_IN_FLIGHT
     assert not any(shared for _, shared in events)
-    assert (report.written, report.duplicates, report.conflicts) == (4 * CHUNK_SIZE, 2, 1)
+    assert (report.written, report.duplicates, report.conflicts) == (total, 2, 1)
     assert report.conflict_details[0].record_key.endswith("msg-000006")
-    assert len(all_items(tables, MESSAGES_TABLE)) == 4 * CHUNK_SIZE
+    assert len(all_items(tables, MESSAGES_TABLE)) == total
 
 
 OURS_ITEM = {CONTENT_HASH_ATTR: "sha256:ours", INGEST_ID_ATTR: "this-run"}
