@@ -15,6 +15,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -256,6 +257,7 @@ class RequestCounter:
 
     def __init__(self, dynamodb_client):
         self.by_operation: Counter[str] = Counter()
+        self._counting = threading.Lock()  # an ingest sends from several threads at once
         self.watch(dynamodb_client)
 
     def watch(self, dynamodb_client) -> None:
@@ -263,7 +265,8 @@ class RequestCounter:
         dynamodb_client.meta.events.register("before-send.dynamodb", self._sent)
 
     def _sent(self, event_name: str, **_: Any) -> None:
-        self.by_operation[event_name.rsplit(".", 1)[-1]] += 1
+        with self._counting:
+            self.by_operation[event_name.rsplit(".", 1)[-1]] += 1
 
     @property
     def total(self) -> int:
@@ -354,6 +357,7 @@ class WriteUnits:
         self.by_rule = 0.0
         self.reported = 0.0
         self.reporting = True
+        self._adding = threading.Lock()  # an ingest sends from several threads at once
         events = dynamodb_client.meta.events
         for operation in WRITE_OPERATIONS:
             # the request as it goes on the wire: the platform encodes its batches' bodies
@@ -371,24 +375,28 @@ class WriteUnits:
         body["ReturnConsumedCapacity"] = "TOTAL"
         params["body"] = json.dumps(body).encode()
         name = model.name
+        cost = 0
         if name == "BatchWriteItem":
             for requests in body["RequestItems"].values():
                 for request in requests:
                     put = request.get("PutRequest")
-                    self.by_rule += units(put["Item"]) if put else 1
+                    cost += units(put["Item"]) if put else 1
         elif name == "TransactWriteItems":
             for action in body["TransactItems"]:
                 item = action.get("Put", {}).get("Item")
-                self.by_rule += units(item, 2) if item else 2
+                cost += units(item, 2) if item else 2
         elif name == "PutItem":
-            self.by_rule += units(body["Item"])
+            cost += units(body["Item"])
         else:
-            self.by_rule += 1
+            cost += 1
+        with self._adding:
+            self.by_rule += cost
 
     def _read(self, parsed, **_):
         consumed = parsed.get("ConsumedCapacity")
         if consumed is None:
             self.reporting = False
             return
-        for entry in consumed if isinstance(consumed, list) else [consumed]:
-            self.reported += float(entry.get("CapacityUnits", 0))
+        entries = consumed if isinstance(consumed, list) else [consumed]
+        with self._adding:
+            self.reported += sum(float(entry.get("CapacityUnits", 0)) for entry in entries)
