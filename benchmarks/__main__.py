@@ -37,7 +37,10 @@ BENCHMARKS = {
 EVERY_ENGINE = ("engines",)
 # What a full run measures on Amazon's DynamoDB Local too, beside the default engine.
 ON_BOTH_ENGINES = ("ingest", "pool_data", "scale")
-PACKAGES = ("boto3", "botocore", "pydantic", "pulumi", "pulumi-aws")
+PACKAGES = (
+    *("boto3", "botocore", "orjson", "pydantic", "pulumi", "pulumi-aws"),
+    *("pydynox", "awswrangler"),  # the ingest benchmark's peers
+)
 HISTORY = Path(__file__).with_name("HISTORY.md")
 
 
@@ -120,8 +123,8 @@ def render(results: list[Result], seconds: float, quick: bool, measured: datetim
         "## Reproduce",
         "",
         "```bash",
-        "python3 -m venv .venv && .venv/bin/pip install -q -c .ci/constraints.txt -e . "
-        "&& .venv/bin/python -m benchmarks",
+        "python3 -m venv .venv && .venv/bin/pip install -q -c .ci/constraints.txt "
+        "-e '.[bench]' && .venv/bin/python -m benchmarks",
         "```",
         "",
         "`--only NAME` runs one benchmark (" + ", ".join(BENCHMARKS) + "); `--quick` runs "
