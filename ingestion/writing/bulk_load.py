@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -205,7 +206,9 @@ def _run(
     # and threads is not safe; each worker starts clean and makes its own client.
     context = multiprocessing.get_context("spawn")
     interrupted = False
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_between_tenants
+    ) as pool:
         jobs_of: dict[Future[TenantLoad], LoadJob] = {pool.submit(load_tenant, j): j for j in jobs}
         pending = set(jobs_of)
         while pending:
@@ -229,14 +232,31 @@ def _result(future: Future[TenantLoad], job: LoadJob, interrupted: bool) -> Tena
         return TenantLoad(job.tenant.tenant_id, Status.SKIPPED, reason="not started: interrupted")
     try:
         return future.result()
+    except KeyboardInterrupt:  # heard in the worker as it finished, before its count was made
+        return TenantLoad(job.tenant.tenant_id, Status.STOPPED, reason="interrupted")
     except Exception as exc:  # the worker process itself died (killed, out of memory)
         why = "interrupted" if interrupted else f"its worker process ended ({type(exc).__name__})"
         return TenantLoad(job.tenant.tenant_id, Status.STOPPED, reason=why)
 
 
+def _between_tenants() -> None:
+    """A worker between two tenants ignores Ctrl-C: one that died of it there would break
+    the pool, and the pool would end the workers still loading, losing their exact counts."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def load_tenant(job: LoadJob) -> TenantLoad:
-    """Load one tenant's files in kind order (a worker process's whole task). Never raises for
-    the tenant's own problems: they are the result, so that one tenant cannot end the load."""
+    """Load one tenant's files in kind order (a worker process's whole task), hearing Ctrl-C
+    only while it does. Never raises for the tenant's own problems: they are the result, so
+    that one tenant cannot end the load."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        return _load_tenant(job)
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _load_tenant(job: LoadJob) -> TenantLoad:
     tenant_id = job.tenant.tenant_id
     load = TenantLoad(tenant_id, Status.LOADED, ignored=job.tenant.ignored)
     try:

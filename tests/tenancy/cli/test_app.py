@@ -168,7 +168,8 @@ def complete(words: list[str]) -> list[str]:
 
 @pytest.mark.slow
 def test_shell_completion_offers_commands_options_and_choices():
-    assert complete(["salestalk", "lo"]) == ["local"]
+    assert complete(["salestalk", "lo"]) == ["load", "local"]
+    assert complete(["salestalk", "loc"]) == ["local"]
     assert {"start", "stop", "status"} <= set(complete(["salestalk", "local", ""]))
     assert complete(["salestalk", "local", "start", "--en"]) == ["--engine"]
     assert "dynamodb-local" in complete(["salestalk", "local", "start", "--engine", ""])
