@@ -235,11 +235,6 @@ def encode_item(item: Mapping[str, Any]) -> bytes:
         raise
 
 
-def encode(value: Any) -> bytes:
-    """Any part of a request as JSON bytes (a key, an expression's values)."""
-    return orjson.dumps(value)
-
-
 # Whole numbers this small are written as themselves; larger ones go through the serializer's
 # 38-digit rule, which refuses what DynamoDB cannot store.
 _SMALL_INT = 10**18
